@@ -1,0 +1,214 @@
+//! One lab per run: PKI, mock servers, private network, relay and proxy under test, shared by
+//! every scenario, and torn down when dropped (pass, fail, panic or interrupt).
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use lab_certs::LabPki;
+use mock_servers::{IcapRecorder, ScriptedEndpoints, UpdateOrigin};
+use testcontainers::bollard::models::NetworkCreateRequest;
+use testcontainers::bollard::query_parameters::RemoveContainerOptionsBuilder;
+use testcontainers::bollard::Docker;
+use testcontainers::{ContainerAsync, GenericImage};
+
+use crate::access_log::AccessLog;
+use crate::docker::{DockerEngine, LAB_LABEL};
+use crate::hosts::all_lab_host_names;
+use crate::image::SquidImage;
+use crate::policy::Policy;
+use crate::proxy::{ProxySetup, ProxyUnderTest};
+use crate::relay::Relay;
+
+/// The lab's proxy credentials (Basic auth).
+pub const LAB_USER: &str = "conformance";
+/// Eight characters at most: the lab hashes it with crypt(3).
+pub const LAB_PASSWORD: &str = "wu-lab-1";
+
+/// Why a lab did not start; each kind maps to its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("{0}")]
+    PolicyRejected(String),
+    #[error("{0}")]
+    CouldNotStart(String),
+}
+
+/// How to start a lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub policy: Policy,
+}
+
+/// A running lab.
+pub struct Lab {
+    pki: LabPki,
+    origin: UpdateOrigin,
+    scripted: ScriptedEndpoints,
+    icap: IcapRecorder,
+    access_log: AccessLog,
+    proxy_port: u16,
+    policy: Policy,
+    resources: Resources,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab")
+            .field("policy", &self.policy.path())
+            .field("proxy_port", &self.proxy_port)
+            .field("network", &self.resources.network)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lab {
+    pub async fn start(options: LabOptions) -> Result<Self, LabError> {
+        let could_not_start = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
+        let engine = DockerEngine::connect().await.map_err(could_not_start)?;
+        engine.remove_orphaned_labs().await.map_err(could_not_start)?;
+        SquidImage::ensure(&engine).await.map_err(could_not_start)?;
+
+        let pki = LabPki::generate(&all_lab_host_names()).map_err(could_not_start)?;
+        let scripted = ScriptedEndpoints::start().await.map_err(could_not_start)?;
+        let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone()).await.map_err(could_not_start)?;
+        let icap = IcapRecorder::start().await.map_err(could_not_start)?;
+
+        let mut resources = Resources::create_network(engine.client()).await.map_err(could_not_start)?;
+        let relay = Relay::start(&resources.network, origin.http_port(), origin.tls_port())
+            .await
+            .map_err(could_not_start)?;
+        let relay_address = relay.address;
+        resources.adopt(relay.container);
+
+        let log_dir = tempfile::Builder::new()
+            .prefix("proxy-conformance-log-")
+            .tempdir()
+            .map_err(|e| could_not_start(e.into()))?;
+        let proxy = ProxyUnderTest::start(ProxySetup {
+            network: &resources.network,
+            pki: &pki,
+            policy: &options.policy,
+            relay: relay_address,
+            icap_port: icap.port(),
+            log_dir: log_dir.path(),
+            user: LAB_USER,
+            password: LAB_PASSWORD,
+        })
+        .await;
+        let proxy = match proxy {
+            Ok(proxy) => proxy,
+            Err(error) if error.to_string().starts_with("Squid rejected") => {
+                return Err(LabError::PolicyRejected(format!("{error:#}")))
+            }
+            Err(error) => return Err(could_not_start(error)),
+        };
+        let proxy_port = proxy.host_port;
+        resources.adopt(proxy.container);
+        let access_log = AccessLog::new(log_dir.path().join("access.log"));
+        resources.log_dir = Some(log_dir);
+        Ok(Self { pki, origin, scripted, icap, access_log, proxy_port, policy: options.policy, resources })
+    }
+
+    /// `http://127.0.0.1:<port>`: the proxy under test as clients on this host reach it.
+    pub fn proxy_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.proxy_port)
+    }
+
+    pub fn pki(&self) -> &LabPki {
+        &self.pki
+    }
+
+    pub fn origin(&self) -> &UpdateOrigin {
+        &self.origin
+    }
+
+    pub fn scripted(&self) -> &ScriptedEndpoints {
+        &self.scripted
+    }
+
+    pub fn icap(&self) -> &IcapRecorder {
+        &self.icap
+    }
+
+    pub fn access_log(&self) -> &AccessLog {
+        &self.access_log
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Removes the lab's containers and network now (dropping the lab does the same).
+    pub async fn shutdown(mut self) {
+        self.resources.remove_all().await;
+    }
+}
+
+/// Containers and the network of one lab, removed in `Drop` if not before.
+struct Resources {
+    network: String,
+    containers: Vec<ContainerAsync<GenericImage>>,
+    log_dir: Option<tempfile::TempDir>,
+    removed: bool,
+}
+
+impl Resources {
+    async fn create_network(docker: &Docker) -> Result<Self> {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let network = format!("proxy-conformance-{}-{nanos:x}", std::process::id());
+        docker
+            .create_network(NetworkCreateRequest {
+                name: network.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(HashMap::from([(LAB_LABEL.to_owned(), std::process::id().to_string())])),
+                ..Default::default()
+            })
+            .await?;
+        Ok(Self { network, containers: Vec::new(), log_dir: None, removed: false })
+    }
+
+    fn adopt(&mut self, container: ContainerAsync<GenericImage>) {
+        self.containers.push(container);
+    }
+
+    async fn remove_all(&mut self) {
+        if self.removed {
+            return;
+        }
+        self.removed = true;
+        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        for container in self.containers.drain(..) {
+            let _ = container.rm().await;
+        }
+        remove_with_fresh_client(ids, self.network.clone()).await;
+    }
+}
+
+impl Drop for Resources {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        self.removed = true;
+        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
+        let network = self.network.clone();
+        // A fresh thread and runtime: Drop may run inside or outside a Tokio runtime, during
+        // a panic or after an interrupt, and the removal must finish before the process ends.
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                runtime.block_on(remove_with_fresh_client(ids, network));
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn remove_with_fresh_client(container_ids: Vec<String>, network: String) {
+    let Ok(docker) = Docker::connect_with_defaults() else { return };
+    for id in container_ids {
+        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let _ = docker.remove_container(&id, Some(options)).await;
+    }
+    let _ = docker.remove_network(&network).await;
+}

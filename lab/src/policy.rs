@@ -1,0 +1,135 @@
+//! A policy under test: a Squid configuration fragment the lab includes after its preamble,
+//! checked against the policy contract of DESIGN.md before any container starts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// The bundled reference policy: the vendor CPL's intent in Squid.
+pub const REFERENCE_POLICY: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/windows-update-bypass.conf");
+
+/// Directives the lab owns; a policy that sets them would unplug the lab's instruments.
+const LAB_OWNED: &[&str] = &[
+    "http_port",
+    "https_port",
+    "auth_param",
+    "icap_service",
+    "access_log",
+    "cache_log",
+    "hosts_file",
+    "sslcrtd_program",
+    "tls_outgoing_options",
+    "pid_filename",
+    "logformat",
+];
+
+/// A policy file, read and checked.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    path: PathBuf,
+    text: String,
+}
+
+/// A policy line that breaks the contract.
+#[derive(Debug, Clone)]
+pub struct PolicyViolation {
+    pub path: PathBuf,
+    pub line: usize,
+    pub text: String,
+    pub directive: String,
+}
+
+impl fmt::Display for PolicyViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: `{}` is owned by the lab and must not be set by a policy\n  {} | {}",
+            self.path.display(),
+            self.line,
+            self.directive,
+            self.line,
+            self.text
+        )
+    }
+}
+
+impl Policy {
+    /// Reads `path` and checks it against the contract.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read the policy {}", path.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("the policy {} is not UTF-8 text", path.display()))?;
+        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+            bail!("the policy {} is empty: it has no directive", path.display());
+        }
+        let policy = Self { path: path.to_owned(), text };
+        if let Some(violation) = policy.violations().into_iter().next() {
+            bail!("policy rejected: {violation}");
+        }
+        Ok(policy)
+    }
+
+    pub fn reference() -> Result<Self> {
+        Self::load(Path::new(REFERENCE_POLICY))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Every line that sets a lab-owned directive.
+    pub fn violations(&self) -> Vec<PolicyViolation> {
+        self.text
+            .lines()
+            .enumerate()
+            .filter_map(|(index, line)| {
+                let mut words = line.split_whitespace();
+                let directive = words.next()?;
+                let owned = LAB_OWNED.contains(&directive)
+                    || (directive == "external_acl_type" && words.next() == Some("lab_categorize"))
+                    || (directive == "icap_enable" && line.contains("off"));
+                owned.then(|| PolicyViolation {
+                    path: self.path.clone(),
+                    line: index + 1,
+                    text: line.trim().to_owned(),
+                    directive: directive.to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_policy_keeps_the_contract() {
+        let policy = Policy::reference().unwrap();
+        assert!(policy.violations().is_empty());
+    }
+
+    #[test]
+    fn a_lab_owned_directive_is_rejected_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.conf");
+        std::fs::write(&path, "acl x dstdomain .a\n\nhttp_port 8080\n").unwrap();
+        let error = Policy::load(&path).unwrap_err().to_string();
+        assert!(error.contains("p.conf:3"), "{error}");
+        assert!(error.contains("http_port"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_policy_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.conf");
+        std::fs::write(&path, "# nothing\n\n").unwrap();
+        assert!(Policy::load(&path).unwrap_err().to_string().contains("empty"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The lab preamble: the Squid configuration the lab owns (port with ssl-bump, Basic auth,
+//! ICAP services, host resolution, memory cache, evidence log), followed by the policy.
+
+/// Where the lab's files live inside the proxy container.
+pub const LAB_DIR: &str = "/etc/squid/lab";
+pub const LOG_DIR: &str = "/var/log/squid-lab";
+pub const PROXY_PORT: u16 = 3128;
+
+/// What the preamble needs to know about the rest of the lab.
+pub struct PreambleInputs {
+    pub icap_port: u16,
+}
+
+/// The full `squid.conf`: preamble, then `include` of the policy.
+pub fn render(inputs: &PreambleInputs) -> String {
+    let PreambleInputs { icap_port } = inputs;
+    format!(
+        r#"# proxy-conformance lab preamble: owned by the lab, a policy must not redefine it.
+http_port {PROXY_PORT} ssl-bump tls-cert={LAB_DIR}/interception-ca.pem tls-key={LAB_DIR}/interception-ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
+sslcrtd_program /usr/lib/squid/security_file_certgen -s /var/lib/squid-lab/ssl_db -M 4MB
+sslcrtd_children 4 startup=1 idle=1
+tls_outgoing_options cafile={LAB_DIR}/origin-ca.pem
+
+auth_param basic program /usr/lib/squid/basic_ncsa_auth {LAB_DIR}/htpasswd
+auth_param basic children 4 startup=1 idle=1
+auth_param basic realm proxy-conformance lab
+
+icap_enable on
+icap_send_client_ip on
+icap_service lab_reqmod reqmod_precache icap://host.docker.internal:{icap_port}/reqmod bypass=off
+icap_service lab_respmod respmod_precache icap://host.docker.internal:{icap_port}/respmod bypass=off
+
+hosts_file {LAB_DIR}/hosts
+dns_nameservers 127.0.0.1
+dns_timeout 2 seconds
+
+cache_mem 64 MB
+maximum_object_size_in_memory 8 MB
+memory_cache_mode always
+
+logformat lab_evidence %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt bump=%ssl::bump_mode sni=%ssl::>sni range="%{{Range}}>h" content_range="%{{Content-Range}}<h" adapt="%adapt::all_trs" err=%err_code/%err_detail scenario=%{{X-Conformance-Scenario}}>h
+access_log stdio:{LOG_DIR}/access.log lab_evidence
+buffered_logs off
+cache_log stdio:{LOG_DIR}/cache.log
+pid_filename /run/squid-lab/squid.pid
+coredump_dir /var/spool/squid
+shutdown_lifetime 1 second
+visible_hostname proxy-under-test
+
+# The policy under test follows.
+include {LAB_DIR}/policy.conf
+"#
+    )
+}

@@ -1,0 +1,123 @@
+//! The proxy under test: Squid from the lab image with the preamble, the policy, the lab's
+//! CAs and hosts file, the access log in a directory shared with the harness. Its
+//! configuration is parsed first, so a policy Squid rejects is reported with Squid's words.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lab_certs::LabPki;
+use testcontainers::core::{Host, IntoContainerPort, Mount};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+use crate::docker::LAB_LABEL;
+use crate::hosts::all_lab_host_names;
+use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
+use crate::policy::Policy;
+use crate::preamble::{self, PreambleInputs, LAB_DIR, LOG_DIR, PROXY_PORT};
+use crate::readiness::{follow_until, Verdict};
+
+const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
+const PARSE_FAILED: &str = "LAB-PARSE-FAILED";
+
+/// Prepares files (ownership, htpasswd, certificate db), lets Squid parse the configuration
+/// and only then runs it in the foreground.
+const ENTRYPOINT: &str = r#"exec 2>&1
+set -u
+L=/etc/squid/lab
+perl -e 'print "$ARGV[0]:" . crypt($ARGV[1], "pc") . "\n"' "$LAB_USER" "$LAB_PASSWORD" > $L/htpasswd
+mkdir -p /var/spool/squid /run/squid-lab /var/lib/squid-lab
+chown root:proxy $L/* && chmod 0640 $L/*
+chown proxy:proxy /var/log/squid-lab /var/spool/squid /run/squid-lab /var/lib/squid-lab
+/usr/lib/squid/security_file_certgen -c -s /var/lib/squid-lab/ssl_db -M 4MB >/dev/null
+chown -R proxy:proxy /var/lib/squid-lab/ssl_db
+if ! squid -k parse -f $L/squid.conf >/tmp/parse.log 2>&1 || grep -qE 'FATAL|ERROR|Bungled|unrecognized' /tmp/parse.log; then
+  echo LAB-PARSE-FAILED; grep -vE '^[0-9/]+ [0-9:]+\| (Processing|Startup|Initializing|Adding|Set Current|Service Name|Reconfiguring)' /tmp/parse.log; echo LAB-PARSE-END
+  exec sleep 600
+fi
+echo LAB-PARSE-OK
+exec squid -N -d1 -f $L/squid.conf
+"#;
+
+pub(crate) struct ProxyUnderTest {
+    pub(crate) container: ContainerAsync<GenericImage>,
+    pub(crate) host_port: u16,
+}
+
+/// Lab credentials and ports the proxy is started with.
+pub(crate) struct ProxySetup<'a> {
+    pub network: &'a str,
+    pub pki: &'a LabPki,
+    pub policy: &'a Policy,
+    pub relay: IpAddr,
+    pub icap_port: u16,
+    pub log_dir: &'a Path,
+    pub user: &'a str,
+    pub password: &'a str,
+}
+
+impl ProxyUnderTest {
+    pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self> {
+        let conf = preamble::render(&PreambleInputs { icap_port: setup.icap_port });
+        let hosts: String = all_lab_host_names()
+            .iter()
+            .map(|name| format!("{} {name}\n", setup.relay))
+            .collect();
+        let file = |name: &str| format!("{LAB_DIR}/{name}");
+        let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
+            .with_exposed_port(PROXY_PORT.tcp())
+            .with_network(setup.network)
+            .with_container_name(format!("{}-proxy", setup.network))
+            .with_label(LAB_LABEL, std::process::id().to_string())
+            .with_host("host.docker.internal", Host::HostGateway)
+            .with_env_var("LAB_USER", setup.user)
+            .with_env_var("LAB_PASSWORD", setup.password)
+            .with_copy_to(file("squid.conf"), conf.into_bytes())
+            .with_copy_to(file("policy.conf"), setup.policy.text().as_bytes().to_vec())
+            .with_copy_to(file("hosts"), hosts.into_bytes())
+            .with_copy_to(file("interception-ca.pem"), setup.pki.interception_ca.cert_pem().as_bytes().to_vec())
+            .with_copy_to(file("interception-ca.key"), setup.pki.interception_ca.key_pem().as_bytes().to_vec())
+            .with_copy_to(file("origin-ca.pem"), setup.pki.origin_ca.cert_pem().as_bytes().to_vec())
+            .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
+            .with_cmd(["bash", "-c", ENTRYPOINT])
+            .start()
+            .await
+            .context("starting the proxy container")?;
+        let mut parse_failed = false;
+        let outcome = follow_until(&container, "the proxy under test (Squid)", Duration::from_secs(30), |line| {
+            if line.contains(PARSE_FAILED) {
+                parse_failed = true;
+            }
+            if parse_failed && line.contains("LAB-PARSE-END") {
+                Verdict::Failed
+            } else if line.contains(READY_LINE) {
+                Verdict::Ready
+            } else if line.contains("FATAL") || line.contains("Squid Cache (Version 5.7): Terminated abnormally") {
+                Verdict::Failed
+            } else {
+                Verdict::Continue
+            }
+        })
+        .await;
+        if let Err(error) = outcome {
+            let text = error.to_string().replace(&format!("{LAB_DIR}/policy.conf"), &setup.policy.path().display().to_string());
+            if parse_failed {
+                anyhow::bail!("Squid rejected the policy {}:\n{}", setup.policy.path().display(), squid_messages(&text));
+            }
+            anyhow::bail!("{text}");
+        }
+        let host_port = container.get_host_port_ipv4(PROXY_PORT).await?;
+        Ok(Self { container, host_port })
+    }
+}
+
+/// Squid's own messages out of the parse output, without the lab's markers.
+fn squid_messages(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("LAB-PARSE") && !l.trim().is_empty())
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

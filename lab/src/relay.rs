@@ -1,0 +1,54 @@
+//! The relay container: answers on :80 and :443 under every lab host name (the proxy's hosts
+//! file points them here) and forwards at TCP level to the in-process update origin, so TLS
+//! and SNI pass through untouched.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use testcontainers::core::Host;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+use crate::docker::LAB_LABEL;
+use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
+use crate::readiness::{follow_until, Verdict};
+
+pub(crate) struct Relay {
+    pub(crate) container: ContainerAsync<GenericImage>,
+    pub(crate) address: IpAddr,
+}
+
+impl Relay {
+    pub(crate) async fn start(network: &str, origin_http_port: u16, origin_tls_port: u16) -> Result<Self> {
+        let script = format!(
+            "exec 2>&1; \
+             socat -d -d TCP-LISTEN:80,fork,reuseaddr TCP:host.docker.internal:{origin_http_port} & \
+             socat -d -d TCP-LISTEN:443,fork,reuseaddr TCP:host.docker.internal:{origin_tls_port} & \
+             wait"
+        );
+        let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
+            .with_network(network)
+            .with_container_name(format!("{network}-relay"))
+            .with_label(LAB_LABEL, std::process::id().to_string())
+            .with_host("host.docker.internal", Host::HostGateway)
+            .with_cmd(["bash", "-c", &script])
+            .start()
+            .await
+            .context("starting the relay container")?;
+        let mut listening = 0;
+        follow_until(&container, "the relay", Duration::from_secs(20), |line| {
+            if line.contains("listening on") {
+                listening += 1;
+            }
+            if listening == 2 {
+                Verdict::Ready
+            } else {
+                Verdict::Continue
+            }
+        })
+        .await?;
+        let address = container.get_bridge_ip_address().await.context("reading the relay's address")?;
+        Ok(Self { container, address })
+    }
+}

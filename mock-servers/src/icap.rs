@@ -1,0 +1,202 @@
+//! The ICAP recorder (RFC 3507): answers OPTIONS, and REQMOD/RESPMOD with 204 (no
+//! modification), journaling every adaptation call with its encapsulated HTTP request.
+//!
+//! Hand-written rather than built on icap-rs: icap-rs 0.3 answers Squid 5.7's OPTIONS
+//! request with `400 Bad Request` (its strict parser rejects what Squid sends), and a
+//! recorder that only says 204 needs nothing but the framing below.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context, Result};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const ISTAG: &str = "\"proxy-conformance-1\"";
+const MAX_HEAD: usize = 64 * 1024;
+
+/// One adaptation call the proxy made.
+#[derive(Debug, Clone)]
+pub struct IcapCall {
+    /// `REQMOD` or `RESPMOD`.
+    pub method: String,
+    /// The encapsulated HTTP request's method and URI, e.g. `GET http://host/path`.
+    pub http_method: String,
+    pub http_uri: String,
+    /// The encapsulated request's headers (the scenario header among them).
+    pub http_headers: Vec<(String, String)>,
+}
+
+impl IcapCall {
+    pub fn http_header(&self, name: &str) -> Option<&str> {
+        self.http_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Display for IcapCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} for {} {}", self.method, self.http_method, self.http_uri)
+    }
+}
+
+type Journal = Arc<Mutex<Vec<IcapCall>>>;
+
+/// The running recorder; it stops when dropped.
+#[derive(Debug)]
+pub struct IcapRecorder {
+    addr: SocketAddr,
+    calls: Journal,
+    task: JoinHandle<()>,
+}
+
+impl Drop for IcapRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl IcapRecorder {
+    /// Starts on all interfaces (the proxy container reaches it through the host gateway).
+    pub async fn start() -> Result<Self> {
+        let listener = TcpListener::bind("0.0.0.0:0").await.context("binding the ICAP recorder")?;
+        let addr = listener.local_addr()?;
+        let calls: Journal = Arc::default();
+        let journal = calls.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                connections.spawn(serve(stream, journal.clone()));
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Ok(Self { addr, calls, task })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Calls whose encapsulated request URI contains `needle` or whose scenario header is it.
+    pub fn calls_for(&self, needle: &str) -> Vec<IcapCall> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|c| c.http_uri.contains(needle) || c.http_header(crate::SCENARIO_HEADER) == Some(needle))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Serves one persistent ICAP connection until the proxy closes it.
+async fn serve(stream: TcpStream, journal: Journal) -> Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let head = read_head(&mut reader).await?;
+        if head.is_empty() {
+            return Ok(());
+        }
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default();
+        let method = request_line.split(' ').next().unwrap_or_default().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let answer = match method.as_str() {
+            "OPTIONS" => {
+                let methods = if request_line.contains("/respmod") { "RESPMOD" } else { "REQMOD" };
+                format!(
+                    "ICAP/1.0 200 OK\r\nMethods: {methods}\r\nService: proxy-conformance ICAP recorder\r\nISTag: {ISTAG}\r\nAllow: 204\r\nPreview: 0\r\nTransfer-Preview: *\r\nOptions-TTL: 3600\r\nEncapsulated: null-body=0\r\n\r\n"
+                )
+            }
+            "REQMOD" | "RESPMOD" => {
+                let sections = parse_encapsulated(header("encapsulated").unwrap_or("null-body=0"))?;
+                let head_len = sections.last().map_or(0, |(_, offset)| *offset);
+                let mut encapsulated = vec![0u8; head_len];
+                reader.read_exact(&mut encapsulated).await?;
+                if sections.iter().any(|(name, _)| name.ends_with("-body") && name != "null-body") {
+                    skip_chunked(&mut reader).await?;
+                }
+                let req_hdr_end = sections.iter().find(|(n, _)| n != "req-hdr").map_or(head_len, |(_, o)| *o);
+                let has_req_hdr = sections.iter().any(|(n, _)| n == "req-hdr");
+                if has_req_hdr {
+                    let text = String::from_utf8_lossy(&encapsulated[..req_hdr_end.min(head_len)]).into_owned();
+                    journal.lock().unwrap_or_else(|p| p.into_inner()).push(describe(&method, &text));
+                }
+                format!("ICAP/1.0 204 No Content\r\nISTag: {ISTAG}\r\nEncapsulated: null-body=0\r\n\r\n")
+            }
+            _ => "ICAP/1.0 405 Method Not Allowed\r\nEncapsulated: null-body=0\r\n\r\n".to_owned(),
+        };
+        write.write_all(answer.as_bytes()).await?;
+    }
+}
+
+/// Reads an ICAP head up to the blank line; empty when the peer closed the connection.
+async fn read_head(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result<String> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(String::new());
+        }
+        if line == "\r\n" && !head.is_empty() {
+            return Ok(head);
+        }
+        if line != "\r\n" {
+            head.push_str(&line);
+        }
+        if head.len() > MAX_HEAD {
+            bail!("ICAP head over {MAX_HEAD} bytes");
+        }
+    }
+}
+
+/// `req-hdr=0, res-hdr=120, res-body=300` → [("req-hdr", 0), ("res-hdr", 120), ("res-body", 300)].
+fn parse_encapsulated(value: &str) -> Result<Vec<(String, usize)>> {
+    value
+        .split(',')
+        .map(|part| {
+            let (name, offset) = part.trim().split_once('=').context("malformed Encapsulated header")?;
+            Ok((name.to_owned(), offset.trim().parse().context("malformed Encapsulated offset")?))
+        })
+        .collect()
+}
+
+/// Reads a chunked body (a preview or the whole body) up to its last chunk.
+async fn skip_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result<()> {
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line).await? == 0 {
+            bail!("connection closed inside a chunked body");
+        }
+        let size_text = size_line.trim().split(';').next().unwrap_or("0").trim().to_owned();
+        let size = usize::from_str_radix(&size_text, 16).context("malformed chunk size")?;
+        if size == 0 {
+            let mut end = String::new();
+            reader.read_line(&mut end).await?;
+            return Ok(());
+        }
+        let mut chunk = vec![0u8; size + 2];
+        reader.read_exact(&mut chunk).await?;
+    }
+}
+
+fn describe(method: &str, http_head: &str) -> IcapCall {
+    let mut lines = http_head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    IcapCall {
+        method: method.to_owned(),
+        http_method: request_line.next().unwrap_or_default().to_owned(),
+        http_uri: request_line.next().unwrap_or_default().to_owned(),
+        http_headers: lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect(),
+    }
+}

@@ -1,0 +1,268 @@
+//! Clients that behave like the Windows Update agent (BITS): plain and ranged downloads over
+//! HTTP and through CONNECT, with or without proxy credentials. Each exchange is kept with
+//! what the client saw: status, headers, body check against the generated payload, and the
+//! issuer of the certificate it was shown.
+
+use std::fmt;
+use std::time::Duration;
+
+use conformance_lab::{Lab, LAB_PASSWORD, LAB_USER};
+use cucumber::when;
+use mock_servers::{Payload, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::parameters::{Credentials, Resource, Scheme};
+use crate::world::ConformanceWorld;
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One request a client made and what came back.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub scheme: Scheme,
+    pub credentials: Credentials,
+    pub range: Option<String>,
+    pub request_token: String,
+    pub outcome: Outcome,
+}
+
+/// What the client got.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Response(ClientResponse),
+    /// The proxy refused the CONNECT (reqwest reports that as an error, not a response).
+    TunnelRefused { status: u16, message: String },
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body_len: u64,
+    /// Offset of the first byte that differs from the generated payload (files only).
+    pub body_mismatch: Option<u64>,
+    /// Issuer of the leaf certificate the client was shown (HTTPS only).
+    pub issuer: Option<String>,
+}
+
+impl ClientResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl Exchange {
+    /// The HTTP status the client ended up with (a refused CONNECT counts as its status).
+    pub fn status(&self) -> Option<u16> {
+        match &self.outcome {
+            Outcome::Response(r) => Some(r.status),
+            Outcome::TunnelRefused { status, .. } => Some(*status),
+            Outcome::Failed(_) => None,
+        }
+    }
+
+    pub fn response(&self) -> Option<&ClientResponse> {
+        match &self.outcome {
+            Outcome::Response(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let credentials = match self.credentials {
+            Credentials::Without => "no credentials",
+            Credentials::Lab => "lab credentials",
+        };
+        write!(f, "{} {} ({credentials}", self.method, self.url)?;
+        if let Some(range) = &self.range {
+            write!(f, ", Range: {range}")?;
+        }
+        write!(f, ", token {}) => ", self.request_token)?;
+        match &self.outcome {
+            Outcome::Response(r) => {
+                write!(f, "{} with {} body bytes", r.status, r.body_len)?;
+                if let Some(offset) = r.body_mismatch {
+                    write!(f, ", CORRUPT from offset {offset}")?;
+                }
+                for name in ["content-range", "age", "x-cache", "cache-status", "x-conformance-echo", "proxy-authenticate", "via"] {
+                    if let Some(value) = r.header(name) {
+                        write!(f, "; {name}: {value}")?;
+                    }
+                }
+                if let Some(issuer) = &r.issuer {
+                    write!(f, "; certificate issued by {issuer}")?;
+                }
+                Ok(())
+            }
+            Outcome::TunnelRefused { status, message } => write!(f, "CONNECT refused with {status} ({message})"),
+            Outcome::Failed(message) => write!(f, "failed: {message}"),
+        }
+    }
+}
+
+/// A request to make through the proxy under test.
+pub(crate) struct Fetch<'a> {
+    pub lab: &'a Lab,
+    pub scenario: &'a str,
+    pub method: reqwest::Method,
+    pub url: String,
+    pub scheme: Scheme,
+    pub credentials: Credentials,
+    pub range: Option<String>,
+    /// Verify the body against this payload, if it is a generated file.
+    pub payload: Option<Payload>,
+}
+
+impl Fetch<'_> {
+    pub(crate) async fn send(self) -> Exchange {
+        let request_token = format!("{}-r{:06x}", self.scenario, rand::random::<u32>() & 0xff_ffff);
+        let outcome = match self.try_send(&request_token).await {
+            Ok(outcome) => outcome,
+            Err(error) => classify_error(&error),
+        };
+        Exchange {
+            method: self.method.to_string(),
+            url: self.url,
+            scheme: self.scheme,
+            credentials: self.credentials,
+            range: self.range,
+            request_token,
+            outcome,
+        }
+    }
+
+    fn client(&self) -> reqwest::Result<reqwest::Client> {
+        let mut scenario_headers = HeaderMap::new();
+        scenario_headers.insert(
+            HeaderName::from_static(SCENARIO_HEADER),
+            HeaderValue::from_str(self.scenario).expect("scenario tokens are ASCII"),
+        );
+        let mut proxy = reqwest::Proxy::all(self.lab.proxy_url())?.headers(scenario_headers.clone());
+        if self.credentials == Credentials::Lab {
+            proxy = proxy.basic_auth(LAB_USER, LAB_PASSWORD);
+        }
+        let pki = self.lab.pki();
+        let roots = [pki.origin_ca.cert_der(), pki.interception_ca.cert_der()]
+            .into_iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<reqwest::Result<Vec<_>>>()?;
+        reqwest::Client::builder()
+            .proxy(proxy)
+            .default_headers(scenario_headers)
+            .tls_certs_only(roots)
+            .tls_info(true)
+            .http1_only()
+            .pool_max_idle_per_host(0)
+            .timeout(CLIENT_TIMEOUT)
+            .build()
+    }
+
+    async fn try_send(&self, request_token: &str) -> reqwest::Result<Outcome> {
+        let client = self.client()?;
+        let mut request = client.request(self.method.clone(), &self.url).header(REQUEST_TOKEN_HEADER, request_token);
+        if let Some(range) = &self.range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        let mut response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let issuer = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+            .map(|(_, cert)| cert.issuer().to_string());
+        let first_offset = response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let multipart = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
+        let verify = self.payload.filter(|_| (status == 200 || status == 206) && !multipart);
+        let mut body_len = 0u64;
+        let mut body_mismatch = None;
+        while let Some(chunk) = response.chunk().await? {
+            if let (Some(payload), None) = (verify, body_mismatch) {
+                body_mismatch = payload.first_mismatch(first_offset + body_len, &chunk).map(|i| body_len + i as u64);
+            }
+            body_len += chunk.len() as u64;
+        }
+        Ok(Outcome::Response(ClientResponse {
+            status,
+            headers,
+            body_len,
+            body_mismatch,
+            issuer,
+        }))
+    }
+}
+
+fn classify_error(error: &reqwest::Error) -> Outcome {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if message.contains("proxy authorization required") || message.contains("407") {
+        return Outcome::TunnelRefused { status: 407, message };
+    }
+    Outcome::Failed(message)
+}
+
+impl ConformanceWorld {
+    pub(crate) async fn fetch(&mut self, method: reqwest::Method, scheme: Scheme, credentials: Credentials, range: Option<String>) -> Result<(), String> {
+        let served = self.served()?.clone();
+        let payload = (served.resource == Resource::File).then(|| Payload::for_target(&served.target, served.size));
+        let exchange = Fetch {
+            lab: &self.lab,
+            scenario: &self.token,
+            method,
+            url: format!("{}://{}{}", scheme.url_prefix(), served.host, served.target),
+            scheme,
+            credentials,
+            range,
+            payload,
+        }
+        .send()
+        .await;
+        self.exchanges.push(exchange);
+        Ok(())
+    }
+}
+
+#[when(expr = "a client {credentials} requests that {resource} over {scheme}")]
+async fn a_client_requests(world: &mut ConformanceWorld, credentials: Credentials, resource: Resource, scheme: Scheme) -> Result<(), String> {
+    let served = world.served()?;
+    if served.resource != resource {
+        return Err(format!("this scenario set up a {:?}, not a {resource:?}", served.resource));
+    }
+    world.fetch(reqwest::Method::GET, scheme, credentials, None).await
+}
+
+#[when("the same client requests it again")]
+async fn the_same_client_requests_again(world: &mut ConformanceWorld) -> Result<(), String> {
+    let last = world.last_exchange()?.clone();
+    world.fetch(reqwest::Method::GET, last.scheme, last.credentials, last.range.clone()).await
+}
+
+#[when(expr = "a BITS client asks for bytes {int}-{int} of that file over {scheme}")]
+async fn a_bits_client_asks_for_a_range(world: &mut ConformanceWorld, first: u64, last: u64, scheme: Scheme) -> Result<(), String> {
+    world.fetch(reqwest::Method::GET, scheme, Credentials::Without, Some(format!("bytes={first}-{last}"))).await
+}

@@ -1,0 +1,16 @@
+//! The conformance suite's World, its step definitions (one module per domain concept) and
+//! the runner that starts a lab, runs the features against it and reports per scenario.
+
+mod client;
+mod evidence;
+mod files;
+mod icap;
+mod parameters;
+mod proxy;
+mod runner;
+mod tls;
+mod tls_baseline;
+mod world;
+
+pub use runner::{run_suite, ScenarioOutcome, SuiteError, SuiteOptions, SuiteReport, FEATURES_DIR};
+pub use world::ConformanceWorld;

@@ -1,0 +1,41 @@
+//! The client's own TLS fingerprint, measured once per run by connecting straight to the
+//! origin (no proxy) with the same TLS settings the scenario clients use.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::{Context, Result};
+use conformance_lab::Lab;
+use mock_servers::UpdateOrigin;
+
+const BASELINE_HOST: &str = "download.windowsupdate.com";
+
+/// The JA4 of the harness's own ClientHello.
+pub(crate) async fn measure(lab: &Lab) -> Result<String> {
+    let port = lab.origin().tls_port();
+    let target = UpdateOrigin::update_path(16, &format!("tls-baseline-{}", std::process::id()));
+    let roots = [lab.pki().origin_ca.cert_der(), lab.pki().interception_ca.cert_der()]
+        .into_iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<reqwest::Result<Vec<_>>>()?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .resolve(BASELINE_HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .tls_certs_only(roots)
+        .tls_info(true)
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    client
+        .get(format!("https://{BASELINE_HOST}:{port}{target}"))
+        .send()
+        .await
+        .context("direct request to the origin")?
+        .bytes()
+        .await?;
+    let journal = lab.origin().journal();
+    let request = journal.requests_containing(&target).pop().context("the origin did not journal the baseline request")?;
+    journal
+        .handshake(request.connection)
+        .and_then(|h| h.ja4)
+        .context("the origin could not fingerprint the baseline ClientHello")
+}

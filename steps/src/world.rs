@@ -1,0 +1,66 @@
+//! The World of one scenario: a handle on the shared lab, the scenario's unique token (every
+//! path it uses carries it, so scenarios run concurrently on one lab), what it set up at the
+//! origin and every exchange its clients made.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use conformance_lab::Lab;
+use cucumber::World;
+
+use crate::client::Exchange;
+use crate::parameters::Resource;
+
+static CURRENT_LAB: RwLock<Option<Arc<Lab>>> = RwLock::new(None);
+static CLIENT_BASELINE_JA4: RwLock<Option<String>> = RwLock::new(None);
+static NEXT_SCENARIO: AtomicU64 = AtomicU64::new(1);
+
+/// Makes `lab` the one the next scenarios run against.
+pub(crate) fn install_lab(lab: Option<Arc<Lab>>, baseline_ja4: Option<String>) {
+    *CURRENT_LAB.write().unwrap_or_else(|p| p.into_inner()) = lab;
+    *CLIENT_BASELINE_JA4.write().unwrap_or_else(|p| p.into_inner()) = baseline_ja4;
+}
+
+/// Something the scenario made the origin serve.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub resource: Resource,
+    pub host: String,
+    /// Path (and query) at the origin; contains the scenario token.
+    pub target: String,
+    /// Size of a generated file; 0 for pages.
+    pub size: u64,
+}
+
+#[derive(Debug, World)]
+#[world(init = Self::new)]
+pub struct ConformanceWorld {
+    pub(crate) lab: Arc<Lab>,
+    /// Unique per scenario run; in every path and in the scenario header.
+    pub(crate) token: String,
+    pub(crate) served: Option<Served>,
+    pub(crate) exchanges: Vec<Exchange>,
+    pub(crate) baseline_ja4: Option<String>,
+}
+
+impl ConformanceWorld {
+    fn new() -> anyhow::Result<Self> {
+        let lab = CURRENT_LAB
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no lab is running: start scenarios through run_suite"))?;
+        let number = NEXT_SCENARIO.fetch_add(1, Ordering::Relaxed);
+        let token = format!("s{number}-{:08x}", rand::random::<u32>());
+        let baseline_ja4 = CLIENT_BASELINE_JA4.read().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Self { lab, token, served: None, exchanges: Vec::new(), baseline_ja4 })
+    }
+
+    pub(crate) fn served(&self) -> Result<&Served, String> {
+        self.served.as_ref().ok_or_else(|| "no file or page was set up: add a Given step that serves one".to_owned())
+    }
+
+    pub(crate) fn last_exchange(&self) -> Result<&Exchange, String> {
+        self.exchanges.last().ok_or_else(|| "no client made a request yet: add a When step".to_owned())
+    }
+}

@@ -1,0 +1,26 @@
+//! The conformance suite as `cargo test`: the bundled features against the bundled lab with
+//! the reference policy (or `PROXY_CONFORMANCE_POLICY`), filtered by `CUCUMBER_FILTER_TAGS`.
+
+use std::process::ExitCode;
+
+use conformance_steps::{run_suite, SuiteOptions};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut options = SuiteOptions::default();
+    if let Ok(policy) = std::env::var("PROXY_CONFORMANCE_POLICY") {
+        options.policy = policy.into();
+    }
+    options.tags = std::env::var("CUCUMBER_FILTER_TAGS").ok();
+    match run_suite(options).await {
+        Ok(report) => {
+            let failed = report.failed().count();
+            println!("e2e: {} passed, {failed} failed", report.scenarios.len() - failed);
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => {
+            eprintln!("e2e: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
