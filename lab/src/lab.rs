@@ -106,7 +106,11 @@ impl Lab {
         let proxy_port = proxy.host_port;
         resources.adopt(proxy.container);
         let access_log = AccessLog::new(log_dir.path().join("access.log"));
-        resources.log_dir = Some(log_dir);
+        if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
+            eprintln!("lab: keeping the proxy's logs in {}", log_dir.keep().display());
+        } else {
+            resources.log_dir = Some(log_dir);
+        }
         Ok(Self { pki, origin, scripted, icap, access_log, proxy_port, policy: options.policy, resources })
     }
 

@@ -28,6 +28,8 @@ const ENTRYPOINT: &str = r#"exec 2>&1
 set -u
 L=/etc/squid/lab
 perl -e 'print "$ARGV[0]:" . crypt($ARGV[1], "pc") . "\n"' "$LAB_USER" "$LAB_PASSWORD" > $L/htpasswd
+# Squid resolves ICAP and helper hosts through the lab hosts file only: add the host gateway.
+grep -w host.docker.internal /etc/hosts >> $L/hosts
 mkdir -p /var/spool/squid /run/squid-lab /var/lib/squid-lab
 chown root:proxy $L/* && chmod 0640 $L/*
 chown proxy:proxy /var/log/squid-lab /var/spool/squid /run/squid-lab /var/lib/squid-lab

@@ -12,6 +12,7 @@ use mock_servers::{Payload, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::parameters::{Credentials, Resource, Scheme};
+use crate::tls_capture::{client_tls, issuer_of, SeenLeaf};
 use crate::world::ConformanceWorld;
 
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -123,7 +124,8 @@ impl Fetch<'_> {
         let request_token = format!("{}-r{:06x}", self.scenario, rand::random::<u32>() & 0xff_ffff);
         let outcome = match self.try_send(&request_token).await {
             Ok(outcome) => outcome,
-            Err(error) => classify_error(&error),
+            Err(SendError::Http(error)) => classify_error(&error),
+            Err(SendError::Setup(error)) => Outcome::Failed(format!("building the client: {error:#}")),
         };
         Exchange {
             method: self.method.to_string(),
@@ -136,7 +138,7 @@ impl Fetch<'_> {
         }
     }
 
-    fn client(&self) -> reqwest::Result<reqwest::Client> {
+    fn client(&self) -> anyhow::Result<(reqwest::Client, SeenLeaf)> {
         let mut scenario_headers = HeaderMap::new();
         scenario_headers.insert(
             HeaderName::from_static(SCENARIO_HEADER),
@@ -147,23 +149,20 @@ impl Fetch<'_> {
             proxy = proxy.basic_auth(LAB_USER, LAB_PASSWORD);
         }
         let pki = self.lab.pki();
-        let roots = [pki.origin_ca.cert_der(), pki.interception_ca.cert_der()]
-            .into_iter()
-            .map(|der| reqwest::Certificate::from_der(der))
-            .collect::<reqwest::Result<Vec<_>>>()?;
-        reqwest::Client::builder()
+        let (tls, seen) = client_tls(&[pki.origin_ca.cert_der(), pki.interception_ca.cert_der()])?;
+        let client = reqwest::Client::builder()
             .proxy(proxy)
             .default_headers(scenario_headers)
-            .tls_certs_only(roots)
-            .tls_info(true)
+            .tls_backend_preconfigured(tls)
             .http1_only()
             .pool_max_idle_per_host(0)
             .timeout(CLIENT_TIMEOUT)
-            .build()
+            .build()?;
+        Ok((client, seen))
     }
 
-    async fn try_send(&self, request_token: &str) -> reqwest::Result<Outcome> {
-        let client = self.client()?;
+    async fn try_send(&self, request_token: &str) -> Result<Outcome, SendError> {
+        let (client, seen) = self.client().map_err(SendError::Setup)?;
         let mut request = client.request(self.method.clone(), &self.url).header(REQUEST_TOKEN_HEADER, request_token);
         if let Some(range) = &self.range {
             request = request.header(reqwest::header::RANGE, range);
@@ -175,12 +174,7 @@ impl Fetch<'_> {
             .iter()
             .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        let issuer = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|info| info.peer_certificate())
-            .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
-            .map(|(_, cert)| cert.issuer().to_string());
+        let issuer = seen.lock().unwrap_or_else(|p| p.into_inner()).as_deref().and_then(issuer_of);
         let first_offset = response
             .headers()
             .get(reqwest::header::CONTENT_RANGE)
@@ -209,6 +203,17 @@ impl Fetch<'_> {
             body_mismatch,
             issuer,
         }))
+    }
+}
+
+enum SendError {
+    Setup(anyhow::Error),
+    Http(reqwest::Error),
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Http(error)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::world::ConformanceWorld;
 #[then(expr = "the ICAP service saw no request for that {resource}")]
 async fn the_icap_service_saw_nothing(world: &mut ConformanceWorld, _resource: Resource) -> Result<(), String> {
     // The absence only counts if the request went through the proxy at all.
-    world.proxy_log()?;
+    world.proxy_log().await?;
     let calls = world.lab.icap().calls_for(&world.token);
     if let Some(call) = calls.first() {
         return Err(world.failure("no REQMOD or RESPMOD", call.to_string()));

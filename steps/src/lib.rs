@@ -10,6 +10,7 @@ mod proxy;
 mod runner;
 mod tls;
 mod tls_baseline;
+mod tls_capture;
 mod world;
 
 pub use runner::{run_suite, ScenarioOutcome, SuiteError, SuiteOptions, SuiteReport, FEATURES_DIR};

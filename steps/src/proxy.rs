@@ -4,13 +4,26 @@
 use conformance_lab::AccessLogLine;
 use cucumber::then;
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use crate::client::Outcome;
+
+const ACCESS_LOG_GRACE: Duration = Duration::from_secs(3);
 use crate::world::ConformanceWorld;
 
 impl ConformanceWorld {
     /// The scenario's access-log lines; an empty log is a failure, never a vacuous pass.
-    pub(crate) fn proxy_log(&self) -> Result<Vec<AccessLogLine>, String> {
-        let lines = self.lab.access_log().lines_for(&self.token);
+    /// Squid writes a tunnel's line when the tunnel closes, just after the client is done, so
+    /// this polls (bounded) until there is a line per client exchange.
+    pub(crate) async fn proxy_log(&self) -> Result<Vec<AccessLogLine>, String> {
+        let deadline = Instant::now() + ACCESS_LOG_GRACE;
+        let mut lines = self.lab.access_log().lines_for(&self.token);
+        while lines.len() < self.exchanges.len() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            lines = self.lab.access_log().lines_for(&self.token);
+        }
         if lines.is_empty() {
             return Err(self.failure("access-log lines for this scenario", "none: the requests never reached the proxy"));
         }
@@ -38,7 +51,7 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
     if let Some(failed) = world.exchanges.iter().find(|e| matches!(e.outcome, Outcome::Failed(_))) {
         return Err(world.failure("every request answered", failed.to_string()));
     }
-    let log = world.proxy_log()?;
+    let log = world.proxy_log().await?;
     if let Some(line) = log.iter().find(|l| l.http_status() == "407" || l.user() != "-") {
         return Err(world.failure("access-log lines with user `-` and no TCP_DENIED/407", line.to_string()));
     }
@@ -63,7 +76,7 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
     if !challenged {
         return Err(world.failure("407 with Proxy-Authenticate: Basic", exchange.to_string()));
     }
-    let log = world.proxy_log()?;
+    let log = world.proxy_log().await?;
     if !log.iter().any(|l| l.squid_status() == "TCP_DENIED" && l.http_status() == "407") {
         return Err(world.failure("a TCP_DENIED/407 access-log line", "none"));
     }
@@ -86,7 +99,7 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
             return Err(world.failure("a response fresh from the origin", format!("{signal}: {exchange}")));
         }
     }
-    let log = world.proxy_log()?;
+    let log = world.proxy_log().await?;
     if let Some(hit) = log.iter().find(|l| l.is_hit()) {
         return Err(world.failure("no *_HIT in the access log", hit.to_string()));
     }
@@ -111,7 +124,7 @@ async fn the_second_response_came_from_the_cache(world: &mut ConformanceWorld) -
     if cache_signal(second, response).is_none() {
         return Err(world.failure("a cache hit (Age, X-Cache: HIT or another client's echoed token)", second.to_string()));
     }
-    if !world.proxy_log()?.iter().any(AccessLogLine::is_hit) {
+    if !world.proxy_log().await?.iter().any(AccessLogLine::is_hit) {
         return Err(world.failure("a *_HIT access-log line", "none"));
     }
     Ok(())

@@ -7,21 +7,19 @@ use anyhow::{Context, Result};
 use conformance_lab::Lab;
 use mock_servers::UpdateOrigin;
 
+use crate::tls_capture::client_tls;
+
 const BASELINE_HOST: &str = "download.windowsupdate.com";
 
 /// The JA4 of the harness's own ClientHello.
 pub(crate) async fn measure(lab: &Lab) -> Result<String> {
     let port = lab.origin().tls_port();
     let target = UpdateOrigin::update_path(16, &format!("tls-baseline-{}", std::process::id()));
-    let roots = [lab.pki().origin_ca.cert_der(), lab.pki().interception_ca.cert_der()]
-        .into_iter()
-        .map(|der| reqwest::Certificate::from_der(der))
-        .collect::<reqwest::Result<Vec<_>>>()?;
+    let (tls, _) = client_tls(&[lab.pki().origin_ca.cert_der(), lab.pki().interception_ca.cert_der()])?;
     let client = reqwest::Client::builder()
         .no_proxy()
         .resolve(BASELINE_HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .tls_certs_only(roots)
-        .tls_info(true)
+        .tls_backend_preconfigured(tls)
         .http1_only()
         .pool_max_idle_per_host(0)
         .build()?;
