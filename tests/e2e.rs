@@ -15,8 +15,15 @@ async fn main() -> ExitCode {
     match run_suite(options).await {
         Ok(report) => {
             let failed = report.failed().count();
-            println!("e2e: {} passed, {failed} failed", report.scenarios.len() - failed);
-            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            println!(
+                "e2e: {} passed, {failed} failed",
+                report.scenarios.len() - failed
+            );
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(error) => {
             eprintln!("e2e: {error}");

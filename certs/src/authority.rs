@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SignatureAlgorithm,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -53,10 +53,13 @@ impl CertificateAuthority {
     /// Issues a server leaf for `names` (DNS names, `*.` wildcards allowed).
     pub fn issue_server_leaf(&self, names: &[String]) -> Result<LeafCertificate> {
         let mut params = CertificateParams::new(names.to_vec())?;
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().map_or("lab", |n| n.as_str()),
+        );
         params
-            .distinguished_name
-            .push(DnType::CommonName, names.first().map_or("lab", |n| n.as_str()));
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ServerAuth);
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ServerAuth);
         params.use_authority_key_identifier_extension = true;
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;

@@ -17,14 +17,20 @@ pub struct LabPki {
 impl LabPki {
     /// Generates a fresh PKI whose origin leaf covers `host_names` (exact names or wildcards).
     pub fn generate(host_names: &[String]) -> Result<Self> {
-        let origin_ca =
-            CertificateAuthority::generate("proxy-conformance Origin CA", &rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let origin_ca = CertificateAuthority::generate(
+            "proxy-conformance Origin CA",
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+        )?;
         let interception_ca = CertificateAuthority::generate(
             "proxy-conformance Interception CA",
             &rcgen::PKCS_RSA_SHA256,
         )?;
         let origin_leaf = origin_ca.issue_server_leaf(host_names)?;
-        Ok(Self { origin_ca, interception_ca, origin_leaf })
+        Ok(Self {
+            origin_ca,
+            interception_ca,
+            origin_leaf,
+        })
     }
 }
 
@@ -34,9 +40,15 @@ mod tests {
 
     #[test]
     fn the_origin_leaf_covers_deep_names_and_is_issued_by_the_origin_ca() {
-        let names = vec!["7.tlu.dl.delivery.mp.microsoft.com".to_owned(), "*.example.com".to_owned()];
+        let names = vec![
+            "7.tlu.dl.delivery.mp.microsoft.com".to_owned(),
+            "*.example.com".to_owned(),
+        ];
         let pki = LabPki::generate(&names).unwrap();
-        assert!(pki.origin_leaf.cert_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(pki
+            .origin_leaf
+            .cert_pem()
+            .starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(pki.interception_ca.key_pem().contains("PRIVATE KEY"));
         assert_ne!(pki.origin_ca.cert_der(), pki.interception_ca.cert_der());
     }

@@ -43,7 +43,10 @@ impl AccessLogLine {
     /// A `key=value` field of the evidence format (`bump`, `sni`, `scenario`, `adapt` …).
     pub fn value(&self, key: &str) -> Option<&str> {
         let prefix = format!("{key}=");
-        self.raw.split_whitespace().find_map(|f| f.strip_prefix(&prefix)).map(|v| v.trim_matches('"'))
+        self.raw
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(&prefix))
+            .map(|v| v.trim_matches('"'))
     }
 
     pub fn is_hit(&self) -> bool {
@@ -70,8 +73,12 @@ impl AccessLog {
     pub fn lines_for(&self, scenario: &str) -> Vec<AccessLogLine> {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
         text.lines()
-            .map(|raw| AccessLogLine { raw: raw.to_owned() })
-            .filter(|line| line.value("scenario") == Some(scenario) || line.url().contains(scenario))
+            .map(|raw| AccessLogLine {
+                raw: raw.to_owned(),
+            })
+            .filter(|line| {
+                line.value("scenario") == Some(scenario) || line.url().contains(scenario)
+            })
             .collect()
     }
 }

@@ -20,7 +20,8 @@ pub struct DockerEngine {
 impl DockerEngine {
     /// Connects and pings the engine; the error is one plain sentence with the fix.
     pub async fn connect() -> Result<Self> {
-        let where_ = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let where_ =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
         let unreachable = |e: &dyn std::fmt::Display| {
             anyhow!(
                 "the Docker engine at {where_} is not reachable ({e}); start it (e.g. `sudo systemctl start docker`) or point DOCKER_HOST at a running engine"
@@ -44,10 +45,19 @@ impl DockerEngine {
         let filters = HashMap::from([("label".to_owned(), vec![LAB_LABEL.to_owned()])]);
         let containers = self
             .docker
-            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
             .await?;
         for container in containers {
-            let owner = container.labels.as_ref().and_then(|l| l.get(LAB_LABEL)).cloned();
+            let owner = container
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LAB_LABEL))
+                .cloned();
             if owner.as_deref().is_some_and(process_is_gone) {
                 if let Some(id) = container.id {
                     let options = RemoveContainerOptionsBuilder::new().force(true).build();
@@ -55,10 +65,18 @@ impl DockerEngine {
                 }
             }
         }
-        let networks =
-            self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await?;
         for network in networks {
-            let owner = network.labels.as_ref().and_then(|l| l.get(LAB_LABEL)).cloned();
+            let owner = network
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LAB_LABEL))
+                .cloned();
             if owner.as_deref().is_some_and(process_is_gone) {
                 if let Some(name) = network.name {
                     let _ = self.docker.remove_network(&name).await;
@@ -70,5 +88,7 @@ impl DockerEngine {
 }
 
 fn process_is_gone(pid: &str) -> bool {
-    pid.parse::<u32>().is_ok_and(|pid| pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists())
+    pid.parse::<u32>().is_ok_and(|pid| {
+        pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    })
 }

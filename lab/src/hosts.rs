@@ -11,7 +11,10 @@ pub struct HostPattern {
 
 /// Microsoft's documented Windows Update endpoints.
 pub const WINDOWS_UPDATE_HOSTS: &[HostPattern] = &[
-    HostPattern { pattern: "windowsupdate.microsoft.com", names: &["windowsupdate.microsoft.com"] },
+    HostPattern {
+        pattern: "windowsupdate.microsoft.com",
+        names: &["windowsupdate.microsoft.com"],
+    },
     HostPattern {
         pattern: "*.windowsupdate.microsoft.com",
         names: &["v4.windowsupdate.microsoft.com"],
@@ -20,15 +23,30 @@ pub const WINDOWS_UPDATE_HOSTS: &[HostPattern] = &[
         pattern: "*.update.microsoft.com",
         names: &["fe2.update.microsoft.com", "sls.update.microsoft.com"],
     },
-    HostPattern { pattern: "*.windowsupdate.com", names: &["www.windowsupdate.com"] },
-    HostPattern { pattern: "download.windowsupdate.com", names: &["download.windowsupdate.com"] },
+    HostPattern {
+        pattern: "*.windowsupdate.com",
+        names: &["www.windowsupdate.com"],
+    },
+    HostPattern {
+        pattern: "download.windowsupdate.com",
+        names: &["download.windowsupdate.com"],
+    },
     HostPattern {
         pattern: "*.download.windowsupdate.com",
         names: &["au.download.windowsupdate.com"],
     },
-    HostPattern { pattern: "download.microsoft.com", names: &["download.microsoft.com"] },
-    HostPattern { pattern: "wustat.windows.com", names: &["wustat.windows.com"] },
-    HostPattern { pattern: "ntservicepack.microsoft.com", names: &["ntservicepack.microsoft.com"] },
+    HostPattern {
+        pattern: "download.microsoft.com",
+        names: &["download.microsoft.com"],
+    },
+    HostPattern {
+        pattern: "wustat.windows.com",
+        names: &["wustat.windows.com"],
+    },
+    HostPattern {
+        pattern: "ntservicepack.microsoft.com",
+        names: &["ntservicepack.microsoft.com"],
+    },
     HostPattern {
         pattern: "*.delivery.mp.microsoft.com",
         names: &["tlu.delivery.mp.microsoft.com"],
@@ -45,8 +63,14 @@ pub const WINDOWS_UPDATE_HOSTS: &[HostPattern] = &[
         pattern: "tsfe.trafficshaping.dsp.mp.microsoft.com",
         names: &["tsfe.trafficshaping.dsp.mp.microsoft.com"],
     },
-    HostPattern { pattern: "*.emdl.ws.microsoft.com", names: &["cdn.emdl.ws.microsoft.com"] },
-    HostPattern { pattern: "ctldl.windowsupdate.com", names: &["ctldl.windowsupdate.com"] },
+    HostPattern {
+        pattern: "*.emdl.ws.microsoft.com",
+        names: &["cdn.emdl.ws.microsoft.com"],
+    },
+    HostPattern {
+        pattern: "ctldl.windowsupdate.com",
+        names: &["ctldl.windowsupdate.com"],
+    },
 ];
 
 /// Hosts outside the Windows Update set: the proxy must authenticate, cache, adapt and bump.

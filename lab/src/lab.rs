@@ -66,15 +66,22 @@ impl Lab {
     pub async fn start(options: LabOptions) -> Result<Self, LabError> {
         let could_not_start = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let engine = DockerEngine::connect().await.map_err(could_not_start)?;
-        engine.remove_orphaned_labs().await.map_err(could_not_start)?;
+        engine
+            .remove_orphaned_labs()
+            .await
+            .map_err(could_not_start)?;
         SquidImage::ensure(&engine).await.map_err(could_not_start)?;
 
         let pki = LabPki::generate(&all_lab_host_names()).map_err(could_not_start)?;
         let scripted = ScriptedEndpoints::start().await.map_err(could_not_start)?;
-        let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone()).await.map_err(could_not_start)?;
+        let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone())
+            .await
+            .map_err(could_not_start)?;
         let icap = IcapRecorder::start().await.map_err(could_not_start)?;
 
-        let mut resources = Resources::create_network(engine.client()).await.map_err(could_not_start)?;
+        let mut resources = Resources::create_network(engine.client())
+            .await
+            .map_err(could_not_start)?;
         let relay = Relay::start(&resources.network, origin.http_port(), origin.tls_port())
             .await
             .map_err(could_not_start)?;
@@ -107,11 +114,23 @@ impl Lab {
         resources.adopt(proxy.container);
         let access_log = AccessLog::new(log_dir.path().join("access.log"));
         if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
-            eprintln!("lab: keeping the proxy's logs in {}", log_dir.keep().display());
+            eprintln!(
+                "lab: keeping the proxy's logs in {}",
+                log_dir.keep().display()
+            );
         } else {
             resources.log_dir = Some(log_dir);
         }
-        Ok(Self { pki, origin, scripted, icap, access_log, proxy_port, policy: options.policy, resources })
+        Ok(Self {
+            pki,
+            origin,
+            scripted,
+            icap,
+            access_log,
+            proxy_port,
+            policy: options.policy,
+            resources,
+        })
     }
 
     /// `http://127.0.0.1:<port>`: the proxy under test as clients on this host reach it.
@@ -159,17 +178,27 @@ struct Resources {
 
 impl Resources {
     async fn create_network(docker: &Docker) -> Result<Self> {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         let network = format!("proxy-conformance-{}-{nanos:x}", std::process::id());
         docker
             .create_network(NetworkCreateRequest {
                 name: network.clone(),
                 driver: Some("bridge".into()),
-                labels: Some(HashMap::from([(LAB_LABEL.to_owned(), std::process::id().to_string())])),
+                labels: Some(HashMap::from([(
+                    LAB_LABEL.to_owned(),
+                    std::process::id().to_string(),
+                )])),
                 ..Default::default()
             })
             .await?;
-        Ok(Self { network, containers: Vec::new(), log_dir: None, removed: false })
+        Ok(Self {
+            network,
+            containers: Vec::new(),
+            log_dir: None,
+            removed: false,
+        })
     }
 
     fn adopt(&mut self, container: ContainerAsync<GenericImage>) {
@@ -200,7 +229,10 @@ impl Drop for Resources {
         // A fresh thread and runtime: Drop may run inside or outside a Tokio runtime, during
         // a panic or after an interrupt, and the removal must finish before the process ends.
         let cleanup = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 runtime.block_on(remove_with_fresh_client(ids, network));
             }
         });
@@ -209,9 +241,14 @@ impl Drop for Resources {
 }
 
 async fn remove_with_fresh_client(container_ids: Vec<String>, network: String) {
-    let Ok(docker) = Docker::connect_with_defaults() else { return };
+    let Ok(docker) = Docker::connect_with_defaults() else {
+        return;
+    };
     for id in container_ids {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         let _ = docker.remove_container(&id, Some(options)).await;
     }
     let _ = docker.remove_network(&network).await;

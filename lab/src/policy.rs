@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 /// The bundled reference policy: the vendor CPL's intent in Squid.
-pub const REFERENCE_POLICY: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/windows-update-bypass.conf");
+pub const REFERENCE_POLICY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../policies/squid/windows-update-bypass.conf"
+);
 
 /// Directives the lab owns; a policy that sets them would unplug the lab's instruments.
 const LAB_OWNED: &[&str] = &[
@@ -58,13 +60,23 @@ impl fmt::Display for PolicyViolation {
 impl Policy {
     /// Reads `path` and checks it against the contract.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read the policy {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the policy {}", path.display()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("the policy {} is not UTF-8 text", path.display()))?;
-        if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-            bail!("the policy {} is empty: it has no directive", path.display());
+        if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            bail!(
+                "the policy {} is empty: it has no directive",
+                path.display()
+            );
         }
-        let policy = Self { path: path.to_owned(), text };
+        let policy = Self {
+            path: path.to_owned(),
+            text,
+        };
         if let Some(violation) = policy.violations().into_iter().next() {
             bail!("policy rejected: {violation}");
         }
@@ -130,6 +142,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.conf");
         std::fs::write(&path, "# nothing\n\n").unwrap();
-        assert!(Policy::load(&path).unwrap_err().to_string().contains("empty"));
+        assert!(Policy::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
     }
 }

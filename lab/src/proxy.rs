@@ -62,7 +62,9 @@ pub(crate) struct ProxySetup<'a> {
 
 impl ProxyUnderTest {
     pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self> {
-        let conf = preamble::render(&PreambleInputs { icap_port: setup.icap_port });
+        let conf = preamble::render(&PreambleInputs {
+            icap_port: setup.icap_port,
+        });
         let hosts: String = all_lab_host_names()
             .iter()
             .map(|name| format!("{} {name}\n", setup.relay))
@@ -79,39 +81,65 @@ impl ProxyUnderTest {
             .with_copy_to(file("squid.conf"), conf.into_bytes())
             .with_copy_to(file("policy.conf"), setup.policy.text().as_bytes().to_vec())
             .with_copy_to(file("hosts"), hosts.into_bytes())
-            .with_copy_to(file("interception-ca.pem"), setup.pki.interception_ca.cert_pem().as_bytes().to_vec())
-            .with_copy_to(file("interception-ca.key"), setup.pki.interception_ca.key_pem().as_bytes().to_vec())
-            .with_copy_to(file("origin-ca.pem"), setup.pki.origin_ca.cert_pem().as_bytes().to_vec())
+            .with_copy_to(
+                file("interception-ca.pem"),
+                setup.pki.interception_ca.cert_pem().as_bytes().to_vec(),
+            )
+            .with_copy_to(
+                file("interception-ca.key"),
+                setup.pki.interception_ca.key_pem().as_bytes().to_vec(),
+            )
+            .with_copy_to(
+                file("origin-ca.pem"),
+                setup.pki.origin_ca.cert_pem().as_bytes().to_vec(),
+            )
             .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
             .with_cmd(["bash", "-c", ENTRYPOINT])
             .start()
             .await
             .context("starting the proxy container")?;
         let mut parse_failed = false;
-        let outcome = follow_until(&container, "the proxy under test (Squid)", Duration::from_secs(30), |line| {
-            if line.contains(PARSE_FAILED) {
-                parse_failed = true;
-            }
-            if parse_failed && line.contains("LAB-PARSE-END") {
-                Verdict::Failed
-            } else if line.contains(READY_LINE) {
-                Verdict::Ready
-            } else if line.contains("FATAL") || line.contains("Squid Cache (Version 5.7): Terminated abnormally") {
-                Verdict::Failed
-            } else {
-                Verdict::Continue
-            }
-        })
+        let outcome = follow_until(
+            &container,
+            "the proxy under test (Squid)",
+            Duration::from_secs(30),
+            |line| {
+                if line.contains(PARSE_FAILED) {
+                    parse_failed = true;
+                }
+                if parse_failed && line.contains("LAB-PARSE-END") {
+                    Verdict::Failed
+                } else if line.contains(READY_LINE) {
+                    Verdict::Ready
+                } else if line.contains("FATAL")
+                    || line.contains("Squid Cache (Version 5.7): Terminated abnormally")
+                {
+                    Verdict::Failed
+                } else {
+                    Verdict::Continue
+                }
+            },
+        )
         .await;
         if let Err(error) = outcome {
-            let text = error.to_string().replace(&format!("{LAB_DIR}/policy.conf"), &setup.policy.path().display().to_string());
+            let text = error.to_string().replace(
+                &format!("{LAB_DIR}/policy.conf"),
+                &setup.policy.path().display().to_string(),
+            );
             if parse_failed {
-                anyhow::bail!("Squid rejected the policy {}:\n{}", setup.policy.path().display(), squid_messages(&text));
+                anyhow::bail!(
+                    "Squid rejected the policy {}:\n{}",
+                    setup.policy.path().display(),
+                    squid_messages(&text)
+                );
             }
             anyhow::bail!("{text}");
         }
         let host_port = container.get_host_port_ipv4(PROXY_PORT).await?;
-        Ok(Self { container, host_port })
+        Ok(Self {
+            container,
+            host_port,
+        })
     }
 }
 

@@ -40,7 +40,13 @@ pub(crate) async fn follow_until(
     match outcome {
         Ok(Ok(true)) => Ok(seen),
         Ok(Ok(false)) => bail!("{what} did not start:\n{}", seen.join("\n")),
-        Ok(Err(error)) => bail!("{what}: reading its output failed: {error:#}\n{}", seen.join("\n")),
-        Err(_) => bail!("{what} was not ready within {timeout:?}; its output:\n{}", seen.join("\n")),
+        Ok(Err(error)) => bail!(
+            "{what}: reading its output failed: {error:#}\n{}",
+            seen.join("\n")
+        ),
+        Err(_) => bail!(
+            "{what} was not ready within {timeout:?}; its output:\n{}",
+            seen.join("\n")
+        ),
     }
 }

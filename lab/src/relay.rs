@@ -20,7 +20,11 @@ pub(crate) struct Relay {
 }
 
 impl Relay {
-    pub(crate) async fn start(network: &str, origin_http_port: u16, origin_tls_port: u16) -> Result<Self> {
+    pub(crate) async fn start(
+        network: &str,
+        origin_http_port: u16,
+        origin_tls_port: u16,
+    ) -> Result<Self> {
         let script = format!(
             "exec 2>&1; \
              socat -d -d TCP-LISTEN:80,fork,reuseaddr TCP:host.docker.internal:{origin_http_port} & \
@@ -48,7 +52,10 @@ impl Relay {
             }
         })
         .await?;
-        let address = container.get_bridge_ip_address().await.context("reading the relay's address")?;
+        let address = container
+            .get_bridge_ip_address()
+            .await
+            .context("reading the relay's address")?;
         Ok(Self { container, address })
     }
 }

@@ -31,13 +31,20 @@ pub struct IcapCall {
 
 impl IcapCall {
     pub fn http_header(&self, name: &str) -> Option<&str> {
-        self.http_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.http_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 impl fmt::Display for IcapCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} for {} {}", self.method, self.http_method, self.http_uri)
+        write!(
+            f,
+            "{} for {} {}",
+            self.method, self.http_method, self.http_uri
+        )
     }
 }
 
@@ -60,14 +67,18 @@ impl Drop for IcapRecorder {
 impl IcapRecorder {
     /// Starts on all interfaces (the proxy container reaches it through the host gateway).
     pub async fn start() -> Result<Self> {
-        let listener = TcpListener::bind("0.0.0.0:0").await.context("binding the ICAP recorder")?;
+        let listener = TcpListener::bind("0.0.0.0:0")
+            .await
+            .context("binding the ICAP recorder")?;
         let addr = listener.local_addr()?;
         let calls: Journal = Arc::default();
         let journal = calls.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 connections.spawn(serve(stream, journal.clone()));
                 while connections.try_join_next().is_some() {}
             }
@@ -85,7 +96,9 @@ impl IcapRecorder {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|c| c.http_uri.contains(needle) || c.http_header(crate::SCENARIO_HEADER) == Some(needle))
+            .filter(|c| {
+                c.http_uri.contains(needle) || c.http_header(crate::SCENARIO_HEADER) == Some(needle)
+            })
             .cloned()
             .collect()
     }
@@ -102,15 +115,28 @@ async fn serve(stream: TcpStream, journal: Journal) -> Result<()> {
         }
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
-        let method = request_line.split(' ').next().unwrap_or_default().to_owned();
+        let method = request_line
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
-        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
         let answer = match method.as_str() {
             "OPTIONS" => {
-                let methods = if request_line.contains("/respmod") { "RESPMOD" } else { "REQMOD" };
+                let methods = if request_line.contains("/respmod") {
+                    "RESPMOD"
+                } else {
+                    "REQMOD"
+                };
                 format!(
                     "ICAP/1.0 200 OK\r\nMethods: {methods}\r\nService: proxy-conformance ICAP recorder\r\nISTag: {ISTAG}\r\nAllow: 204\r\nPreview: 0\r\nTransfer-Preview: *\r\nOptions-TTL: 3600\r\nEncapsulated: null-body=0\r\n\r\n"
                 )
@@ -120,14 +146,24 @@ async fn serve(stream: TcpStream, journal: Journal) -> Result<()> {
                 let head_len = sections.last().map_or(0, |(_, offset)| *offset);
                 let mut encapsulated = vec![0u8; head_len];
                 reader.read_exact(&mut encapsulated).await?;
-                if sections.iter().any(|(name, _)| name.ends_with("-body") && name != "null-body") {
+                if sections
+                    .iter()
+                    .any(|(name, _)| name.ends_with("-body") && name != "null-body")
+                {
                     skip_chunked(&mut reader).await?;
                 }
-                let req_hdr_end = sections.iter().find(|(n, _)| n != "req-hdr").map_or(head_len, |(_, o)| *o);
+                let req_hdr_end = sections
+                    .iter()
+                    .find(|(n, _)| n != "req-hdr")
+                    .map_or(head_len, |(_, o)| *o);
                 let has_req_hdr = sections.iter().any(|(n, _)| n == "req-hdr");
                 if has_req_hdr {
-                    let text = String::from_utf8_lossy(&encapsulated[..req_hdr_end.min(head_len)]).into_owned();
-                    journal.lock().unwrap_or_else(|p| p.into_inner()).push(describe(&method, &text));
+                    let text = String::from_utf8_lossy(&encapsulated[..req_hdr_end.min(head_len)])
+                        .into_owned();
+                    journal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(describe(&method, &text));
                 }
                 format!("ICAP/1.0 204 No Content\r\nISTag: {ISTAG}\r\nEncapsulated: null-body=0\r\n\r\n")
             }
@@ -162,8 +198,17 @@ fn parse_encapsulated(value: &str) -> Result<Vec<(String, usize)>> {
     value
         .split(',')
         .map(|part| {
-            let (name, offset) = part.trim().split_once('=').context("malformed Encapsulated header")?;
-            Ok((name.to_owned(), offset.trim().parse().context("malformed Encapsulated offset")?))
+            let (name, offset) = part
+                .trim()
+                .split_once('=')
+                .context("malformed Encapsulated header")?;
+            Ok((
+                name.to_owned(),
+                offset
+                    .trim()
+                    .parse()
+                    .context("malformed Encapsulated offset")?,
+            ))
         })
         .collect()
 }
@@ -175,7 +220,13 @@ async fn skip_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
         if reader.read_line(&mut size_line).await? == 0 {
             bail!("connection closed inside a chunked body");
         }
-        let size_text = size_line.trim().split(';').next().unwrap_or("0").trim().to_owned();
+        let size_text = size_line
+            .trim()
+            .split(';')
+            .next()
+            .unwrap_or("0")
+            .trim()
+            .to_owned();
         let size = usize::from_str_radix(&size_text, 16).context("malformed chunk size")?;
         if size == 0 {
             let mut end = String::new();

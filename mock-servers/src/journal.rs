@@ -30,7 +30,10 @@ pub struct OriginRequest {
 impl OriginRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -50,7 +53,13 @@ impl fmt::Display for OriginRequest {
             status = self.status,
             bytes = self.bytes_sent
         )?;
-        for name in ["range", "if-range", "via", "proxy-authorization", "x-forwarded-for"] {
+        for name in [
+            "range",
+            "if-range",
+            "via",
+            "proxy-authorization",
+            "x-forwarded-for",
+        ] {
             if let Some(value) = self.header(name) {
                 write!(f, "; {name}: {value}")?;
             }
@@ -115,7 +124,10 @@ impl OriginJournal {
     /// Records a request; the returned counter is advanced as body bytes are sent.
     pub(crate) fn record_request(&self, request: OriginRequest) -> Arc<AtomicU64> {
         let bytes_sent = Arc::new(AtomicU64::new(request.bytes_sent));
-        self.lock().requests.push(Entry { request, bytes_sent: bytes_sent.clone() });
+        self.lock().requests.push(Entry {
+            request,
+            bytes_sent: bytes_sent.clone(),
+        });
         bytes_sent
     }
 
@@ -125,9 +137,16 @@ impl OriginJournal {
 
     pub(crate) fn record_raw_tunnel(&self, connection: u64, bytes: &[u8]) {
         let mut inner = self.lock();
-        match inner.raw_tunnels.iter_mut().find(|t| t.connection == connection) {
+        match inner
+            .raw_tunnels
+            .iter_mut()
+            .find(|t| t.connection == connection)
+        {
             Some(tunnel) => tunnel.received.extend_from_slice(bytes),
-            None => inner.raw_tunnels.push(RawTunnel { connection, received: bytes.to_vec() }),
+            None => inner.raw_tunnels.push(RawTunnel {
+                connection,
+                received: bytes.to_vec(),
+            }),
         }
     }
 
@@ -147,7 +166,11 @@ impl OriginJournal {
 
     /// The ClientHello of connection `id`, if it was TLS.
     pub fn handshake(&self, connection: u64) -> Option<TlsHandshake> {
-        self.lock().handshakes.iter().find(|h| h.connection == connection).cloned()
+        self.lock()
+            .handshakes
+            .iter()
+            .find(|h| h.connection == connection)
+            .cloned()
     }
 
     /// Non-TLS tunnel payloads whose bytes contain `needle`.
@@ -161,6 +184,8 @@ impl OriginJournal {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

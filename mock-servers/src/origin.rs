@@ -56,15 +56,27 @@ impl UpdateOrigin {
     /// gateway), serving TLS with `leaf`.
     pub async fn start(leaf: &LeafCertificate, scripted: ScriptedEndpoints) -> Result<Self> {
         let journal = OriginJournal::default();
-        let context = Arc::new(Shared { journal: journal.clone(), scripted });
-        let http = TcpListener::bind("0.0.0.0:0").await.context("binding the origin's HTTP port")?;
-        let tls = TcpListener::bind("0.0.0.0:0").await.context("binding the origin's TLS port")?;
+        let context = Arc::new(Shared {
+            journal: journal.clone(),
+            scripted,
+        });
+        let http = TcpListener::bind("0.0.0.0:0")
+            .await
+            .context("binding the origin's HTTP port")?;
+        let tls = TcpListener::bind("0.0.0.0:0")
+            .await
+            .context("binding the origin's TLS port")?;
         let tls_config = Arc::new(server_config(leaf)?);
         let (http_addr, tls_addr) = (http.local_addr()?, tls.local_addr()?);
         let mut tasks = JoinSet::new();
         tasks.spawn(accept_loop(http, context.clone(), None));
         tasks.spawn(accept_loop(tls, context, Some(tls_config)));
-        Ok(Self { http_addr, tls_addr, journal, _tasks: tasks })
+        Ok(Self {
+            http_addr,
+            tls_addr,
+            journal,
+            _tasks: tasks,
+        })
     }
 
     pub fn http_port(&self) -> u16 {
@@ -103,7 +115,9 @@ async fn accept_loop(
 ) {
     let mut connections = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let context = context.clone();
         let tls = tls.clone();
         connections.spawn(async move {
@@ -117,7 +131,12 @@ async fn accept_loop(
     }
 }
 
-async fn serve_http<S>(stream: S, context: Arc<Shared>, connection: u64, scheme: Scheme) -> Result<()>
+async fn serve_http<S>(
+    stream: S,
+    context: Arc<Shared>,
+    connection: u64,
+    scheme: Scheme,
+) -> Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -155,7 +174,11 @@ async fn serve_tls_port(
     let ja4 = huginn_net_tls::parse_tls_client_hello_ja4(&first_record);
     let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
     let sni = start.client_hello().server_name().map(str::to_owned);
-    context.journal.record_handshake(TlsHandshake { connection, sni, ja4 });
+    context.journal.record_handshake(TlsHandshake {
+        connection,
+        sni,
+        ja4,
+    });
     let tls = start.into_stream(config).await?;
     serve_http(tls, context, connection, Scheme::Https).await
 }
@@ -194,7 +217,11 @@ async fn respond(
     connection: u64,
     scheme: Scheme,
 ) -> Response<Body> {
-    let target = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
     let host = request
         .headers()
         .get(header::HOST)
@@ -211,7 +238,12 @@ async fn respond(
         headers: request
             .headers()
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         status: 0,
         bytes_sent: 0,
@@ -233,7 +265,9 @@ async fn respond(
     let (parts, ()) = response.into_parts();
     let body = match body_stream {
         None => Full::new(Bytes::new()).boxed_unsync(),
-        Some(stream) if scripted_bytes > 0 => BodyExt::boxed_unsync(StreamBody::new(stream.map(|b| Ok(Frame::data(b))))),
+        Some(stream) if scripted_bytes > 0 => {
+            BodyExt::boxed_unsync(StreamBody::new(stream.map(|b| Ok(Frame::data(b)))))
+        }
         Some(stream) => {
             let counted = stream.map(move |chunk| {
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -256,8 +290,14 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
     let mut headers = HeaderMap::new();
     let etag = payload.etag();
     headers.insert(header::ETAG, header_value(&etag));
-    headers.insert(header::LAST_MODIFIED, HeaderValue::from_static(LAST_MODIFIED));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    headers.insert(
+        header::LAST_MODIFIED,
+        HeaderValue::from_static(LAST_MODIFIED),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let is_head = request.method() == Method::HEAD;
     let range_applies = request
@@ -277,20 +317,43 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
             let resolved: Vec<ByteRange> = ranges.iter().filter_map(|r| r.resolve(size)).collect();
             match resolved.as_slice() {
                 [] => {
-                    headers.insert(header::CONTENT_RANGE, header_value(&format!("bytes */{size}")));
-                    (StatusCode::RANGE_NOT_SATISFIABLE, Some((0, futures::stream::empty().boxed())))
+                    headers.insert(
+                        header::CONTENT_RANGE,
+                        header_value(&format!("bytes */{size}")),
+                    );
+                    (
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        Some((0, futures::stream::empty().boxed())),
+                    )
                 }
                 [single] => {
-                    headers.insert(header::CONTENT_RANGE, header_value(&single.content_range(size)));
-                    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-                    (StatusCode::PARTIAL_CONTENT, Some((single.len(), payload.stream(single.first, single.last).boxed())))
+                    headers.insert(
+                        header::CONTENT_RANGE,
+                        header_value(&single.content_range(size)),
+                    );
+                    headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/octet-stream"),
+                    );
+                    (
+                        StatusCode::PARTIAL_CONTENT,
+                        Some((
+                            single.len(),
+                            payload.stream(single.first, single.last).boxed(),
+                        )),
+                    )
                 }
                 several => {
                     headers.insert(
                         header::CONTENT_TYPE,
-                        header_value(&format!("multipart/byteranges; boundary={MULTIPART_BOUNDARY}")),
+                        header_value(&format!(
+                            "multipart/byteranges; boundary={MULTIPART_BOUNDARY}"
+                        )),
                     );
-                    (StatusCode::PARTIAL_CONTENT, Some(multipart(payload, several)))
+                    (
+                        StatusCode::PARTIAL_CONTENT,
+                        Some(multipart(payload, several)),
+                    )
                 }
             }
         }
@@ -298,13 +361,20 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.headers_mut() = headers;
-    let Some((length, stream)) = body else { return (response, None) };
-    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    let Some((length, stream)) = body else {
+        return (response, None);
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     (response, (!is_head).then_some(stream))
 }
 
 fn whole(payload: Payload, headers: &mut HeaderMap) -> Option<(u64, ByteStream)> {
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     let last = payload.size().saturating_sub(1);
     Some((payload.size(), payload.stream(0, last).boxed()))
 }
@@ -338,4 +408,3 @@ fn status_only(status: StatusCode) -> Response<()> {
 fn header_value(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
-

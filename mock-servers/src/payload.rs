@@ -18,7 +18,10 @@ impl Payload {
     /// The payload served at `path_and_query` (per-client tokens in the URL give per-client
     /// content, as with tailored updates).
     pub fn for_target(path_and_query: &str, size: u64) -> Self {
-        Self { seed: fnv1a(path_and_query.as_bytes()), size }
+        Self {
+            seed: fnv1a(path_and_query.as_bytes()),
+            size,
+        }
     }
 
     pub fn size(&self) -> u64 {
@@ -52,7 +55,11 @@ impl Payload {
         while checked < got.len() {
             let take = expected.len().min(got.len() - checked);
             self.fill(offset + checked as u64, &mut expected[..take]);
-            if let Some(i) = expected[..take].iter().zip(&got[checked..checked + take]).position(|(a, b)| a != b) {
+            if let Some(i) = expected[..take]
+                .iter()
+                .zip(&got[checked..checked + take])
+                .position(|(a, b)| a != b)
+            {
                 return Some(checked + i);
             }
             checked += take;

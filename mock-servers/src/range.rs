@@ -34,7 +34,9 @@ impl RangeRequest {
     /// Parses `bytes=…` into its ranges; `None` when it is not a byte-range header.
     pub fn parse_header(value: &str) -> Option<Vec<RangeRequest>> {
         let spec = value.trim().strip_prefix("bytes=")?;
-        spec.split(',').map(|part| Self::parse_one(part.trim())).collect()
+        spec.split(',')
+            .map(|part| Self::parse_one(part.trim()))
+            .collect()
     }
 
     fn parse_one(part: &str) -> Option<RangeRequest> {
@@ -55,11 +57,18 @@ impl RangeRequest {
             return None;
         }
         match *self {
-            Self::FromTo(first, last) if first < size => {
-                Some(ByteRange { first, last: last.min(size - 1) })
-            }
-            Self::From(first) if first < size => Some(ByteRange { first, last: size - 1 }),
-            Self::Suffix(n) if n > 0 => Some(ByteRange { first: size - n.min(size), last: size - 1 }),
+            Self::FromTo(first, last) if first < size => Some(ByteRange {
+                first,
+                last: last.min(size - 1),
+            }),
+            Self::From(first) if first < size => Some(ByteRange {
+                first,
+                last: size - 1,
+            }),
+            Self::Suffix(n) if n > 0 => Some(ByteRange {
+                first: size - n.min(size),
+                last: size - 1,
+            }),
             _ => None,
         }
     }
@@ -81,11 +90,36 @@ mod tests {
     #[test]
     fn parses_and_resolves_bits_ranges() {
         let r = RangeRequest::parse_header("bytes=0-99, 200-, -50").unwrap();
-        assert_eq!(r, vec![RangeRequest::FromTo(0, 99), RangeRequest::From(200), RangeRequest::Suffix(50)]);
+        assert_eq!(
+            r,
+            vec![
+                RangeRequest::FromTo(0, 99),
+                RangeRequest::From(200),
+                RangeRequest::Suffix(50)
+            ]
+        );
         assert_eq!(r[0].resolve(1000), Some(ByteRange { first: 0, last: 99 }));
-        assert_eq!(r[1].resolve(1000), Some(ByteRange { first: 200, last: 999 }));
-        assert_eq!(r[2].resolve(1000), Some(ByteRange { first: 950, last: 999 }));
-        assert_eq!(RangeRequest::FromTo(990, 2000).resolve(1000).unwrap().content_range(1000), "bytes 990-999/1000");
+        assert_eq!(
+            r[1].resolve(1000),
+            Some(ByteRange {
+                first: 200,
+                last: 999
+            })
+        );
+        assert_eq!(
+            r[2].resolve(1000),
+            Some(ByteRange {
+                first: 950,
+                last: 999
+            })
+        );
+        assert_eq!(
+            RangeRequest::FromTo(990, 2000)
+                .resolve(1000)
+                .unwrap()
+                .content_range(1000),
+            "bytes 990-999/1000"
+        );
         assert_eq!(RangeRequest::From(1000).resolve(1000), None);
         assert!(RangeRequest::parse_header("items=0-1").is_none());
         assert!(RangeRequest::parse_header("bytes=5-1").is_none());

@@ -12,8 +12,15 @@ use hyper::body::Incoming;
 use wiremock::MockServer;
 
 /// Hop-by-hop and framing headers that must not be copied between the two legs.
-const NOT_FORWARDED: &[&str] =
-    &["connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "upgrade"];
+const NOT_FORWARDED: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "host",
+    "te",
+    "upgrade",
+];
 
 /// The wiremock server and the loopback client that forwards to it.
 #[derive(Debug, Clone)]
@@ -31,7 +38,10 @@ impl ScriptedEndpoints {
             .pool_max_idle_per_host(4)
             .build()
             .context("building the forwarding client")?;
-        Ok(Self { server: Arc::new(server), client })
+        Ok(Self {
+            server: Arc::new(server),
+            client,
+        })
     }
 
     /// The wiremock server, to mount a scenario's mocks on.
@@ -47,7 +57,10 @@ impl ScriptedEndpoints {
             Err(error) => {
                 let mut response = Response::new(());
                 *response.status_mut() = StatusCode::BAD_GATEWAY;
-                (response, Bytes::from(format!("scripted endpoint failed: {error:#}")))
+                (
+                    response,
+                    Bytes::from(format!("scripted endpoint failed: {error:#}")),
+                )
             }
         }
     }
@@ -72,7 +85,9 @@ impl ScriptedEndpoints {
             }
         }
         let body = answer.bytes().await?;
-        response.headers_mut().insert(header::CONTENT_LENGTH, body.len().into());
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, body.len().into());
         Ok((response, body))
     }
 }

@@ -8,7 +8,10 @@ async fn exchange(port: u16, message: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream.write_all(message.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(3), stream.read(&mut buf)).await.expect("no answer within 3 s").unwrap();
+    let n = tokio::time::timeout(std::time::Duration::from_secs(3), stream.read(&mut buf))
+        .await
+        .expect("no answer within 3 s")
+        .unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 

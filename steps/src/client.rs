@@ -34,7 +34,10 @@ pub struct Exchange {
 pub enum Outcome {
     Response(ClientResponse),
     /// The proxy refused the CONNECT (reqwest reports that as an error, not a response).
-    TunnelRefused { status: u16, message: String },
+    TunnelRefused {
+        status: u16,
+        message: String,
+    },
     Failed(String),
 }
 
@@ -51,7 +54,10 @@ pub struct ClientResponse {
 
 impl ClientResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -90,7 +96,15 @@ impl fmt::Display for Exchange {
                 if let Some(offset) = r.body_mismatch {
                     write!(f, ", CORRUPT from offset {offset}")?;
                 }
-                for name in ["content-range", "age", "x-cache", "cache-status", "x-conformance-echo", "proxy-authenticate", "via"] {
+                for name in [
+                    "content-range",
+                    "age",
+                    "x-cache",
+                    "cache-status",
+                    "x-conformance-echo",
+                    "proxy-authenticate",
+                    "via",
+                ] {
                     if let Some(value) = r.header(name) {
                         write!(f, "; {name}: {value}")?;
                     }
@@ -100,7 +114,9 @@ impl fmt::Display for Exchange {
                 }
                 Ok(())
             }
-            Outcome::TunnelRefused { status, message } => write!(f, "CONNECT refused with {status} ({message})"),
+            Outcome::TunnelRefused { status, message } => {
+                write!(f, "CONNECT refused with {status} ({message})")
+            }
             Outcome::Failed(message) => write!(f, "failed: {message}"),
         }
     }
@@ -121,11 +137,17 @@ pub(crate) struct Fetch<'a> {
 
 impl Fetch<'_> {
     pub(crate) async fn send(self) -> Exchange {
-        let request_token = format!("{}-r{:06x}", self.scenario, rand::random::<u32>() & 0xff_ffff);
+        let request_token = format!(
+            "{}-r{:06x}",
+            self.scenario,
+            rand::random::<u32>() & 0xff_ffff
+        );
         let outcome = match self.try_send(&request_token).await {
             Ok(outcome) => outcome,
             Err(SendError::Http(error)) => classify_error(&error),
-            Err(SendError::Setup(error)) => Outcome::Failed(format!("building the client: {error:#}")),
+            Err(SendError::Setup(error)) => {
+                Outcome::Failed(format!("building the client: {error:#}"))
+            }
         };
         Exchange {
             method: self.method.to_string(),
@@ -144,7 +166,8 @@ impl Fetch<'_> {
             HeaderName::from_static(SCENARIO_HEADER),
             HeaderValue::from_str(self.scenario).expect("scenario tokens are ASCII"),
         );
-        let mut proxy = reqwest::Proxy::all(self.lab.proxy_url())?.headers(scenario_headers.clone());
+        let mut proxy =
+            reqwest::Proxy::all(self.lab.proxy_url())?.headers(scenario_headers.clone());
         if self.credentials == Credentials::Lab {
             proxy = proxy.basic_auth(LAB_USER, LAB_PASSWORD);
         }
@@ -163,7 +186,9 @@ impl Fetch<'_> {
 
     async fn try_send(&self, request_token: &str) -> Result<Outcome, SendError> {
         let (client, seen) = self.client().map_err(SendError::Setup)?;
-        let mut request = client.request(self.method.clone(), &self.url).header(REQUEST_TOKEN_HEADER, request_token);
+        let mut request = client
+            .request(self.method.clone(), &self.url)
+            .header(REQUEST_TOKEN_HEADER, request_token);
         if let Some(range) = &self.range {
             request = request.header(reqwest::header::RANGE, range);
         }
@@ -172,9 +197,18 @@ impl Fetch<'_> {
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let issuer = seen.lock().unwrap_or_else(|p| p.into_inner()).as_deref().and_then(issuer_of);
+        let issuer = seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .and_then(issuer_of);
         let first_offset = response
             .headers()
             .get(reqwest::header::CONTENT_RANGE)
@@ -187,12 +221,16 @@ impl Fetch<'_> {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
-        let verify = self.payload.filter(|_| (status == 200 || status == 206) && !multipart);
+        let verify = self
+            .payload
+            .filter(|_| (status == 200 || status == 206) && !multipart);
         let mut body_len = 0u64;
         let mut body_mismatch = None;
         while let Some(chunk) = response.chunk().await? {
             if let (Some(payload), None) = (verify, body_mismatch) {
-                body_mismatch = payload.first_mismatch(first_offset + body_len, &chunk).map(|i| body_len + i as u64);
+                body_mismatch = payload
+                    .first_mismatch(first_offset + body_len, &chunk)
+                    .map(|i| body_len + i as u64);
             }
             body_len += chunk.len() as u64;
         }
@@ -226,15 +264,25 @@ fn classify_error(error: &reqwest::Error) -> Outcome {
         source = cause.source();
     }
     if message.contains("proxy authorization required") || message.contains("407") {
-        return Outcome::TunnelRefused { status: 407, message };
+        return Outcome::TunnelRefused {
+            status: 407,
+            message,
+        };
     }
     Outcome::Failed(message)
 }
 
 impl ConformanceWorld {
-    pub(crate) async fn fetch(&mut self, method: reqwest::Method, scheme: Scheme, credentials: Credentials, range: Option<String>) -> Result<(), String> {
+    pub(crate) async fn fetch(
+        &mut self,
+        method: reqwest::Method,
+        scheme: Scheme,
+        credentials: Credentials,
+        range: Option<String>,
+    ) -> Result<(), String> {
         let served = self.served()?.clone();
-        let payload = (served.resource == Resource::File).then(|| Payload::for_target(&served.target, served.size));
+        let payload = (served.resource == Resource::File)
+            .then(|| Payload::for_target(&served.target, served.size));
         let exchange = Fetch {
             lab: &self.lab,
             scenario: &self.token,
@@ -253,21 +301,50 @@ impl ConformanceWorld {
 }
 
 #[when(expr = "a client {credentials} requests that {resource} over {scheme}")]
-async fn a_client_requests(world: &mut ConformanceWorld, credentials: Credentials, resource: Resource, scheme: Scheme) -> Result<(), String> {
+async fn a_client_requests(
+    world: &mut ConformanceWorld,
+    credentials: Credentials,
+    resource: Resource,
+    scheme: Scheme,
+) -> Result<(), String> {
     let served = world.served()?;
     if served.resource != resource {
-        return Err(format!("this scenario set up a {:?}, not a {resource:?}", served.resource));
+        return Err(format!(
+            "this scenario set up a {:?}, not a {resource:?}",
+            served.resource
+        ));
     }
-    world.fetch(reqwest::Method::GET, scheme, credentials, None).await
+    world
+        .fetch(reqwest::Method::GET, scheme, credentials, None)
+        .await
 }
 
 #[when("the same client requests it again")]
 async fn the_same_client_requests_again(world: &mut ConformanceWorld) -> Result<(), String> {
     let last = world.last_exchange()?.clone();
-    world.fetch(reqwest::Method::GET, last.scheme, last.credentials, last.range.clone()).await
+    world
+        .fetch(
+            reqwest::Method::GET,
+            last.scheme,
+            last.credentials,
+            last.range.clone(),
+        )
+        .await
 }
 
 #[when(expr = "a BITS client asks for bytes {int}-{int} of that file over {scheme}")]
-async fn a_bits_client_asks_for_a_range(world: &mut ConformanceWorld, first: u64, last: u64, scheme: Scheme) -> Result<(), String> {
-    world.fetch(reqwest::Method::GET, scheme, Credentials::Without, Some(format!("bytes={first}-{last}"))).await
+async fn a_bits_client_asks_for_a_range(
+    world: &mut ConformanceWorld,
+    first: u64,
+    last: u64,
+    scheme: Scheme,
+) -> Result<(), String> {
+    world
+        .fetch(
+            reqwest::Method::GET,
+            scheme,
+            Credentials::Without,
+            Some(format!("bytes={first}-{last}")),
+        )
+        .await
 }

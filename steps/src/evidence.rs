@@ -9,13 +9,24 @@ use crate::world::ConformanceWorld;
 impl ConformanceWorld {
     /// A failed assertion: expected vs actual, followed by the evidence.
     pub(crate) fn failure(&self, expected: impl Display, actual: impl Display) -> String {
-        format!("expected: {expected}\n  actual: {actual}\n{}", self.evidence())
+        format!(
+            "expected: {expected}\n  actual: {actual}\n{}",
+            self.evidence()
+        )
     }
 
     /// Everything the lab observed for this scenario.
     pub(crate) fn evidence(&self) -> String {
-        let mut out = format!("evidence for scenario {} (policy {}):\n", self.token, self.lab.policy().path().display());
-        section(&mut out, "client exchanges", self.exchanges.iter().map(ToString::to_string));
+        let mut out = format!(
+            "evidence for scenario {} (policy {}):\n",
+            self.token,
+            self.lab.policy().path().display()
+        );
+        section(
+            &mut out,
+            "client exchanges",
+            self.exchanges.iter().map(ToString::to_string),
+        );
         let requests = self.lab.origin().journal().requests_containing(&self.token);
         let journal = self.lab.origin().journal();
         let handshakes: Vec<String> = requests
@@ -25,14 +36,36 @@ impl ConformanceWorld {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        section(&mut out, "origin journal", requests.iter().map(ToString::to_string));
+        section(
+            &mut out,
+            "origin journal",
+            requests.iter().map(ToString::to_string),
+        );
         let mut tls = handshakes;
         if let Some(baseline) = &self.baseline_ja4 {
-            tls.push(format!("(the client's own JA4, measured directly: {baseline})"));
+            tls.push(format!(
+                "(the client's own JA4, measured directly: {baseline})"
+            ));
         }
         section(&mut out, "origin TLS handshakes", tls.into_iter());
-        section(&mut out, "ICAP journal", self.lab.icap().calls_for(&self.token).iter().map(ToString::to_string));
-        section(&mut out, "proxy access.log", self.lab.access_log().lines_for(&self.token).iter().map(ToString::to_string));
+        section(
+            &mut out,
+            "ICAP journal",
+            self.lab
+                .icap()
+                .calls_for(&self.token)
+                .iter()
+                .map(ToString::to_string),
+        );
+        section(
+            &mut out,
+            "proxy access.log",
+            self.lab
+                .access_log()
+                .lines_for(&self.token)
+                .iter()
+                .map(ToString::to_string),
+        );
         out
     }
 }

@@ -14,7 +14,10 @@ fn known_host(host: &str) -> Result<(), String> {
     if conformance_lab::is_lab_host(host) {
         Ok(())
     } else {
-        Err(format!("{host} is not a lab host; the lab serves: {}", conformance_lab::all_lab_host_names().join(", ")))
+        Err(format!(
+            "{host} is not a lab host; the lab serves: {}",
+            conformance_lab::all_lab_host_names().join(", ")
+        ))
     }
 }
 
@@ -22,16 +25,26 @@ fn known_host(host: &str) -> Result<(), String> {
 async fn the_lab_proxy_enforces_the_policy(world: &mut ConformanceWorld) -> Result<(), String> {
     let policy = world.lab.policy();
     if policy.text().trim().is_empty() {
-        return Err(format!("the lab runs an empty policy ({})", policy.path().display()));
+        return Err(format!(
+            "the lab runs an empty policy ({})",
+            policy.path().display()
+        ));
     }
     Ok(())
 }
 
 #[given(expr = "{string} serves a {size} update file under a per-client name")]
-async fn serves_an_update_file(world: &mut ConformanceWorld, host: String, size: Size) -> Result<(), String> {
+async fn serves_an_update_file(
+    world: &mut ConformanceWorld,
+    host: String,
+    size: Size,
+) -> Result<(), String> {
     known_host(&host)?;
     let client_token = format!("{:016x}", rand::random::<u64>());
-    let name = format!("{}/windows10.0-kb5031356-x64_{client_token}.psf", world.token);
+    let name = format!(
+        "{}/windows10.0-kb5031356-x64_{client_token}.psf",
+        world.token
+    );
     world.served = Some(Served {
         resource: Resource::File,
         host,
@@ -52,56 +65,100 @@ async fn serves_a_cacheable_page(world: &mut ConformanceWorld, host: String) -> 
                 .insert_header("cache-control", "public, max-age=3600")
                 .insert_header("last-modified", "Tue, 10 Oct 2023 17:00:00 GMT")
                 .insert_header("content-type", "text/html")
-                .set_body_string(format!("<html><body>control page {}</body></html>", world.token)),
+                .set_body_string(format!(
+                    "<html><body>control page {}</body></html>",
+                    world.token
+                )),
         )
         .mount(world.lab.scripted().server())
         .await;
-    world.served = Some(Served { resource: Resource::Page, host, target, size: 0 });
+    world.served = Some(Served {
+        resource: Resource::Page,
+        host,
+        target,
+        size: 0,
+    });
     Ok(())
 }
 
 impl ConformanceWorld {
     pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
-        Ok(self.lab.origin().journal().requests_containing(&self.served()?.target))
+        Ok(self
+            .lab
+            .origin()
+            .journal()
+            .requests_containing(&self.served()?.target))
     }
 }
 
 #[then(expr = "the origin received {int} request(s) for that {resource}")]
-async fn the_origin_received_n_requests(world: &mut ConformanceWorld, count: usize, _resource: Resource) -> Result<(), String> {
+async fn the_origin_received_n_requests(
+    world: &mut ConformanceWorld,
+    count: usize,
+    _resource: Resource,
+) -> Result<(), String> {
     let requests = world.origin_requests()?;
     if requests.len() != count {
-        return Err(world.failure(format!("{count} request(s) at the origin"), format!("{} request(s)", requests.len())));
+        return Err(world.failure(
+            format!("{count} request(s) at the origin"),
+            format!("{} request(s)", requests.len()),
+        ));
     }
     Ok(())
 }
 
 #[then(expr = "it receives {int} with exactly those bytes")]
-async fn it_receives_exactly_those_bytes(world: &mut ConformanceWorld, status: u16) -> Result<(), String> {
+async fn it_receives_exactly_those_bytes(
+    world: &mut ConformanceWorld,
+    status: u16,
+) -> Result<(), String> {
     let exchange = world.last_exchange()?;
     let served = world.served()?;
     let Some(response) = exchange.response() else {
-        return Err(world.failure(format!("a {status} response"), &exchange.outcome_text()));
+        return Err(world.failure(format!("a {status} response"), exchange.to_string()));
     };
-    let range = exchange.range.as_deref().ok_or("the last request asked for no range")?;
+    let range = exchange
+        .range
+        .as_deref()
+        .ok_or("the last request asked for no range")?;
     let requested = mock_servers::RangeRequest::parse_header(range)
         .and_then(|r| r.first().and_then(|r| r.resolve(served.size)))
-        .ok_or_else(|| format!("{range} is not a satisfiable single range of {} bytes", served.size))?;
+        .ok_or_else(|| {
+            format!(
+                "{range} is not a satisfiable single range of {} bytes",
+                served.size
+            )
+        })?;
     let expected_content_range = requested.content_range(served.size);
     let problems: Vec<String> = [
-        (response.status != status).then(|| format!("status {} instead of {status}", response.status)),
+        (response.status != status)
+            .then(|| format!("status {} instead of {status}", response.status)),
         (response.header("content-range") != Some(expected_content_range.as_str())).then(|| {
-            format!("Content-Range {:?} instead of {expected_content_range:?}", response.header("content-range"))
+            format!(
+                "Content-Range {:?} instead of {expected_content_range:?}",
+                response.header("content-range")
+            )
         }),
-        (response.body_len != requested.len())
-            .then(|| format!("{} body bytes instead of {}", response.body_len, requested.len())),
-        response.body_mismatch.map(|offset| format!("bytes differ from the file from body offset {offset}")),
+        (response.body_len != requested.len()).then(|| {
+            format!(
+                "{} body bytes instead of {}",
+                response.body_len,
+                requested.len()
+            )
+        }),
+        response
+            .body_mismatch
+            .map(|offset| format!("bytes differ from the file from body offset {offset}")),
     ]
     .into_iter()
     .flatten()
     .collect();
     if !problems.is_empty() {
         return Err(world.failure(
-            format!("{status}, Content-Range: {expected_content_range}, {} exact bytes", requested.len()),
+            format!(
+                "{status}, Content-Range: {expected_content_range}, {} exact bytes",
+                requested.len()
+            ),
             problems.join("; "),
         ));
     }
@@ -109,26 +166,39 @@ async fn it_receives_exactly_those_bytes(world: &mut ConformanceWorld, status: u
 }
 
 #[then("every response carried the file's exact bytes")]
-async fn every_response_carried_the_exact_bytes(world: &mut ConformanceWorld) -> Result<(), String> {
+async fn every_response_carried_the_exact_bytes(
+    world: &mut ConformanceWorld,
+) -> Result<(), String> {
     let served = world.served()?;
     if world.exchanges.is_empty() {
         return Err(world.failure("at least one download", "none was made"));
     }
     for exchange in &world.exchanges {
-        let whole = exchange.response().filter(|r| r.status == 200 && r.body_len == served.size && r.body_mismatch.is_none());
+        let whole = exchange
+            .response()
+            .filter(|r| r.status == 200 && r.body_len == served.size && r.body_mismatch.is_none());
         if whole.is_none() {
-            return Err(world.failure(format!("200 with the whole {}-byte file", served.size), exchange.to_string()));
+            return Err(world.failure(
+                format!("200 with the whole {}-byte file", served.size),
+                exchange.to_string(),
+            ));
         }
     }
     Ok(())
 }
 
 #[then(expr = "the origin received the Range header {string}")]
-async fn the_origin_received_the_range_header(world: &mut ConformanceWorld, range: String) -> Result<(), String> {
+async fn the_origin_received_the_range_header(
+    world: &mut ConformanceWorld,
+    range: String,
+) -> Result<(), String> {
     let requests = world.origin_requests()?;
     let ranges: Vec<Option<&str>> = requests.iter().map(|r| r.header("range")).collect();
     if requests.is_empty() || ranges.iter().any(|r| *r != Some(range.as_str())) {
-        return Err(world.failure(format!("every origin request with Range: {range}"), format!("{ranges:?}")));
+        return Err(world.failure(
+            format!("every origin request with Range: {range}"),
+            format!("{ranges:?}"),
+        ));
     }
     Ok(())
 }
@@ -138,16 +208,16 @@ async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> R
     let requests = world.origin_requests()?;
     let sent: u64 = requests.iter().map(|r| r.bytes_sent).sum();
     if requests.is_empty() {
-        return Err(world.failure("the request to reach the origin", "the origin saw no request for the file"));
+        return Err(world.failure(
+            "the request to reach the origin",
+            "the origin saw no request for the file",
+        ));
     }
     if sent > limit.0 {
-        return Err(world.failure(format!("at most {} body bytes sent by the origin", limit.0), format!("{sent} bytes")));
+        return Err(world.failure(
+            format!("at most {} body bytes sent by the origin", limit.0),
+            format!("{sent} bytes"),
+        ));
     }
     Ok(())
-}
-
-impl crate::client::Exchange {
-    pub(crate) fn outcome_text(&self) -> String {
-        self.to_string()
-    }
 }

@@ -6,7 +6,10 @@ use crate::parameters::Resource;
 use crate::world::ConformanceWorld;
 
 #[then(expr = "the ICAP service saw no request for that {resource}")]
-async fn the_icap_service_saw_nothing(world: &mut ConformanceWorld, _resource: Resource) -> Result<(), String> {
+async fn the_icap_service_saw_nothing(
+    world: &mut ConformanceWorld,
+    _resource: Resource,
+) -> Result<(), String> {
     // The absence only counts if the request went through the proxy at all.
     world.proxy_log().await?;
     let calls = world.lab.icap().calls_for(&world.token);
@@ -17,7 +20,10 @@ async fn the_icap_service_saw_nothing(world: &mut ConformanceWorld, _resource: R
 }
 
 #[then(expr = "the ICAP service saw a REQMOD and a RESPMOD for that {resource}")]
-async fn the_icap_service_adapted(world: &mut ConformanceWorld, _resource: Resource) -> Result<(), String> {
+async fn the_icap_service_adapted(
+    world: &mut ConformanceWorld,
+    _resource: Resource,
+) -> Result<(), String> {
     let calls = world.lab.icap().calls_for(&world.token);
     for method in ["REQMOD", "RESPMOD"] {
         if !calls.iter().any(|c| c.method == method) {

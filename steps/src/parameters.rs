@@ -13,7 +13,9 @@ impl FromStr for Size {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (number, unit) = s.split_once(' ').ok_or_else(|| format!("not a size: {s}"))?;
+        let (number, unit) = s
+            .split_once(' ')
+            .ok_or_else(|| format!("not a size: {s}"))?;
         let number: u64 = number.parse().map_err(|_| format!("not a size: {s}"))?;
         let factor = match unit {
             "bytes" => 1,
@@ -59,7 +61,10 @@ impl Scheme {
 
 /// Whether the client presents the lab credentials to the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Parameter)]
-#[param(name = "credentials", regex = "without credentials|with the lab credentials")]
+#[param(
+    name = "credentials",
+    regex = "without credentials|with the lab credentials"
+)]
 pub enum Credentials {
     Without,
     Lab,

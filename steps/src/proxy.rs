@@ -25,14 +25,20 @@ impl ConformanceWorld {
             lines = self.lab.access_log().lines_for(&self.token);
         }
         if lines.is_empty() {
-            return Err(self.failure("access-log lines for this scenario", "none: the requests never reached the proxy"));
+            return Err(self.failure(
+                "access-log lines for this scenario",
+                "none: the requests never reached the proxy",
+            ));
         }
         Ok(lines)
     }
 }
 
 #[then(expr = "the client receives status {int}")]
-async fn the_client_receives_status(world: &mut ConformanceWorld, status: u16) -> Result<(), String> {
+async fn the_client_receives_status(
+    world: &mut ConformanceWorld,
+    status: u16,
+) -> Result<(), String> {
     let exchange = world.last_exchange()?;
     if exchange.status() != Some(status) {
         return Err(world.failure(format!("status {status}"), exchange.to_string()));
@@ -48,18 +54,31 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
     if let Some(refused) = world.exchanges.iter().find(|e| e.status() == Some(407)) {
         return Err(world.failure("no 407 Proxy Authentication Required", refused.to_string()));
     }
-    if let Some(failed) = world.exchanges.iter().find(|e| matches!(e.outcome, Outcome::Failed(_))) {
+    if let Some(failed) = world
+        .exchanges
+        .iter()
+        .find(|e| matches!(e.outcome, Outcome::Failed(_)))
+    {
         return Err(world.failure("every request answered", failed.to_string()));
     }
     let log = world.proxy_log().await?;
-    if let Some(line) = log.iter().find(|l| l.http_status() == "407" || l.user() != "-") {
-        return Err(world.failure("access-log lines with user `-` and no TCP_DENIED/407", line.to_string()));
+    if let Some(line) = log
+        .iter()
+        .find(|l| l.http_status() == "407" || l.user() != "-")
+    {
+        return Err(world.failure(
+            "access-log lines with user `-` and no TCP_DENIED/407",
+            line.to_string(),
+        ));
     }
     let origin = world.origin_requests()?;
     if origin.is_empty() {
         return Err(world.failure("the requests to reach the origin", "the origin saw none"));
     }
-    if let Some(leak) = origin.iter().find(|r| r.header("proxy-authorization").is_some()) {
+    if let Some(leak) = origin
+        .iter()
+        .find(|r| r.header("proxy-authorization").is_some())
+    {
         return Err(world.failure("no Proxy-Authorization at the origin", leak.to_string()));
     }
     Ok(())
@@ -69,7 +88,11 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
 async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result<(), String> {
     let exchange = world.last_exchange()?;
     let challenged = match &exchange.outcome {
-        Outcome::Response(r) => r.status == 407 && r.header("proxy-authenticate").is_some_and(|v| v.starts_with("Basic")),
+        Outcome::Response(r) => {
+            r.status == 407
+                && r.header("proxy-authenticate")
+                    .is_some_and(|v| v.starts_with("Basic"))
+        }
         Outcome::TunnelRefused { status, .. } => *status == 407,
         Outcome::Failed(_) => false,
     };
@@ -77,7 +100,10 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
         return Err(world.failure("407 with Proxy-Authenticate: Basic", exchange.to_string()));
     }
     let log = world.proxy_log().await?;
-    if !log.iter().any(|l| l.squid_status() == "TCP_DENIED" && l.http_status() == "407") {
+    if !log
+        .iter()
+        .any(|l| l.squid_status() == "TCP_DENIED" && l.http_status() == "407")
+    {
         return Err(world.failure("a TCP_DENIED/407 access-log line", "none"));
     }
     if !world.origin_requests()?.is_empty() {
@@ -89,14 +115,20 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
 #[then("no response came from the proxy's cache")]
 async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result<(), String> {
     if world.exchanges.len() < 2 {
-        return Err(world.failure("at least two requests for the same URL", format!("{}", world.exchanges.len())));
+        return Err(world.failure(
+            "at least two requests for the same URL",
+            format!("{}", world.exchanges.len()),
+        ));
     }
     for exchange in &world.exchanges {
         let Some(response) = exchange.response() else {
             return Err(world.failure("a response", exchange.to_string()));
         };
         if let Some(signal) = cache_signal(exchange, response) {
-            return Err(world.failure("a response fresh from the origin", format!("{signal}: {exchange}")));
+            return Err(world.failure(
+                "a response fresh from the origin",
+                format!("{signal}: {exchange}"),
+            ));
         }
     }
     let log = world.proxy_log().await?;
@@ -106,7 +138,10 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
     let at_origin = world.origin_requests()?.len();
     if at_origin != world.exchanges.len() {
         return Err(world.failure(
-            format!("{} requests at the origin (one per client request)", world.exchanges.len()),
+            format!(
+                "{} requests at the origin (one per client request)",
+                world.exchanges.len()
+            ),
             format!("{at_origin}"),
         ));
     }
@@ -114,7 +149,9 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
 }
 
 #[then("the second response came from the proxy's cache")]
-async fn the_second_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result<(), String> {
+async fn the_second_response_came_from_the_cache(
+    world: &mut ConformanceWorld,
+) -> Result<(), String> {
     let Some(second) = world.exchanges.get(1) else {
         return Err(world.failure("two requests", format!("{}", world.exchanges.len())));
     };
@@ -122,7 +159,10 @@ async fn the_second_response_came_from_the_cache(world: &mut ConformanceWorld) -
         return Err(world.failure("a cached response", second.to_string()));
     };
     if cache_signal(second, response).is_none() {
-        return Err(world.failure("a cache hit (Age, X-Cache: HIT or another client's echoed token)", second.to_string()));
+        return Err(world.failure(
+            "a cache hit (Age, X-Cache: HIT or another client's echoed token)",
+            second.to_string(),
+        ));
     }
     if !world.proxy_log().await?.iter().any(AccessLogLine::is_hit) {
         return Err(world.failure("a *_HIT access-log line", "none"));
@@ -131,12 +171,18 @@ async fn the_second_response_came_from_the_cache(world: &mut ConformanceWorld) -
 }
 
 /// Why a response looks like it came from a cache, if it does.
-fn cache_signal(exchange: &crate::client::Exchange, response: &crate::client::ClientResponse) -> Option<String> {
+fn cache_signal(
+    exchange: &crate::client::Exchange,
+    response: &crate::client::ClientResponse,
+) -> Option<String> {
     if let Some(age) = response.header("age") {
         return Some(format!("Age: {age}"));
     }
     for name in ["x-cache", "cache-status"] {
-        if let Some(value) = response.header(name).filter(|v| v.to_ascii_uppercase().contains("HIT")) {
+        if let Some(value) = response
+            .header(name)
+            .filter(|v| v.to_ascii_uppercase().contains("HIT"))
+        {
             return Some(format!("{name}: {value}"));
         }
     }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use conformance_lab::{Lab, LabError, LabOptions, Policy};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
-use cucumber::writer::{Coloring, Verbosity};
 use cucumber::writer::Stats as _;
+use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{event, writer, World as _, WriterExt as _};
 use futures::FutureExt as _;
 
@@ -51,6 +51,8 @@ pub struct ScenarioOutcome {
     /// Feature and scenario tags, with their `@`.
     pub tags: Vec<String>,
     pub passed: bool,
+    /// The failed step's message (expected, actual, evidence) when it failed.
+    pub failure: Option<String>,
 }
 
 /// A finished run.
@@ -98,17 +100,19 @@ impl SuiteError {
 /// Starts a lab with the options' policy, runs the features against it and removes the lab.
 pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError> {
     let filter = match &options.tags {
-        Some(expression) => Some(
-            expression
-                .parse::<TagOperation>()
-                .map_err(|e| SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}")))?,
-        ),
+        Some(expression) => Some(expression.parse::<TagOperation>().map_err(|e| {
+            SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
+        })?),
         None => None,
     };
     if !options.features.exists() {
-        return Err(SuiteError::Usage(format!("no features at {}", options.features.display())));
+        return Err(SuiteError::Usage(format!(
+            "no features at {}",
+            options.features.display()
+        )));
     }
-    let policy = Policy::load(&options.policy).map_err(|e| SuiteError::Rejected(format!("{e:#}")))?;
+    let policy =
+        Policy::load(&options.policy).map_err(|e| SuiteError::Rejected(format!("{e:#}")))?;
     let lab = tokio::select! {
         lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
@@ -117,7 +121,9 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         _ = tokio::signal::ctrl_c() => return Err(SuiteError::Interrupted),
     };
     let lab = Arc::new(lab);
-    let baseline = crate::tls_baseline::measure(&lab).await.map_err(|e| SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}")));
+    let baseline = crate::tls_baseline::measure(&lab)
+        .await
+        .map_err(|e| SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}")));
     let outcome = match baseline {
         Ok(baseline) => {
             install_lab(Some(lab.clone()), Some(baseline));
@@ -146,7 +152,12 @@ async fn execute(options: &SuiteOptions, filter: Option<TagOperation>) -> SuiteR
     }
 }
 
-async fn execute_with<Out>(out: Out, coloring: Coloring, options: &SuiteOptions, filter: Option<TagOperation>) -> SuiteReport
+async fn execute_with<Out>(
+    out: Out,
+    coloring: Coloring,
+    options: &SuiteOptions,
+    filter: Option<TagOperation>,
+) -> SuiteReport
 where
     Out: std::io::Write + 'static,
 {
@@ -159,19 +170,45 @@ where
         .max_concurrent_scenarios(options.concurrency)
         .after(move |feature, _rule, scenario, finished, _world| {
             let passed = matches!(finished, event::ScenarioFinished::StepPassed);
+            let failure = match finished {
+                event::ScenarioFinished::StepPassed => None,
+                event::ScenarioFinished::StepSkipped => {
+                    Some("a step was skipped (no step definition matched)".to_owned())
+                }
+                event::ScenarioFinished::BeforeHookFailed(info) => {
+                    Some(format!("before hook failed: {info:?}"))
+                }
+                event::ScenarioFinished::StepFailed(_, _, error) => Some(error.to_string()),
+            };
             let outcome = ScenarioOutcome {
-                feature: feature.path.as_ref().map_or_else(|| feature.name.clone(), |p| p.display().to_string()),
+                feature: feature
+                    .path
+                    .as_ref()
+                    .map_or_else(|| feature.name.clone(), |p| p.display().to_string()),
                 scenario: scenario.name.clone(),
                 line: scenario.position.line,
-                tags: feature.tags.iter().chain(&scenario.tags).map(|t| format!("@{t}")).collect(),
+                tags: feature
+                    .tags
+                    .iter()
+                    .chain(&scenario.tags)
+                    .map(|t| format!("@{t}"))
+                    .collect(),
                 passed,
+                failure,
             };
-            recorder.lock().unwrap_or_else(|p| p.into_inner()).push(outcome);
+            recorder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(outcome);
             async {}.boxed_local()
         })
         .filter_run(options.features.clone(), move |feature, rule, scenario| {
             filter.as_ref().is_none_or(|filter| {
-                let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(&scenario.tags);
+                let tags = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(&scenario.tags);
                 filter.eval(tags)
             })
         })

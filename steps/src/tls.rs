@@ -12,8 +12,15 @@ enum Authority {
 }
 
 #[then(regex = r"^the certificate the client saw was issued by the (origin|interception) CA$")]
-async fn the_certificate_was_issued_by(world: &mut ConformanceWorld, which: String) -> Result<(), String> {
-    let authority = if which == "origin" { Authority::Origin } else { Authority::Interception };
+async fn the_certificate_was_issued_by(
+    world: &mut ConformanceWorld,
+    which: String,
+) -> Result<(), String> {
+    let authority = if which == "origin" {
+        Authority::Origin
+    } else {
+        Authority::Interception
+    };
     let pki = world.lab.pki();
     let expected = match authority {
         Authority::Origin => pki.origin_ca.common_name(),
@@ -24,23 +31,40 @@ async fn the_certificate_was_issued_by(world: &mut ConformanceWorld, which: Stri
     match issuer {
         Some(issuer) if issuer.contains(&format!("CN={expected}")) => Ok(()),
         Some(issuer) => Err(world.failure(format!("issuer CN={expected}"), issuer)),
-        None => Err(world.failure(format!("a TLS response with a certificate issued by {expected}"), exchange.to_string())),
+        None => Err(world.failure(
+            format!("a TLS response with a certificate issued by {expected}"),
+            exchange.to_string(),
+        )),
     }
 }
 
 #[then(regex = r"^the origin saw (the client's own|the proxy's) TLS handshake$")]
-async fn the_origin_saw_whose_handshake(world: &mut ConformanceWorld, whose: String) -> Result<(), String> {
+async fn the_origin_saw_whose_handshake(
+    world: &mut ConformanceWorld,
+    whose: String,
+) -> Result<(), String> {
     let clients_own = whose == "the client's own";
-    let baseline = world.baseline_ja4.clone().ok_or("the client's own JA4 was not measured at lab start")?;
+    let baseline = world
+        .baseline_ja4
+        .clone()
+        .ok_or("the client's own JA4 was not measured at lab start")?;
     let journal = world.lab.origin().journal();
-    let handshakes: Vec<_> = world.origin_requests()?.iter().filter_map(|r| journal.handshake(r.connection)).collect();
+    let handshakes: Vec<_> = world
+        .origin_requests()?
+        .iter()
+        .filter_map(|r| journal.handshake(r.connection))
+        .collect();
     if handshakes.is_empty() {
         return Err(world.failure("a TLS handshake at the origin for this scenario", "none"));
     }
     for handshake in &handshakes {
         let same = handshake.ja4.as_deref() == Some(baseline.as_str());
         if same != clients_own {
-            let expected = if clients_own { format!("JA4 {baseline} (the client's)") } else { format!("a JA4 other than the client's {baseline}") };
+            let expected = if clients_own {
+                format!("JA4 {baseline} (the client's)")
+            } else {
+                format!("a JA4 other than the client's {baseline}")
+            };
             return Err(world.failure(expected, handshake.to_string()));
         }
     }
@@ -54,7 +78,9 @@ async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<
     let tunnel = what == "a tunnel";
     let found = log.iter().any(|line| {
         if tunnel {
-            line.method() == "CONNECT" && line.squid_status() == "TCP_TUNNEL" && line.url().starts_with(&host)
+            line.method() == "CONNECT"
+                && line.squid_status() == "TCP_TUNNEL"
+                && line.url().starts_with(&host)
         } else {
             line.url().starts_with(&format!("https://{host}/"))
         }
@@ -66,7 +92,10 @@ async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<
         } else {
             format!("a decrypted GET https://{host}/… line")
         };
-        return Err(world.failure(expected, decrypted.map_or("no such line".to_owned(), |l| l.to_string())));
+        return Err(world.failure(
+            expected,
+            decrypted.map_or("no such line".to_owned(), |l| l.to_string()),
+        ));
     }
     Ok(())
 }

@@ -15,7 +15,10 @@ const BASELINE_HOST: &str = "download.windowsupdate.com";
 pub(crate) async fn measure(lab: &Lab) -> Result<String> {
     let port = lab.origin().tls_port();
     let target = UpdateOrigin::update_path(16, &format!("tls-baseline-{}", std::process::id()));
-    let (tls, _) = client_tls(&[lab.pki().origin_ca.cert_der(), lab.pki().interception_ca.cert_der()])?;
+    let (tls, _) = client_tls(&[
+        lab.pki().origin_ca.cert_der(),
+        lab.pki().interception_ca.cert_der(),
+    ])?;
     let client = reqwest::Client::builder()
         .no_proxy()
         .resolve(BASELINE_HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -31,7 +34,10 @@ pub(crate) async fn measure(lab: &Lab) -> Result<String> {
         .bytes()
         .await?;
     let journal = lab.origin().journal();
-    let request = journal.requests_containing(&target).pop().context("the origin did not journal the baseline request")?;
+    let request = journal
+        .requests_containing(&target)
+        .pop()
+        .context("the origin did not journal the baseline request")?;
     journal
         .handshake(request.connection)
         .and_then(|h| h.ja4)

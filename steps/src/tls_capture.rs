@@ -29,7 +29,8 @@ impl ServerCertVerifier for RecordingVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(end_entity.to_vec());
-        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
     fn verify_tls12_signature(
@@ -56,15 +57,21 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 /// A client TLS configuration trusting `roots`, and the slot it records the leaf in.
-pub(crate) fn client_tls(roots: &[&CertificateDer<'static>]) -> anyhow::Result<(rustls::ClientConfig, SeenLeaf)> {
+pub(crate) fn client_tls(
+    roots: &[&CertificateDer<'static>],
+) -> anyhow::Result<(rustls::ClientConfig, SeenLeaf)> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut store = RootCertStore::empty();
     for root in roots {
         store.add((*root).clone())?;
     }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone()).build()?;
+    let inner =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone()).build()?;
     let seen = SeenLeaf::default();
-    let verifier = Arc::new(RecordingVerifier { inner, seen: seen.clone() });
+    let verifier = Arc::new(RecordingVerifier {
+        inner,
+        seen: seen.clone(),
+    });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -76,5 +83,7 @@ pub(crate) fn client_tls(roots: &[&CertificateDer<'static>]) -> anyhow::Result<(
 
 /// The issuer of a DER certificate, as `CN=…, O=…`.
 pub(crate) fn issuer_of(der: &[u8]) -> Option<String> {
-    x509_parser::parse_x509_certificate(der).ok().map(|(_, cert)| cert.issuer().to_string())
+    x509_parser::parse_x509_certificate(der)
+        .ok()
+        .map(|(_, cert)| cert.issuer().to_string())
 }

@@ -18,7 +18,9 @@ static NEXT_SCENARIO: AtomicU64 = AtomicU64::new(1);
 /// Makes `lab` the one the next scenarios run against.
 pub(crate) fn install_lab(lab: Option<Arc<Lab>>, baseline_ja4: Option<String>) {
     *CURRENT_LAB.write().unwrap_or_else(|p| p.into_inner()) = lab;
-    *CLIENT_BASELINE_JA4.write().unwrap_or_else(|p| p.into_inner()) = baseline_ja4;
+    *CLIENT_BASELINE_JA4
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = baseline_ja4;
 }
 
 /// Something the scenario made the origin serve.
@@ -49,18 +51,33 @@ impl ConformanceWorld {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| anyhow::anyhow!("no lab is running: start scenarios through run_suite"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("no lab is running: start scenarios through run_suite")
+            })?;
         let number = NEXT_SCENARIO.fetch_add(1, Ordering::Relaxed);
         let token = format!("s{number}-{:08x}", rand::random::<u32>());
-        let baseline_ja4 = CLIENT_BASELINE_JA4.read().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok(Self { lab, token, served: None, exchanges: Vec::new(), baseline_ja4 })
+        let baseline_ja4 = CLIENT_BASELINE_JA4
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(Self {
+            lab,
+            token,
+            served: None,
+            exchanges: Vec::new(),
+            baseline_ja4,
+        })
     }
 
     pub(crate) fn served(&self) -> Result<&Served, String> {
-        self.served.as_ref().ok_or_else(|| "no file or page was set up: add a Given step that serves one".to_owned())
+        self.served.as_ref().ok_or_else(|| {
+            "no file or page was set up: add a Given step that serves one".to_owned()
+        })
     }
 
     pub(crate) fn last_exchange(&self) -> Result<&Exchange, String> {
-        self.exchanges.last().ok_or_else(|| "no client made a request yet: add a When step".to_owned())
+        self.exchanges
+            .last()
+            .ok_or_else(|| "no client made a request yet: add a When step".to_owned())
     }
 }
