@@ -49,7 +49,7 @@ pub struct Lab {
     access_log: AccessLog,
     proxy_port: u16,
     policy: Policy,
-    resources: Resources,
+    resources: std::sync::Mutex<Resources>,
 }
 
 impl std::fmt::Debug for Lab {
@@ -57,7 +57,7 @@ impl std::fmt::Debug for Lab {
         f.debug_struct("Lab")
             .field("policy", &self.policy.path())
             .field("proxy_port", &self.proxy_port)
-            .field("network", &self.resources.network)
+            .field("network", &self.network_name())
             .finish_non_exhaustive()
     }
 }
@@ -129,7 +129,7 @@ impl Lab {
             access_log,
             proxy_port,
             policy: options.policy,
-            resources,
+            resources: std::sync::Mutex::new(resources),
         })
     }
 
@@ -162,9 +162,28 @@ impl Lab {
         &self.policy
     }
 
-    /// Removes the lab's containers and network now (dropping the lab does the same).
-    pub async fn shutdown(mut self) {
-        self.resources.remove_all().await;
+    /// Removes the lab's containers and network now, even while scenarios still hold the lab
+    /// (dropping the lab does the same).
+    pub async fn shutdown(&self) {
+        let taken = self
+            .resources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take_for_removal();
+        if let Some((containers, network)) = taken {
+            let ids: Vec<String> = containers.iter().map(|c| c.id().to_owned()).collect();
+            for container in containers {
+                let _ = container.rm().await;
+            }
+            remove_with_fresh_client(ids, network).await;
+        }
+    }
+
+    fn network_name(&self) -> String {
+        self.resources
+            .lock()
+            .map(|r| r.network.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -205,16 +224,13 @@ impl Resources {
         self.containers.push(container);
     }
 
-    async fn remove_all(&mut self) {
+    /// Hands over the containers and the network name for removal, once.
+    fn take_for_removal(&mut self) -> Option<(Vec<ContainerAsync<GenericImage>>, String)> {
         if self.removed {
-            return;
+            return None;
         }
         self.removed = true;
-        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
-        for container in self.containers.drain(..) {
-            let _ = container.rm().await;
-        }
-        remove_with_fresh_client(ids, self.network.clone()).await;
+        Some((std::mem::take(&mut self.containers), self.network.clone()))
     }
 }
 

@@ -136,9 +136,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         Err(error) => Err(error),
     };
     install_lab(None, None);
-    if let Ok(lab) = Arc::try_unwrap(lab) {
-        lab.shutdown().await;
-    }
+    lab.shutdown().await;
     outcome
 }
 
