@@ -2,6 +2,7 @@
 //! every scenario, and torn down when dropped (pass, fail, panic or interrupt).
 
 use std::collections::HashMap;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
@@ -14,10 +15,11 @@ use testcontainers::{ContainerAsync, GenericImage};
 
 use crate::access_log::AccessLog;
 use crate::docker::{DockerEngine, LAB_LABEL};
-use crate::hosts::all_lab_host_names;
+use crate::hosts::{all_lab_host_names, WINDOWS_UPDATE_HOSTS};
 use crate::image::SquidImage;
 use crate::policy::Policy;
 use crate::proxy::{ProxySetup, ProxyUnderTest};
+use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
 
 /// The lab's proxy credentials (Basic auth).
@@ -112,6 +114,17 @@ impl Lab {
         };
         let proxy_port = proxy.host_port;
         resources.adopt(proxy.container);
+        let probe_host = WINDOWS_UPDATE_HOSTS[0].names[0];
+        let attempts = probe_through_proxy(
+            ([127, 0, 0, 1], proxy_port).into(),
+            probe_host,
+            Duration::from_secs(20),
+        )
+        .await
+        .map_err(could_not_start)?;
+        if attempts > 1 && std::env::var_os("PROXY_CONFORMANCE_DEBUG").is_some() {
+            eprintln!("lab: the proxy answered the readiness probe after {attempts} attempts");
+        }
         let access_log = AccessLog::new(log_dir.path().join("access.log"));
         if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
             eprintln!(
@@ -170,12 +183,8 @@ impl Lab {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take_for_removal();
-        if let Some((containers, network)) = taken {
-            let ids: Vec<String> = containers.iter().map(|c| c.id().to_owned()).collect();
-            for container in containers {
-                let _ = container.rm().await;
-            }
-            remove_with_fresh_client(ids, network).await;
+        if let Some(removal) = taken {
+            removal.run().await;
         }
     }
 
@@ -224,24 +233,24 @@ impl Resources {
         self.containers.push(container);
     }
 
-    /// Hands over the containers and the network name for removal, once.
-    fn take_for_removal(&mut self) -> Option<(Vec<ContainerAsync<GenericImage>>, String)> {
+    /// Hands over what must be removed, once.
+    fn take_for_removal(&mut self) -> Option<Removal> {
         if self.removed {
             return None;
         }
         self.removed = true;
-        Some((std::mem::take(&mut self.containers), self.network.clone()))
+        Some(Removal {
+            containers: std::mem::take(&mut self.containers),
+            network: self.network.clone(),
+        })
     }
 }
 
 impl Drop for Resources {
     fn drop(&mut self) {
-        if self.removed {
+        let Some(removal) = self.take_for_removal() else {
             return;
-        }
-        self.removed = true;
-        let ids: Vec<String> = self.containers.iter().map(|c| c.id().to_owned()).collect();
-        let network = self.network.clone();
+        };
         // A fresh thread and runtime: Drop may run inside or outside a Tokio runtime, during
         // a panic or after an interrupt, and the removal must finish before the process ends.
         let cleanup = std::thread::spawn(move || {
@@ -249,23 +258,36 @@ impl Drop for Resources {
                 .enable_all()
                 .build()
             {
-                runtime.block_on(remove_with_fresh_client(ids, network));
+                runtime.block_on(removal.run());
             }
         });
         let _ = cleanup.join();
     }
 }
 
-async fn remove_with_fresh_client(container_ids: Vec<String>, network: String) {
-    let Ok(docker) = Docker::connect_with_defaults() else {
-        return;
-    };
-    for id in container_ids {
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        let _ = docker.remove_container(&id, Some(options)).await;
+/// The one teardown of a lab, used by [`Lab::shutdown`] and by `Drop`.
+///
+/// It removes the containers by id with a client of its own, because it may run on a fresh
+/// runtime after the lab's runtime is gone (panic, interrupt). The testcontainers handles are
+/// then forgotten: their own `Drop` would remove the same containers a second time through a
+/// client bound to the lab's runtime, and needs a current Tokio runtime to do so.
+struct Removal {
+    containers: Vec<ContainerAsync<GenericImage>>,
+    network: String,
+}
+
+impl Removal {
+    async fn run(self) {
+        if let Ok(docker) = Docker::connect_with_defaults() {
+            for container in &self.containers {
+                let options = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                let _ = docker.remove_container(container.id(), Some(options)).await;
+            }
+            let _ = docker.remove_network(&self.network).await;
+        }
+        self.containers.into_iter().for_each(std::mem::forget);
     }
-    let _ = docker.remove_network(&network).await;
 }

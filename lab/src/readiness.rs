@@ -50,3 +50,49 @@ pub(crate) async fn follow_until(
         ),
     }
 }
+
+/// Probes the proxy through its published port until it answers an HTTP request through to
+/// the origin with a whole status line, for at most `timeout`. Squid's ready line is not
+/// enough: right after it, connections through Docker's published port were seen closed
+/// without an answer (the first requests of the second lab started in one process).
+/// Returns the number of attempts it took.
+pub(crate) async fn probe_through_proxy(
+    proxy: std::net::SocketAddr,
+    origin_host: &str,
+    timeout: Duration,
+) -> Result<u32> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "GET http://{origin_host}/lab-readiness-probe HTTP/1.1\r\nHost: {origin_host}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let attempt = || async {
+        let mut stream = tokio::net::TcpStream::connect(proxy).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut attempts = 0;
+    let mut last = String::new();
+    let mut backoff = Duration::from_millis(10);
+    while tokio::time::Instant::now() < deadline {
+        attempts += 1;
+        match tokio::time::timeout(Duration::from_secs(5), attempt()).await {
+            Ok(Ok(answer)) if answer.starts_with(b"HTTP/1.1 ") => return Ok(attempts),
+            Ok(Ok(answer)) => {
+                last = format!(
+                    "answered {:?}",
+                    String::from_utf8_lossy(&answer[..answer.len().min(80)])
+                )
+            }
+            Ok(Err(error)) => last = error.to_string(),
+            Err(_) => last = "no answer within 5 s".into(),
+        }
+        // Bounded retry of a probe, not a wait for time to pass.
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_millis(250));
+    }
+    bail!("the proxy at {proxy} did not answer an HTTP request within {timeout:?} ({attempts} attempts; last: {last})")
+}
