@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use conformance_lab::{Lab, LAB_PASSWORD, LAB_USER};
 use cucumber::when;
+use futures::StreamExt;
 use mock_servers::{Payload, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::parameters::{Credentials, Resource, Scheme};
 use crate::tls_capture::{client_tls, issuer_of, SeenLeaf};
-use crate::world::ConformanceWorld;
+use crate::world::{ConformanceWorld, Served};
 
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -25,6 +26,8 @@ pub struct Exchange {
     pub scheme: Scheme,
     pub credentials: Credentials,
     pub range: Option<String>,
+    /// Other request headers the client sent (If-Range …).
+    pub extra_headers: Vec<(String, String)>,
     pub request_token: String,
     pub outcome: Outcome,
 }
@@ -50,6 +53,28 @@ pub struct ClientResponse {
     pub body_mismatch: Option<u64>,
     /// Issuer of the leaf certificate the client was shown (HTTPS only).
     pub issuer: Option<String>,
+    /// The parts of a `multipart/byteranges` body, each checked against the payload.
+    pub parts: Vec<ReceivedPart>,
+}
+
+/// One part of a `multipart/byteranges` response.
+#[derive(Debug, Clone)]
+pub struct ReceivedPart {
+    pub content_range: Option<String>,
+    pub len: u64,
+    /// Offset in the part of the first byte that differs from the payload.
+    pub mismatch: Option<u64>,
+}
+
+impl fmt::Display for ReceivedPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let range = self.content_range.as_deref().unwrap_or("no Content-Range");
+        write!(f, "[{range}: {} bytes", self.len)?;
+        if let Some(offset) = self.mismatch {
+            write!(f, ", CORRUPT from part offset {offset}")?;
+        }
+        write!(f, "]")
+    }
 }
 
 impl ClientResponse {
@@ -89,6 +114,9 @@ impl fmt::Display for Exchange {
         if let Some(range) = &self.range {
             write!(f, ", Range: {range}")?;
         }
+        for (name, value) in &self.extra_headers {
+            write!(f, ", {name}: {value}")?;
+        }
         write!(f, ", token {}) => ", self.request_token)?;
         match &self.outcome {
             Outcome::Response(r) => {
@@ -112,6 +140,12 @@ impl fmt::Display for Exchange {
                 if let Some(issuer) = &r.issuer {
                     write!(f, "; certificate issued by {issuer}")?;
                 }
+                if !r.parts.is_empty() {
+                    write!(f, "; parts:")?;
+                    for part in &r.parts {
+                        write!(f, " {part}")?;
+                    }
+                }
                 Ok(())
             }
             Outcome::TunnelRefused { status, message } => {
@@ -131,6 +165,7 @@ pub(crate) struct Fetch<'a> {
     pub scheme: Scheme,
     pub credentials: Credentials,
     pub range: Option<String>,
+    pub extra_headers: Vec<(String, String)>,
     /// Verify the body against this payload, if it is a generated file.
     pub payload: Option<Payload>,
 }
@@ -148,6 +183,7 @@ impl Fetch<'_> {
             Err(SendError::Setup(error)) => {
                 Outcome::Failed(format!("building the client: {error:#}"))
             }
+            Err(SendError::Body(message)) => Outcome::Failed(message),
         };
         Exchange {
             method: self.method.to_string(),
@@ -155,6 +191,7 @@ impl Fetch<'_> {
             scheme: self.scheme,
             credentials: self.credentials,
             range: self.range,
+            extra_headers: self.extra_headers,
             request_token,
             outcome,
         }
@@ -192,6 +229,9 @@ impl Fetch<'_> {
         if let Some(range) = &self.range {
             request = request.header(reqwest::header::RANGE, range);
         }
+        for (name, value) in &self.extra_headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
         let mut response = request.send().await?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
@@ -217,22 +257,38 @@ impl Fetch<'_> {
             .and_then(|v| v.split('-').next())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let multipart = response
+        let boundary = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
-        let verify = self
-            .payload
-            .filter(|_| (status == 200 || status == 206) && !multipart);
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .filter(|m| m.type_() == mime::MULTIPART)
+            .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()));
+        let verify = self.payload.filter(|_| status == 200 || status == 206);
         let mut body_len = 0u64;
         let mut body_mismatch = None;
-        while let Some(chunk) = response.chunk().await? {
-            if let (Some(payload), None) = (verify, body_mismatch) {
-                body_mismatch = payload
-                    .first_mismatch(first_offset + body_len, &chunk)
-                    .map(|i| body_len + i as u64);
+        let mut parts = Vec::new();
+        if let Some(boundary) = boundary {
+            let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let counter = received.clone();
+            let counted = response.bytes_stream().inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    counter.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+            parts = read_parts(counted, boundary, verify)
+                .await
+                .map_err(SendError::Body)?;
+            body_len = received.load(std::sync::atomic::Ordering::Relaxed);
+        } else {
+            while let Some(chunk) = response.chunk().await? {
+                if let (Some(payload), None) = (verify, body_mismatch) {
+                    body_mismatch = payload
+                        .first_mismatch(first_offset + body_len, &chunk)
+                        .map(|i| body_len + i as u64);
+                }
+                body_len += chunk.len() as u64;
             }
-            body_len += chunk.len() as u64;
         }
         Ok(Outcome::Response(ClientResponse {
             status,
@@ -240,13 +296,66 @@ impl Fetch<'_> {
             body_len,
             body_mismatch,
             issuer,
+            parts,
         }))
     }
+}
+
+/// Reads a `multipart/byteranges` body part by part (streamed, each part checked against the
+/// payload at the offset its `Content-Range` names).
+async fn read_parts<S>(
+    body: S,
+    boundary: String,
+    payload: Option<Payload>,
+) -> Result<Vec<ReceivedPart>, String>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, reqwest::Error>> + Send + 'static,
+{
+    let mut multipart = multer::Multipart::new(body, boundary);
+    let mut parts = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("malformed multipart/byteranges body: {e}"))?
+    {
+        let content_range = field
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let first = content_range
+            .as_deref()
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut len = 0u64;
+        let mut mismatch = None;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| format!("malformed multipart/byteranges part: {e}"))?
+        {
+            if let (Some(payload), None) = (payload, mismatch) {
+                mismatch = payload
+                    .first_mismatch(first + len, &chunk)
+                    .map(|i| len + i as u64);
+            }
+            len += chunk.len() as u64;
+        }
+        parts.push(ReceivedPart {
+            content_range,
+            len,
+            mismatch,
+        });
+    }
+    Ok(parts)
 }
 
 enum SendError {
     Setup(anyhow::Error),
     Http(reqwest::Error),
+    Body(String),
 }
 
 impl From<reqwest::Error> for SendError {
@@ -272,31 +381,79 @@ fn classify_error(error: &reqwest::Error) -> Outcome {
     Outcome::Failed(message)
 }
 
-impl ConformanceWorld {
-    pub(crate) async fn fetch(
-        &mut self,
-        method: reqwest::Method,
-        scheme: Scheme,
-        credentials: Credentials,
-        range: Option<String>,
-    ) -> Result<(), String> {
-        let served = self.served()?.clone();
-        let payload = (served.resource == Resource::File)
-            .then(|| Payload::for_target(&served.target, served.size));
-        let exchange = Fetch {
-            lab: &self.lab,
-            scenario: &self.token,
-            method,
-            url: format!("{}://{}{}", scheme.url_prefix(), served.host, served.target),
+/// What a client asks for, besides the URL of the served file or page.
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    pub method: reqwest::Method,
+    pub scheme: Scheme,
+    pub credentials: Credentials,
+    pub range: Option<String>,
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl Ask {
+    pub(crate) fn get(scheme: Scheme, credentials: Credentials) -> Self {
+        Self {
+            method: reqwest::Method::GET,
             scheme,
             credentials,
-            range,
+            range: None,
+            extra_headers: Vec::new(),
+        }
+    }
+
+    /// A BITS request: no credentials (the agent runs as SYSTEM).
+    pub(crate) fn bits(scheme: Scheme) -> Self {
+        Self::get(scheme, Credentials::Without)
+    }
+
+    pub(crate) fn with_range(mut self, range: impl Into<String>) -> Self {
+        self.range = Some(range.into());
+        self
+    }
+
+    pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub(crate) fn head(mut self) -> Self {
+        self.method = reqwest::Method::HEAD;
+        self
+    }
+}
+
+impl ConformanceWorld {
+    /// Sends `ask` for the file or page this scenario serves and keeps the exchange.
+    pub(crate) async fn fetch(&mut self, ask: Ask) -> Result<&Exchange, String> {
+        let served = self.served()?.clone();
+        let exchange = self.fetch_served(&served, ask).await;
+        self.exchanges.push(exchange);
+        Ok(self.exchanges.last().expect("just pushed"))
+    }
+
+    /// Sends `ask` for `served` (one of several files a scenario serves).
+    pub(crate) async fn fetch_served(&self, served: &Served, ask: Ask) -> Exchange {
+        let payload = (served.resource == Resource::File && ask.method == reqwest::Method::GET)
+            .then(|| Payload::for_target(&served.target, served.size));
+        Fetch {
+            lab: &self.lab,
+            scenario: &self.token,
+            method: ask.method,
+            url: format!(
+                "{}://{}{}",
+                ask.scheme.url_prefix(),
+                served.host,
+                served.target
+            ),
+            scheme: ask.scheme,
+            credentials: ask.credentials,
+            range: ask.range,
+            extra_headers: ask.extra_headers,
             payload,
         }
         .send()
-        .await;
-        self.exchanges.push(exchange);
-        Ok(())
+        .await
     }
 }
 
@@ -314,37 +471,16 @@ async fn a_client_requests(
             served.resource
         ));
     }
-    world
-        .fetch(reqwest::Method::GET, scheme, credentials, None)
-        .await
+    world.fetch(Ask::get(scheme, credentials)).await?;
+    Ok(())
 }
 
 #[when("the same client requests it again")]
 async fn the_same_client_requests_again(world: &mut ConformanceWorld) -> Result<(), String> {
-    let last = world.last_exchange()?.clone();
-    world
-        .fetch(
-            reqwest::Method::GET,
-            last.scheme,
-            last.credentials,
-            last.range.clone(),
-        )
-        .await
-}
-
-#[when(expr = "a BITS client asks for bytes {int}-{int} of that file over {scheme}")]
-async fn a_bits_client_asks_for_a_range(
-    world: &mut ConformanceWorld,
-    first: u64,
-    last: u64,
-    scheme: Scheme,
-) -> Result<(), String> {
-    world
-        .fetch(
-            reqwest::Method::GET,
-            scheme,
-            Credentials::Without,
-            Some(format!("bytes={first}-{last}")),
-        )
-        .await
+    let last = world.last_exchange()?;
+    let mut ask = Ask::get(last.scheme, last.credentials);
+    ask.range = last.range.clone();
+    ask.extra_headers = last.extra_headers.clone();
+    world.fetch(ask).await?;
+    Ok(())
 }

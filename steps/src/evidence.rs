@@ -25,7 +25,10 @@ impl ConformanceWorld {
         section(
             &mut out,
             "client exchanges",
-            self.exchanges.iter().map(ToString::to_string),
+            self.exchanges
+                .iter()
+                .map(ToString::to_string)
+                .chain(self.raw_tunnel.iter().map(ToString::to_string)),
         );
         let requests = self.lab.origin().journal().requests_containing(&self.token);
         let journal = self.lab.origin().journal();

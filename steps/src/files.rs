@@ -10,7 +10,7 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::parameters::{Resource, Size};
 use crate::world::{ConformanceWorld, Served};
 
-fn known_host(host: &str) -> Result<(), String> {
+pub(crate) fn known_host(host: &str) -> Result<(), String> {
     if conformance_lab::is_lab_host(host) {
         Ok(())
     } else {
@@ -82,6 +82,11 @@ async fn serves_a_cacheable_page(world: &mut ConformanceWorld, host: String) -> 
 }
 
 impl ConformanceWorld {
+    /// Every request of this scenario the origin saw (all its paths carry the token).
+    pub(crate) fn scenario_origin_requests(&self) -> Vec<OriginRequest> {
+        self.lab.origin().journal().requests_containing(&self.token)
+    }
+
     pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
         Ok(self
             .lab
@@ -107,64 +112,6 @@ async fn the_origin_received_n_requests(
     Ok(())
 }
 
-#[then(expr = "it receives {int} with exactly those bytes")]
-async fn it_receives_exactly_those_bytes(
-    world: &mut ConformanceWorld,
-    status: u16,
-) -> Result<(), String> {
-    let exchange = world.last_exchange()?;
-    let served = world.served()?;
-    let Some(response) = exchange.response() else {
-        return Err(world.failure(format!("a {status} response"), exchange.to_string()));
-    };
-    let range = exchange
-        .range
-        .as_deref()
-        .ok_or("the last request asked for no range")?;
-    let requested = mock_servers::RangeRequest::parse_header(range)
-        .and_then(|r| r.first().and_then(|r| r.resolve(served.size)))
-        .ok_or_else(|| {
-            format!(
-                "{range} is not a satisfiable single range of {} bytes",
-                served.size
-            )
-        })?;
-    let expected_content_range = requested.content_range(served.size);
-    let problems: Vec<String> = [
-        (response.status != status)
-            .then(|| format!("status {} instead of {status}", response.status)),
-        (response.header("content-range") != Some(expected_content_range.as_str())).then(|| {
-            format!(
-                "Content-Range {:?} instead of {expected_content_range:?}",
-                response.header("content-range")
-            )
-        }),
-        (response.body_len != requested.len()).then(|| {
-            format!(
-                "{} body bytes instead of {}",
-                response.body_len,
-                requested.len()
-            )
-        }),
-        response
-            .body_mismatch
-            .map(|offset| format!("bytes differ from the file from body offset {offset}")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !problems.is_empty() {
-        return Err(world.failure(
-            format!(
-                "{status}, Content-Range: {expected_content_range}, {} exact bytes",
-                requested.len()
-            ),
-            problems.join("; "),
-        ));
-    }
-    Ok(())
-}
-
 #[then("every response carried the file's exact bytes")]
 async fn every_response_carried_the_exact_bytes(
     world: &mut ConformanceWorld,
@@ -183,41 +130,6 @@ async fn every_response_carried_the_exact_bytes(
                 exchange.to_string(),
             ));
         }
-    }
-    Ok(())
-}
-
-#[then(expr = "the origin received the Range header {string}")]
-async fn the_origin_received_the_range_header(
-    world: &mut ConformanceWorld,
-    range: String,
-) -> Result<(), String> {
-    let requests = world.origin_requests()?;
-    let ranges: Vec<Option<&str>> = requests.iter().map(|r| r.header("range")).collect();
-    if requests.is_empty() || ranges.iter().any(|r| *r != Some(range.as_str())) {
-        return Err(world.failure(
-            format!("every origin request with Range: {range}"),
-            format!("{ranges:?}"),
-        ));
-    }
-    Ok(())
-}
-
-#[then(expr = "the origin sent at most {size} for that request")]
-async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
-    let requests = world.origin_requests()?;
-    let sent: u64 = requests.iter().map(|r| r.bytes_sent).sum();
-    if requests.is_empty() {
-        return Err(world.failure(
-            "the request to reach the origin",
-            "the origin saw no request for the file",
-        ));
-    }
-    if sent > limit.0 {
-        return Err(world.failure(
-            format!("at most {} body bytes sent by the origin", limit.0),
-            format!("{sent} bytes"),
-        ));
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ impl ConformanceWorld {
     pub(crate) async fn proxy_log(&self) -> Result<Vec<AccessLogLine>, String> {
         let deadline = Instant::now() + ACCESS_LOG_GRACE;
         let mut lines = self.lab.access_log().lines_for(&self.token);
-        while lines.len() < self.exchanges.len() && Instant::now() < deadline {
+        while lines.len() < self.requests_sent() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(25)).await;
             lines = self.lab.access_log().lines_for(&self.token);
         }
@@ -71,7 +71,7 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
             line.to_string(),
         ));
     }
-    let origin = world.origin_requests()?;
+    let origin = world.scenario_origin_requests();
     if origin.is_empty() {
         return Err(world.failure("the requests to reach the origin", "the origin saw none"));
     }

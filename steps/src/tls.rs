@@ -73,7 +73,7 @@ async fn the_origin_saw_whose_handshake(
 
 #[then(regex = r"^the proxy logged (a tunnel|a decrypted request) to that host$")]
 async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<(), String> {
-    let host = world.served()?.host.clone();
+    let host = world.host()?;
     let log = world.proxy_log().await?;
     let tunnel = what == "a tunnel";
     let found = log.iter().any(|line| {

@@ -9,7 +9,9 @@ use conformance_lab::Lab;
 use cucumber::World;
 
 use crate::client::Exchange;
+use crate::memory::MemoryReport;
 use crate::parameters::Resource;
+use crate::tunnel::RawTunnelExchange;
 
 static CURRENT_LAB: RwLock<Option<Arc<Lab>>> = RwLock::new(None);
 static CLIENT_BASELINE_JA4: RwLock<Option<String>> = RwLock::new(None);
@@ -43,6 +45,12 @@ pub struct ConformanceWorld {
     pub(crate) served: Option<Served>,
     pub(crate) exchanges: Vec<Exchange>,
     pub(crate) baseline_ja4: Option<String>,
+    /// Per-client files of a dynamic-names scenario, and what each client got.
+    pub(crate) tailored: Vec<(Served, Option<Exchange>)>,
+    /// The raw exchange of a protocol-detection scenario.
+    pub(crate) raw_tunnel: Option<RawTunnelExchange>,
+    /// Resident memory during the last measured download.
+    pub(crate) memory: Option<MemoryReport>,
 }
 
 impl ConformanceWorld {
@@ -66,6 +74,9 @@ impl ConformanceWorld {
             served: None,
             exchanges: Vec::new(),
             baseline_ja4,
+            tailored: Vec::new(),
+            memory: None,
+            raw_tunnel: None,
         })
     }
 
@@ -73,6 +84,20 @@ impl ConformanceWorld {
         self.served.as_ref().ok_or_else(|| {
             "no file or page was set up: add a Given step that serves one".to_owned()
         })
+    }
+
+    /// The host the scenario's client talked to.
+    pub(crate) fn host(&self) -> Result<String, String> {
+        match (&self.served, &self.raw_tunnel) {
+            (Some(served), _) => Ok(served.host.clone()),
+            (None, Some(raw)) => Ok(raw.host.clone()),
+            (None, None) => Err("no host was set up or contacted: add a Given step".to_owned()),
+        }
+    }
+
+    /// How many requests this scenario's clients sent to the proxy.
+    pub(crate) fn requests_sent(&self) -> usize {
+        self.exchanges.len() + usize::from(self.raw_tunnel.is_some())
     }
 
     pub(crate) fn last_exchange(&self) -> Result<&Exchange, String> {

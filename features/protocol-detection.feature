@@ -1,0 +1,24 @@
+@protocol
+Feature: Tunnels to update hosts carry whatever bytes the client sends
+  Delivery Optimization and other update components speak more than TLS on port 443. A proxy
+  that inspects the protocol inside the tunnel (detect_protocol) breaks them; the vendor policy
+  turns detection off for update hosts.
+
+  Background:
+    Given the lab proxy enforces the policy under test
+
+  Scenario Outline: non-TLS bytes through a CONNECT to <host> come back verbatim
+    When a client without credentials sends non-TLS bytes through a CONNECT tunnel to "<host>" on port 443
+    Then the origin received those bytes verbatim
+    And the client received the origin's reply verbatim
+    And the proxy logged a tunnel to that host
+
+    Examples:
+      | host                               |
+      | fe2.update.microsoft.com           |
+      | geo.prod.do.dsp.mp.microsoft.com   |
+
+  @control
+  Scenario: non-TLS bytes to a control host are stopped by the proxy's inspection
+    When a client with the lab credentials sends non-TLS bytes through a CONNECT tunnel to "www.example.com" on port 443
+    Then the proxy accepted the tunnel but the origin never received those bytes

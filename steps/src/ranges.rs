@@ -1,0 +1,456 @@
+//! Byte ranges as BITS and Delivery Optimization use them: HEAD for the size, consecutive
+//! ranged GETs, suffix and open ranges, `If-Range` resumption and multi-range requests — each
+//! checked at the client (status, `Content-Range`, exact bytes) and at the origin (the same
+//! `Range` arrived; no more bytes were sent than asked).
+
+use cucumber::{then, when};
+use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
+
+use crate::client::{Ask, Exchange};
+use crate::memory::MemoryWatch;
+use crate::parameters::{Scheme, Size};
+use crate::world::ConformanceWorld;
+
+/// Allowance for a `multipart/byteranges` part's boundary and headers (about 120 bytes each).
+const MULTIPART_FRAMING_PER_PART: u64 = 256;
+
+#[when(expr = "a BITS client asks for bytes {int}-{int} of that file over {scheme}")]
+async fn a_bits_client_asks_for_bytes(
+    world: &mut ConformanceWorld,
+    first: u64,
+    last: u64,
+    scheme: Scheme,
+) -> Result<(), String> {
+    world
+        .fetch(Ask::bits(scheme).with_range(format!("bytes={first}-{last}")))
+        .await?;
+    Ok(())
+}
+
+#[when(expr = "a BITS client asks for the range {string} of that file over {scheme}")]
+async fn a_bits_client_asks_for_the_range(
+    world: &mut ConformanceWorld,
+    range: String,
+    scheme: Scheme,
+) -> Result<(), String> {
+    if RangeRequest::parse_header(&range).is_none() {
+        return Err(format!("{range:?} is not a Range header value (bytes=…)"));
+    }
+    world.fetch(Ask::bits(scheme).with_range(range)).await?;
+    Ok(())
+}
+
+#[when(expr = "a BITS client downloads that file over {scheme} in {size} ranges")]
+async fn a_bits_client_downloads_in_ranges(
+    world: &mut ConformanceWorld,
+    scheme: Scheme,
+    chunk: Size,
+) -> Result<(), String> {
+    world.download_in_ranges(scheme, 0, chunk.0).await
+}
+
+#[when(expr = "a BITS client downloads that file from byte {int} over {scheme} in {size} ranges")]
+async fn a_bits_client_downloads_from_in_ranges(
+    world: &mut ConformanceWorld,
+    start: u64,
+    scheme: Scheme,
+    chunk: Size,
+) -> Result<(), String> {
+    world.download_in_ranges(scheme, start, chunk.0).await
+}
+
+#[when(
+    regex = r"^a BITS client resumes that file from byte (\d+) over (HTTPS|HTTP) with (its|a stale) ETag in If-Range$"
+)]
+async fn a_bits_client_resumes(
+    world: &mut ConformanceWorld,
+    start: u64,
+    scheme: Scheme,
+    which: String,
+) -> Result<(), String> {
+    let etag = match which.as_str() {
+        "its" => world.learn_size_and_etag(scheme).await?.1,
+        _ => "\"stale-etag-from-an-earlier-download\"".to_owned(),
+    };
+    world
+        .fetch(
+            Ask::bits(scheme)
+                .with_range(format!("bytes={start}-"))
+                .with_header("if-range", etag),
+        )
+        .await?;
+    Ok(())
+}
+
+impl ConformanceWorld {
+    /// HEAD for the size and validator, as BITS does before its first range.
+    async fn learn_size_and_etag(&mut self, scheme: Scheme) -> Result<(u64, String), String> {
+        let head = self.fetch(Ask::bits(scheme).head()).await?.clone();
+        let response = head
+            .response()
+            .filter(|r| r.status == 200)
+            .ok_or_else(|| self.failure("HEAD answered 200", head.to_string()))?;
+        let size = response
+            .header("content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| self.failure("a Content-Length on HEAD", head.to_string()))?;
+        let etag = response
+            .header("etag")
+            .map(str::to_owned)
+            .ok_or_else(|| self.failure("an ETag on HEAD", head.to_string()))?;
+        Ok((size, etag))
+    }
+
+    /// HEAD, then consecutive ranges of `chunk` bytes from `start` to the end (the last one
+    /// short), each verified as it streams in; no copy of the file is kept.
+    async fn download_in_ranges(
+        &mut self,
+        scheme: Scheme,
+        start: u64,
+        chunk: u64,
+    ) -> Result<(), String> {
+        if chunk == 0 {
+            return Err("a range size of 0 bytes".to_owned());
+        }
+        let watch = MemoryWatch::start();
+        let (size, _) = self.learn_size_and_etag(scheme).await?;
+        let mut first = start;
+        while first < size {
+            let last = (first + chunk).min(size) - 1;
+            let exchange = self
+                .fetch(Ask::bits(scheme).with_range(format!("bytes={first}-{last}")))
+                .await?;
+            if exchange.response().is_none() {
+                break;
+            }
+            first = last + 1;
+        }
+        self.memory = Some(watch.stop());
+        Ok(())
+    }
+
+    /// The origin's requests for one client exchange (matched by its request token).
+    fn origin_requests_for(&self, exchange: &Exchange) -> Vec<OriginRequest> {
+        self.lab
+            .origin()
+            .journal()
+            .requests_containing(&self.token)
+            .into_iter()
+            .filter(|r| r.header(REQUEST_TOKEN_HEADER) == Some(exchange.request_token.as_str()))
+            .collect()
+    }
+
+    fn ranged_exchanges(&self) -> Vec<&Exchange> {
+        self.exchanges
+            .iter()
+            .filter(|e| e.method == "GET" && e.range.is_some())
+            .collect()
+    }
+}
+
+/// What is wrong with a single-range answer, if anything.
+fn single_range_problems(exchange: &Exchange, size: u64, status: u16) -> Vec<String> {
+    let Some(response) = exchange.response() else {
+        return vec![format!("no response: {exchange}")];
+    };
+    let Some(requested) = exchange
+        .range
+        .as_deref()
+        .and_then(RangeRequest::parse_header)
+        .and_then(|r| r.first().and_then(|r| r.resolve(size)))
+    else {
+        return vec![format!(
+            "{:?} is not a satisfiable range of {size} bytes",
+            exchange.range
+        )];
+    };
+    let expected_content_range = requested.content_range(size);
+    [
+        (response.status != status)
+            .then(|| format!("status {} instead of {status}", response.status)),
+        (response.header("content-range") != Some(expected_content_range.as_str())).then(|| {
+            format!(
+                "Content-Range {:?} instead of {expected_content_range:?}",
+                response.header("content-range")
+            )
+        }),
+        (response.body_len != requested.len()).then(|| {
+            format!(
+                "{} body bytes instead of {}",
+                response.body_len,
+                requested.len()
+            )
+        }),
+        response
+            .body_mismatch
+            .map(|offset| format!("bytes differ from the file from body offset {offset}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[then(expr = "it receives {int} with exactly those bytes")]
+async fn it_receives_exactly_those_bytes(
+    world: &mut ConformanceWorld,
+    status: u16,
+) -> Result<(), String> {
+    let exchange = world.last_exchange()?;
+    let size = world.served()?.size;
+    let problems = single_range_problems(exchange, size, status);
+    if !problems.is_empty() {
+        return Err(world.failure(
+            format!("{status} with exactly the bytes of {:?}", exchange.range),
+            problems.join("; "),
+        ));
+    }
+    Ok(())
+}
+
+#[then("it receives the whole file with status 200")]
+async fn it_receives_the_whole_file(world: &mut ConformanceWorld) -> Result<(), String> {
+    let exchange = world.last_exchange()?;
+    let size = world.served()?.size;
+    let whole = exchange
+        .response()
+        .filter(|r| r.status == 200 && r.body_len == size && r.body_mismatch.is_none());
+    if whole.is_none() {
+        return Err(world.failure(
+            format!("200 with the whole {size}-byte file"),
+            exchange.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+#[then("it receives 206 multipart/byteranges with exactly those ranges")]
+async fn it_receives_multipart_byteranges(world: &mut ConformanceWorld) -> Result<(), String> {
+    let exchange = world.last_exchange()?;
+    let size = world.served()?.size;
+    let requested: Vec<_> = exchange
+        .range
+        .as_deref()
+        .and_then(RangeRequest::parse_header)
+        .map(|ranges| ranges.iter().filter_map(|r| r.resolve(size)).collect())
+        .unwrap_or_default();
+    if requested.len() < 2 {
+        return Err(format!(
+            "{:?} does not ask for several satisfiable ranges",
+            exchange.range
+        ));
+    }
+    let Some(response) = exchange.response() else {
+        return Err(world.failure("206 multipart/byteranges", exchange.to_string()));
+    };
+    let mut problems = Vec::new();
+    if response.status != 206 {
+        problems.push(format!("status {} instead of 206", response.status));
+    }
+    let content_type = response.header("content-type").unwrap_or_default();
+    if !content_type.starts_with("multipart/byteranges") {
+        problems.push(format!("Content-Type {content_type:?}"));
+    }
+    if response.parts.len() != requested.len() {
+        problems.push(format!(
+            "{} parts instead of {}",
+            response.parts.len(),
+            requested.len()
+        ));
+    }
+    for (part, range) in response.parts.iter().zip(&requested) {
+        let expected = range.content_range(size);
+        if part.content_range.as_deref() != Some(expected.as_str())
+            || part.len != range.len()
+            || part.mismatch.is_some()
+        {
+            problems.push(format!("part {part} instead of [{expected}: exact bytes]"));
+        }
+    }
+    if !problems.is_empty() {
+        let expected: Vec<String> = requested.iter().map(|r| r.content_range(size)).collect();
+        return Err(world.failure(
+            format!("206 multipart/byteranges with parts {expected:?}"),
+            problems.join("; "),
+        ));
+    }
+    Ok(())
+}
+
+#[then("every range came back 206 with its exact bytes")]
+async fn every_range_came_back_exact(world: &mut ConformanceWorld) -> Result<(), String> {
+    let size = world.served()?.size;
+    let ranged = world.ranged_exchanges();
+    if ranged.is_empty() {
+        return Err(world.failure("ranged requests", "the client asked for no range"));
+    }
+    for exchange in ranged {
+        let problems = single_range_problems(exchange, size, 206);
+        if !problems.is_empty() {
+            return Err(world.failure(
+                format!("206 with exactly the bytes of {:?}", exchange.range),
+                problems.join("; "),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "the ranges covered the file from byte {int} to its end")]
+async fn the_ranges_covered_the_file(
+    world: &mut ConformanceWorld,
+    start: u64,
+) -> Result<(), String> {
+    let size = world.served()?.size;
+    let mut next = start;
+    for exchange in world.ranged_exchanges() {
+        let content_range = exchange
+            .response()
+            .and_then(|r| r.header("content-range"))
+            .unwrap_or_default();
+        let first = content_range
+            .strip_prefix("bytes ")
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok());
+        let len = exchange.response().map_or(0, |r| r.body_len);
+        if first != Some(next) {
+            return Err(world.failure(
+                format!("a range starting at byte {next}"),
+                exchange.to_string(),
+            ));
+        }
+        next += len;
+    }
+    if next != size {
+        return Err(world.failure(
+            format!("bytes {start}..{size} reassembled"),
+            format!("bytes {start}..{next}"),
+        ));
+    }
+    Ok(())
+}
+
+#[then("the client learned the size and ETag with HEAD first")]
+async fn the_client_learned_the_size_with_head(world: &mut ConformanceWorld) -> Result<(), String> {
+    let size = world.served()?.size;
+    let first = world.exchanges.first().ok_or("no client made a request")?;
+    let length = first
+        .response()
+        .and_then(|r| r.header("content-length"))
+        .and_then(|v| v.parse::<u64>().ok());
+    if first.method != "HEAD" || length != Some(size) {
+        return Err(world.failure(
+            format!("HEAD answered with Content-Length: {size}"),
+            first.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+#[then(expr = "the origin received the Range header {string}")]
+async fn the_origin_received_the_range_header(
+    world: &mut ConformanceWorld,
+    range: String,
+) -> Result<(), String> {
+    let requests = world.origin_requests()?;
+    let ranges: Vec<Option<&str>> = requests.iter().map(|r| r.header("range")).collect();
+    if requests.is_empty() || ranges.iter().any(|r| *r != Some(range.as_str())) {
+        return Err(world.failure(
+            format!("every origin request with Range: {range}"),
+            format!("{ranges:?}"),
+        ));
+    }
+    Ok(())
+}
+
+#[then("the origin received every Range header unchanged")]
+async fn the_origin_received_every_range_unchanged(
+    world: &mut ConformanceWorld,
+) -> Result<(), String> {
+    let ranged = world.ranged_exchanges();
+    if ranged.is_empty() {
+        return Err(world.failure("ranged requests", "the client asked for no range"));
+    }
+    for exchange in ranged {
+        let at_origin = world.origin_requests_for(exchange);
+        let seen: Vec<Option<&str>> = at_origin.iter().map(|r| r.header("range")).collect();
+        if seen != [exchange.range.as_deref()] {
+            return Err(world.failure(
+                format!("one origin request with Range: {:?}", exchange.range),
+                format!("{seen:?} for {exchange}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "the origin sent at most {size} for that request")]
+async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
+    let requests = world.origin_requests()?;
+    let sent: u64 = requests.iter().map(|r| r.bytes_sent).sum();
+    if requests.is_empty() {
+        return Err(world.failure(
+            "the request to reach the origin",
+            "the origin saw no request for the file",
+        ));
+    }
+    if sent > limit.0 {
+        return Err(world.failure(
+            format!("at most {} body bytes sent by the origin", limit.0),
+            format!("{sent} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+#[then("the origin sent no more bytes than each range asked for")]
+async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Result<(), String> {
+    let size = world.served()?.size;
+    let ranged = world.ranged_exchanges();
+    if ranged.is_empty() {
+        return Err(world.failure("ranged requests", "the client asked for no range"));
+    }
+    for exchange in ranged {
+        let resolved: Vec<_> = exchange
+            .range
+            .as_deref()
+            .and_then(RangeRequest::parse_header)
+            .map(|ranges| ranges.iter().filter_map(|r| r.resolve(size)).collect())
+            .unwrap_or_default();
+        let mut asked: u64 = resolved.iter().map(|r| r.len()).sum();
+        if resolved.len() > 1 {
+            asked += MULTIPART_FRAMING_PER_PART * resolved.len() as u64;
+        }
+        let at_origin = world.origin_requests_for(exchange);
+        let sent: u64 = at_origin.iter().map(|r| r.bytes_sent).sum();
+        if at_origin.is_empty() || sent > asked {
+            return Err(world.failure(
+                format!(
+                    "at most {asked} bytes sent by the origin for {:?}",
+                    exchange.range
+                ),
+                format!(
+                    "{sent} bytes in {} origin request(s) for {exchange}",
+                    at_origin.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[then(expr = "the harness's memory grew by less than {size} during the download")]
+async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
+    let report = world
+        .memory
+        .ok_or("no download was measured: use a ranged download step first")?;
+    if report.samples == 0 {
+        return Err("the memory watch took no sample (no /proc/self/status?)".to_owned());
+    }
+    if report.growth() >= limit.0 {
+        return Err(world.failure(
+            format!("resident memory growth below {} bytes", limit.0),
+            report.to_string(),
+        ));
+    }
+    Ok(())
+}
