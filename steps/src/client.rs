@@ -9,7 +9,7 @@ use std::time::Duration;
 use conformance_lab::{Lab, LAB_PASSWORD, LAB_USER};
 use cucumber::when;
 use futures::StreamExt;
-use mock_servers::{Payload, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
+use mock_servers::{Payload, RangeRequest, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::parameters::{Credentials, Resource, Scheme};
@@ -17,6 +17,11 @@ use crate::tls_capture::{client_tls, issuer_of, SeenLeaf};
 use crate::world::{ConformanceWorld, Served};
 
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How far past what it asked for a client reads before it stops.
+const READ_MARGIN: u64 = 1 << 20;
+/// Bodies up to this size are always read whole (a 200 for a range of a small file is
+/// evidence worth having whole; of a multi-GiB file it is not).
+const ALWAYS_READ: u64 = 64 << 20;
 
 /// One request a client made and what came back.
 #[derive(Debug, Clone)]
@@ -55,6 +60,8 @@ pub struct ClientResponse {
     pub issuer: Option<String>,
     /// The parts of a `multipart/byteranges` body, each checked against the payload.
     pub parts: Vec<ReceivedPart>,
+    /// The client stopped reading: the body ran past everything it asked for.
+    pub stopped_reading: bool,
 }
 
 /// One part of a `multipart/byteranges` response.
@@ -124,6 +131,9 @@ impl fmt::Display for Exchange {
                 if let Some(offset) = r.body_mismatch {
                     write!(f, ", CORRUPT from offset {offset}")?;
                 }
+                if r.stopped_reading {
+                    write!(f, " (the client stopped reading: more than it asked for)")?;
+                }
                 for name in [
                     "content-range",
                     "age",
@@ -168,6 +178,8 @@ pub(crate) struct Fetch<'a> {
     pub extra_headers: Vec<(String, String)>,
     /// Verify the body against this payload, if it is a generated file.
     pub payload: Option<Payload>,
+    /// Stop reading a body that runs past this many bytes (a widened range of a huge file).
+    pub read_limit: Option<u64>,
 }
 
 impl Fetch<'_> {
@@ -268,6 +280,7 @@ impl Fetch<'_> {
         let mut body_len = 0u64;
         let mut body_mismatch = None;
         let mut parts = Vec::new();
+        let mut stopped_reading = false;
         if let Some(boundary) = boundary {
             let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
             let counter = received.clone();
@@ -282,6 +295,10 @@ impl Fetch<'_> {
             body_len = received.load(std::sync::atomic::Ordering::Relaxed);
         } else {
             while let Some(chunk) = response.chunk().await? {
+                if self.read_limit.is_some_and(|limit| body_len > limit) {
+                    stopped_reading = true;
+                    break;
+                }
                 if let (Some(payload), None) = (verify, body_mismatch) {
                     body_mismatch = payload
                         .first_mismatch(first_offset + body_len, &chunk)
@@ -297,6 +314,7 @@ impl Fetch<'_> {
             body_mismatch,
             issuer,
             parts,
+            stopped_reading,
         }))
     }
 }
@@ -436,6 +454,20 @@ impl ConformanceWorld {
     pub(crate) async fn fetch_served(&self, served: &Served, ask: Ask) -> Exchange {
         let payload = (served.resource == Resource::File && ask.method == reqwest::Method::GET)
             .then(|| Payload::for_target(&served.target, served.size));
+        let read_limit = (served.resource == Resource::File).then(|| {
+            let asked = ask
+                .range
+                .as_deref()
+                .and_then(RangeRequest::parse_header)
+                .map_or(served.size, |ranges| {
+                    ranges
+                        .iter()
+                        .filter_map(|r| r.resolve(served.size))
+                        .map(|r| r.len())
+                        .sum()
+                });
+            (asked + READ_MARGIN).max((served.size + READ_MARGIN).min(ALWAYS_READ))
+        });
         Fetch {
             lab: &self.lab,
             scenario: &self.token,
@@ -451,6 +483,7 @@ impl ConformanceWorld {
             range: ask.range,
             extra_headers: ask.extra_headers,
             payload,
+            read_limit,
         }
         .send()
         .await
@@ -472,6 +505,27 @@ async fn a_client_requests(
         ));
     }
     world.fetch(Ask::get(scheme, credentials)).await?;
+    Ok(())
+}
+
+#[when("the client follows the first link of that page")]
+async fn the_client_follows_the_first_link(world: &mut ConformanceWorld) -> Result<(), String> {
+    let link = world
+        .linked
+        .first()
+        .cloned()
+        .ok_or("the page links nothing: serve a page that links objects first")?;
+    let last = world.last_exchange()?;
+    let served = Served {
+        resource: Resource::Page,
+        host: world.served()?.host.clone(),
+        target: link,
+        size: 0,
+    };
+    let exchange = world
+        .fetch_served(&served, Ask::get(last.scheme, last.credentials))
+        .await;
+    world.exchanges.push(exchange);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! sent), and the integrity of what the client received.
 
 use cucumber::{given, then};
-use mock_servers::{OriginRequest, UpdateOrigin};
+use mock_servers::{OriginRequest, UpdateOrigin, REQUEST_TOKEN_HEADER};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -81,6 +81,53 @@ async fn serves_a_cacheable_page(world: &mut ConformanceWorld, host: String) -> 
     Ok(())
 }
 
+#[given(expr = "{string} serves an update page that links {int} other objects")]
+async fn serves_a_page_that_links(
+    world: &mut ConformanceWorld,
+    host: String,
+    objects: usize,
+) -> Result<(), String> {
+    known_host(&host)?;
+    let directory = format!("/pages/{}", world.token);
+    let links: Vec<String> = (1..=objects)
+        .map(|n| format!("{directory}/windows10.0-kb50313{n:02}-x64.cab"))
+        .collect();
+    for link in &links {
+        Mock::given(method("GET"))
+            .and(path(link.clone()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("cache-control", "public, max-age=3600")
+                    .insert_header("content-type", "application/vnd.ms-cab-compressed")
+                    .set_body_bytes(vec![0x4d; 4096]),
+            )
+            .mount(world.lab.scripted().server())
+            .await;
+    }
+    let body: String = links
+        .iter()
+        .map(|l| format!("<a href=\"http://{host}{l}\">{l}</a><img src=\"{l}\">\n"))
+        .collect();
+    let target = format!("{directory}/index.html");
+    Mock::given(method("GET"))
+        .and(path(target.clone()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/html")
+                .set_body_string(format!("<html><body>\n{body}</body></html>")),
+        )
+        .mount(world.lab.scripted().server())
+        .await;
+    world.linked = links;
+    world.served = Some(Served {
+        resource: Resource::Page,
+        host,
+        target,
+        size: 0,
+    });
+    Ok(())
+}
+
 impl ConformanceWorld {
     /// Every request of this scenario the origin saw (all its paths carry the token).
     pub(crate) fn scenario_origin_requests(&self) -> Vec<OriginRequest> {
@@ -132,4 +179,88 @@ async fn every_response_carried_the_exact_bytes(
         }
     }
     Ok(())
+}
+
+#[then("the origin saw only the requests the client sent")]
+async fn the_origin_saw_only_the_clients_requests(
+    world: &mut ConformanceWorld,
+) -> Result<(), String> {
+    // Wait until the proxy is done with everything the client sent, then compare.
+    world.proxy_log().await?;
+    let at_origin = world.scenario_origin_requests();
+    if at_origin.is_empty() {
+        return Err(world.failure("the client's requests at the origin", "none"));
+    }
+    let sent: Vec<&str> = world
+        .exchanges
+        .iter()
+        .map(|e| e.request_token.as_str())
+        .collect();
+    let unrequested: Vec<String> = not_sent_by_the_client(&at_origin, &sent)
+        .map(ToString::to_string)
+        .collect();
+    if !unrequested.is_empty() || at_origin.len() != sent.len() {
+        return Err(world.failure(
+            format!(
+                "exactly the client's {} request(s) at the origin",
+                sent.len()
+            ),
+            format!(
+                "{} request(s); not sent by the client: {unrequested:?}",
+                at_origin.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Origin requests that carry none of the client's request tokens: the proxy made them up.
+fn not_sent_by_the_client<'a>(
+    at_origin: &'a [OriginRequest],
+    sent_tokens: &'a [&str],
+) -> impl Iterator<Item = &'a OriginRequest> {
+    at_origin.iter().filter(|r| {
+        !r.header(REQUEST_TOKEN_HEADER)
+            .is_some_and(|token| sent_tokens.contains(&token))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use mock_servers::{OriginRequest, Scheme, REQUEST_TOKEN_HEADER};
+
+    use super::not_sent_by_the_client;
+
+    fn request(target: &str, token: Option<&str>) -> OriginRequest {
+        OriginRequest {
+            connection: 1,
+            scheme: Scheme::Http,
+            method: "GET".into(),
+            target: target.into(),
+            host: "www.windowsupdate.com".into(),
+            headers: token
+                .map(|t| vec![(REQUEST_TOKEN_HEADER.to_owned(), t.to_owned())])
+                .unwrap_or_default(),
+            status: 200,
+            bytes_sent: 0,
+        }
+    }
+
+    #[test]
+    fn a_prefetched_object_is_reported() {
+        let at_origin = [
+            request("/pages/s1/index.html", Some("s1-r1")),
+            request("/pages/s1/a.cab", Some("s1-r2")),
+            request("/pages/s1/b.cab", None),
+        ];
+        let flagged: Vec<_> = not_sent_by_the_client(&at_origin, &["s1-r1", "s1-r2"]).collect();
+        assert_eq!(flagged.len(), 1);
+        assert_eq!(flagged[0].target, "/pages/s1/b.cab");
+    }
+
+    #[test]
+    fn only_the_clients_requests_pass() {
+        let at_origin = [request("/pages/s1/index.html", Some("s1-r1"))];
+        assert_eq!(not_sent_by_the_client(&at_origin, &["s1-r1"]).count(), 0);
+    }
 }

@@ -47,6 +47,8 @@ pub struct ConformanceWorld {
     pub(crate) baseline_ja4: Option<String>,
     /// Per-client files of a dynamic-names scenario, and what each client got.
     pub(crate) tailored: Vec<(Served, Option<Exchange>)>,
+    /// Objects the served page links (prefetch scenarios).
+    pub(crate) linked: Vec<String>,
     /// The raw exchange of a protocol-detection scenario.
     pub(crate) raw_tunnel: Option<RawTunnelExchange>,
     /// Resident memory during the last measured download.
@@ -77,6 +79,7 @@ impl ConformanceWorld {
             tailored: Vec::new(),
             memory: None,
             raw_tunnel: None,
+            linked: Vec::new(),
         })
     }
 

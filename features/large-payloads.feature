@@ -1,0 +1,15 @@
+@range @large
+Feature: Multi-GiB update payloads stream through the proxy in ranges
+  Feature updates are several GiB. BITS fetches them in ranges; offsets beyond 4 GiB must
+  survive the proxy, and the harness itself streams: it holds no copy of the file.
+
+  Scenario: the tail of a 4 GiB feature update, across the 4 GiB boundary, in 16 MiB ranges
+    Given the lab proxy enforces the policy under test
+    And "7.tlu.dl.delivery.mp.microsoft.com" serves a 4336922681 bytes update file under a per-client name
+    When a BITS client downloads that file from byte 4244635648 over HTTP in 16 MiB ranges
+    Then the client learned the size and ETag with HEAD first
+    And every range came back 206 with its exact bytes
+    And the ranges covered the file from byte 4244635648 to its end
+    And the origin received every Range header unchanged
+    And the origin sent no more bytes than each range asked for
+    And the harness's memory grew by less than 32 MiB during the download
