@@ -1,0 +1,145 @@
+//! The decisions KB 166719 cares about — access and the properties its bypass turns off —
+//! with the value each must take for Windows Update, and the baseline a bypass is written
+//! against: a proxy that authenticates, caches, adapts (ICAP), categorises, pipelines and
+//! intercepts TLS, as the lab's control traffic shows. The baseline is what `explain` prints
+//! as `(default)` when no matching rule sets a property.
+
+use std::fmt;
+
+use crate::ast::LayerKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decision {
+    /// `ALLOW` / `DENY`.
+    Access,
+    Authenticate,
+    BypassCache,
+    DetectProtocol,
+    RequestIcap,
+    ResponseIcap,
+    Categorize,
+    Pipeline,
+    SslForwardProxy,
+}
+
+impl Decision {
+    pub const ALL: [Decision; 9] = [
+        Decision::Access,
+        Decision::Authenticate,
+        Decision::BypassCache,
+        Decision::DetectProtocol,
+        Decision::RequestIcap,
+        Decision::ResponseIcap,
+        Decision::Categorize,
+        Decision::Pipeline,
+        Decision::SslForwardProxy,
+    ];
+
+    /// The properties a Windows Update bypass must set.
+    pub const BYPASS: [Decision; 8] = [
+        Decision::Authenticate,
+        Decision::BypassCache,
+        Decision::DetectProtocol,
+        Decision::RequestIcap,
+        Decision::ResponseIcap,
+        Decision::Categorize,
+        Decision::Pipeline,
+        Decision::SslForwardProxy,
+    ];
+
+    pub fn cpl_name(self) -> &'static str {
+        match self {
+            Decision::Access => "access",
+            Decision::Authenticate => "authenticate",
+            Decision::BypassCache => "bypass_cache",
+            Decision::DetectProtocol => "detect_protocol",
+            Decision::RequestIcap => "request.icap_service",
+            Decision::ResponseIcap => "response.icap_service",
+            Decision::Categorize => "webpulse.categorize.mode",
+            Decision::Pipeline => "pipeline",
+            Decision::SslForwardProxy => "ssl.forward_proxy",
+        }
+    }
+
+    /// The decision a CPL property sets, if it is one of these.
+    pub fn of_property(name: &str) -> Option<Decision> {
+        Decision::BYPASS
+            .into_iter()
+            .find(|decision| decision.cpl_name().eq_ignore_ascii_case(name))
+    }
+
+    /// The value when nothing in the policy sets it (see the module documentation).
+    pub fn baseline(self) -> &'static str {
+        match self {
+            Decision::Access => "allow",
+            Decision::Authenticate => "required",
+            Decision::BypassCache => "no",
+            Decision::DetectProtocol => "all",
+            Decision::RequestIcap | Decision::ResponseIcap => "on",
+            Decision::Categorize => "realtime",
+            Decision::Pipeline => "yes",
+            Decision::SslForwardProxy => "https",
+        }
+    }
+
+    /// The value that leaves Windows Update untouched, as the bypass writes it.
+    pub fn bypass_value(self) -> &'static str {
+        match self {
+            Decision::Access => "allow",
+            Decision::BypassCache => "yes",
+            Decision::DetectProtocol | Decision::Categorize => "none",
+            _ => "no",
+        }
+    }
+
+    /// Whether `value` (lower case) leaves Windows Update untouched.
+    pub fn is_bypass(self, value: &str) -> bool {
+        match self {
+            Decision::Access => value != "deny",
+            Decision::DetectProtocol => value == "none" || value == "no",
+            _ => value == self.bypass_value(),
+        }
+    }
+
+    /// Decisions that only exist for TLS connections.
+    pub fn is_tls_only(self) -> bool {
+        self == Decision::SslForwardProxy
+    }
+
+    /// `authenticate(no)`, or `ALLOW` for access.
+    pub fn bypass_setting(self) -> String {
+        match self {
+            Decision::Access => "ALLOW".to_owned(),
+            _ => format!("{}({})", self.cpl_name(), self.bypass_value()),
+        }
+    }
+}
+
+impl Decision {
+    /// The layers the CPL Guide's layer notes allow the property in, where this tool is sure
+    /// of them; `None` when it does not check.
+    pub fn allowed_layers(self) -> Option<&'static [LayerKind]> {
+        match self {
+            Decision::Authenticate => Some(&[LayerKind::Proxy, LayerKind::Admin]),
+            Decision::BypassCache | Decision::RequestIcap => Some(&[LayerKind::Proxy]),
+            Decision::ResponseIcap => Some(&[LayerKind::Proxy, LayerKind::Cache]),
+            Decision::SslForwardProxy => Some(&[LayerKind::SslIntercept]),
+            _ => None,
+        }
+    }
+
+    /// The layer a bypass should set the decision in.
+    pub fn home_layer(self) -> LayerKind {
+        match self {
+            Decision::ResponseIcap => LayerKind::Cache,
+            Decision::SslForwardProxy => LayerKind::SslIntercept,
+            _ => LayerKind::Proxy,
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.cpl_name())
+    }
+}

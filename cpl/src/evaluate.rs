@@ -1,0 +1,636 @@
+//! CPL evaluation of one request. Layers run in order and are skipped when their guard does
+//! not hold (`<SSL-Intercept>` and `<SSL>` only for TLS); within a layer the first matching
+//! rule wins and sets its properties over the layer's and section's guard properties; a later
+//! layer overrides an earlier one property by property. Triggers the URL alone cannot decide
+//! (users, groups, time, categories) are undetermined: treated as not matching, with the reason
+//! kept. A rule written outside any layer is evaluated as if it stood in a layer of its own.
+
+use std::collections::BTreeMap;
+
+use regex::RegexBuilder;
+
+use crate::ast::{
+    ActionKind, Atom, ConditionDefinition, ConditionKind, Item, Layer, Policy, Rule, Section,
+    Trigger, ValueExpr,
+};
+use crate::decision::Decision;
+use crate::request::{domain_matches, HostRule, Request, UrlPattern};
+use crate::span::Span;
+
+/// Conditions referring to conditions deeper than this are taken for a cycle.
+const MAX_CONDITION_DEPTH: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Truth {
+    True,
+    False,
+    Unknown(String),
+}
+
+impl Truth {
+    fn all(truths: impl IntoIterator<Item = Truth>) -> Truth {
+        let mut unknown = None;
+        for truth in truths {
+            match truth {
+                Truth::False => return Truth::False,
+                Truth::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                }
+                Truth::True => {}
+            }
+        }
+        unknown.map_or(Truth::True, Truth::Unknown)
+    }
+
+    fn any(truths: impl IntoIterator<Item = Truth>) -> Truth {
+        let mut unknown = None;
+        for truth in truths {
+            match truth {
+                Truth::True => return Truth::True,
+                Truth::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                }
+                Truth::False => {}
+            }
+        }
+        unknown.map_or(Truth::False, Truth::Unknown)
+    }
+
+    fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            unknown => unknown,
+        }
+    }
+}
+
+impl From<bool> for Truth {
+    fn from(value: bool) -> Self {
+        if value {
+            Truth::True
+        } else {
+            Truth::False
+        }
+    }
+}
+
+/// Which part of the request a trigger tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Component {
+    Whole,
+    Host,
+    Path,
+    Scheme,
+    Port,
+}
+
+/// How a trigger compares (`.exact`, `.substring`, … ; `Default` when no modifier is given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Matcher {
+    Default,
+    Exact,
+    Prefix,
+    Suffix,
+    Substring,
+    Regex,
+    Domain,
+}
+
+impl Matcher {
+    /// Matches that do not respect host-name label boundaries.
+    pub(crate) fn is_partial(self) -> bool {
+        matches!(
+            self,
+            Matcher::Prefix | Matcher::Suffix | Matcher::Substring | Matcher::Regex
+        )
+    }
+}
+
+/// What a trigger name tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Test {
+    Condition,
+    Url(Component, Matcher),
+    CertificateHost(Matcher),
+    /// Depends on the user, client, time or content: not decidable from the URL.
+    Undecidable,
+    Unmodelled,
+}
+
+const UNDECIDABLE_FAMILIES: &[&str] = &[
+    "admin",
+    "attribute",
+    "authenticated",
+    "bitrate",
+    "category",
+    "client",
+    "content_admin",
+    "date",
+    "day",
+    "dns",
+    "exception",
+    "ftp",
+    "group",
+    "has_attribute",
+    "hour",
+    "http",
+    "im",
+    "live",
+    "method",
+    "minute",
+    "month",
+    "proxy",
+    "realm",
+    "release_id",
+    "request",
+    "response",
+    "server",
+    "service",
+    "socks",
+    "streaming",
+    "time",
+    "tunneled",
+    "user",
+    "user_agent",
+    "virus_detected",
+    "weekday",
+    "year",
+];
+
+fn matcher_of(word: &str) -> Option<Matcher> {
+    Some(match word {
+        "exact" => Matcher::Exact,
+        "prefix" => Matcher::Prefix,
+        "suffix" => Matcher::Suffix,
+        "substring" => Matcher::Substring,
+        "regex" => Matcher::Regex,
+        "domain" => Matcher::Domain,
+        _ => return None,
+    })
+}
+
+impl Test {
+    pub(crate) fn of(name: &str) -> Test {
+        let name = name.to_ascii_lowercase();
+        if name == "condition" {
+            return Test::Condition;
+        }
+        let url_rest = ["server_url", "url"].iter().find_map(|prefix| {
+            name.strip_prefix(prefix)
+                .filter(|rest| rest.is_empty() || rest.starts_with('.'))
+        });
+        if let Some(rest) = url_rest {
+            let mut component = Component::Whole;
+            let mut matcher = Matcher::Default;
+            for part in rest.split('.').filter(|part| !part.is_empty()) {
+                match part {
+                    "host" => component = Component::Host,
+                    "path" => component = Component::Path,
+                    "scheme" => component = Component::Scheme,
+                    "port" => component = Component::Port,
+                    "case_sensitive" | "no_lookup" => {}
+                    other => match matcher_of(other) {
+                        Some(found) => matcher = found,
+                        None => return Test::Unmodelled,
+                    },
+                }
+            }
+            return Test::Url(component, matcher);
+        }
+        if let Some(rest) = name.strip_prefix("server.certificate.hostname") {
+            return match rest.strip_prefix('.') {
+                None if rest.is_empty() => Test::CertificateHost(Matcher::Default),
+                Some(modifier) => {
+                    matcher_of(modifier).map_or(Test::Undecidable, Test::CertificateHost)
+                }
+                None => Test::Unmodelled,
+            };
+        }
+        let family = name.split('.').next().unwrap_or_default();
+        if UNDECIDABLE_FAMILIES.contains(&family) {
+            Test::Undecidable
+        } else {
+            Test::Unmodelled
+        }
+    }
+
+    /// Whether the trigger tests the destination host name (the request's or the
+    /// certificate's) or the whole URL, and how.
+    pub(crate) fn host_matcher(self) -> Option<Matcher> {
+        match self {
+            Test::Url(Component::Host | Component::Whole, matcher)
+            | Test::CertificateHost(matcher) => Some(matcher),
+            _ => None,
+        }
+    }
+}
+
+/// A decision and where it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Setting {
+    pub value: String,
+    /// The property or action that set it.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome<'p> {
+    Matched(&'p Section, &'p Rule),
+    NoMatch,
+    GuardFalse,
+    GuardUndetermined(String),
+    TlsOnly,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LayerResult<'p> {
+    pub layer: &'p Layer,
+    pub outcome: Outcome<'p>,
+    /// Rules that could not be decided, with why; they were taken as not matching.
+    pub undetermined: Vec<(&'p Rule, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Evaluation<'p> {
+    pub layers: Vec<LayerResult<'p>>,
+    pub settings: BTreeMap<Decision, Setting>,
+}
+
+impl Evaluation<'_> {
+    pub(crate) fn value(&self, decision: Decision) -> &str {
+        self.settings
+            .get(&decision)
+            .map_or(decision.baseline(), |setting| setting.value.as_str())
+    }
+
+    pub(crate) fn bypasses(&self, decision: Decision) -> bool {
+        decision.is_bypass(self.value(decision))
+    }
+}
+
+pub(crate) fn evaluate<'p>(policy: &'p Policy, request: &Request) -> Evaluation<'p> {
+    let evaluator = Evaluator { policy, request };
+    let mut evaluation = Evaluation {
+        layers: Vec::new(),
+        settings: BTreeMap::new(),
+    };
+    for layer in &policy.layers {
+        let mut undetermined = Vec::new();
+        let outcome = if layer.kind.is_tls_only() && !request.is_tls() {
+            Outcome::TlsOnly
+        } else {
+            match evaluator.items(&layer.guard, 0) {
+                Truth::False => Outcome::GuardFalse,
+                Truth::Unknown(why) => Outcome::GuardUndetermined(why),
+                Truth::True => evaluator.first_match(layer, &mut undetermined),
+            }
+        };
+        if let Outcome::Matched(section, rule) = outcome {
+            for items in [&layer.guard, &section.guard, &rule.items] {
+                apply(&mut evaluation.settings, items);
+            }
+        }
+        evaluation.layers.push(LayerResult {
+            layer,
+            outcome,
+            undetermined,
+        });
+    }
+    evaluation
+}
+
+/// Whether `definition` holds for `request` on its own.
+pub(crate) fn condition_holds(
+    policy: &Policy,
+    definition: &ConditionDefinition,
+    request: &Request,
+) -> bool {
+    Evaluator { policy, request }.condition(definition, 1) == Truth::True
+}
+
+fn apply(settings: &mut BTreeMap<Decision, Setting>, items: &[Item]) {
+    for item in items {
+        match item {
+            Item::Property(property) => {
+                if let Some(decision) = Decision::of_property(&property.name.text) {
+                    let setting = Setting {
+                        value: property.value(),
+                        span: property.span,
+                    };
+                    settings.insert(decision, setting);
+                }
+            }
+            Item::Action(action) => {
+                let value = match action.kind {
+                    ActionKind::Allow => "allow",
+                    ActionKind::Deny => "deny",
+                };
+                let setting = Setting {
+                    value: value.to_owned(),
+                    span: action.span,
+                };
+                settings.insert(Decision::Access, setting);
+            }
+            Item::Trigger(_) | Item::Malformed(_) => {}
+        }
+    }
+}
+
+struct Evaluator<'p, 'r> {
+    policy: &'p Policy,
+    request: &'r Request,
+}
+
+impl<'p> Evaluator<'p, '_> {
+    fn first_match(
+        &self,
+        layer: &'p Layer,
+        undetermined: &mut Vec<(&'p Rule, String)>,
+    ) -> Outcome<'p> {
+        for section in &layer.sections {
+            match self.items(&section.guard, 0) {
+                Truth::False => continue,
+                Truth::Unknown(why) => {
+                    let why = format!("section guard: {why}");
+                    undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
+                    continue;
+                }
+                Truth::True => {}
+            }
+            for rule in &section.rules {
+                match self.items(&rule.items, 0) {
+                    Truth::True => return Outcome::Matched(section, rule),
+                    Truth::False => {}
+                    Truth::Unknown(why) => undetermined.push((rule, why)),
+                }
+            }
+        }
+        Outcome::NoMatch
+    }
+
+    fn items(&self, items: &[Item], depth: usize) -> Truth {
+        Truth::all(items.iter().map(|item| match item {
+            Item::Trigger(trigger) => self.trigger(trigger, depth),
+            Item::Malformed(malformed) => {
+                Truth::Unknown(format!("malformed token `{}`", malformed.text))
+            }
+            Item::Property(_) | Item::Action(_) => Truth::True,
+        }))
+    }
+
+    fn trigger(&self, trigger: &Trigger, depth: usize) -> Truth {
+        let test = Test::of(&trigger.name.text);
+        let truth = self.value(&trigger.value, &|atom| {
+            self.atom(test, trigger, atom, depth)
+        });
+        if trigger.negated {
+            truth.not()
+        } else {
+            truth
+        }
+    }
+
+    fn value(&self, value: &ValueExpr, atom: &dyn Fn(&Atom) -> Truth) -> Truth {
+        match value {
+            ValueExpr::Atom(a) => atom(a),
+            ValueExpr::Not(inner) => self.value(inner, atom).not(),
+            ValueExpr::Any(list) => Truth::any(list.iter().map(|v| self.value(v, atom))),
+            ValueExpr::All(list) => Truth::all(list.iter().map(|v| self.value(v, atom))),
+        }
+    }
+
+    fn atom(&self, test: Test, trigger: &Trigger, atom: &Atom, depth: usize) -> Truth {
+        let request = self.request;
+        match test {
+            Test::Condition => match self.policy.condition(&atom.text) {
+                Some(definition) => self.condition(definition, depth + 1),
+                None => Truth::Unknown(format!("condition `{}` is not defined", atom.text)),
+            },
+            Test::Url(component, matcher) => self.url(component, matcher, atom),
+            Test::CertificateHost(_) if !request.is_tls() => Truth::False,
+            Test::CertificateHost(Matcher::Default) => {
+                domain_matches(&request.host, &atom.text).into()
+            }
+            Test::CertificateHost(matcher) => string_test(&request.host, &atom.text, matcher),
+            Test::Undecidable => Truth::Unknown(format!(
+                "`{}=` depends on the user, client, time or content, not on the URL",
+                trigger.name.text
+            )),
+            Test::Unmodelled => Truth::Unknown(format!(
+                "`{}=` is not modelled by this tool",
+                trigger.name.text
+            )),
+        }
+    }
+
+    fn url(&self, component: Component, matcher: Matcher, atom: &Atom) -> Truth {
+        let request = self.request;
+        let value = atom.text.as_str();
+        match (component, matcher) {
+            (Component::Whole, Matcher::Default) => UrlPattern::parse(value)
+                .matches(request, HostRule::Exact)
+                .into(),
+            (Component::Whole, Matcher::Domain) => UrlPattern::parse(value)
+                .matches(request, HostRule::Domain)
+                .into(),
+            (Component::Whole, matcher) => string_test(&request.url, value, matcher),
+            (Component::Host, Matcher::Default) => {
+                string_test(&request.host, value, Matcher::Exact)
+            }
+            (Component::Host, matcher) => string_test(&request.host, value, matcher),
+            (Component::Path, Matcher::Default) => {
+                string_test(&request.path, value, Matcher::Prefix)
+            }
+            (Component::Path, Matcher::Domain) => {
+                Truth::Unknown(format!("`.domain` does not apply to a path (`{value}`)"))
+            }
+            (Component::Path, matcher) => string_test(&request.path, value, matcher),
+            (Component::Scheme, _) => request.scheme.eq_ignore_ascii_case(value).into(),
+            (Component::Port, _) => port_matches(request.port, value),
+        }
+    }
+
+    fn condition(&self, definition: &ConditionDefinition, depth: usize) -> Truth {
+        if depth > MAX_CONDITION_DEPTH {
+            return Truth::Unknown(format!(
+                "conditions nest too deeply at `{}` (does it refer to itself?)",
+                definition.name.text
+            ));
+        }
+        let request = self.request;
+        Truth::any(definition.entries.iter().map(|entry| {
+            let pattern = match (&entry.pattern, definition.kind) {
+                (Some(pattern), ConditionKind::Url) => UrlPattern::parse(&pattern.text)
+                    .matches(request, HostRule::Exact)
+                    .into(),
+                (Some(pattern), ConditionKind::UrlDomain | ConditionKind::ServerUrlDomain) => {
+                    UrlPattern::parse(&pattern.text)
+                        .matches(request, HostRule::Domain)
+                        .into()
+                }
+                _ => Truth::True,
+            };
+            Truth::all([pattern, self.items(&entry.items, depth)])
+        }))
+    }
+}
+
+/// `subject` against `pattern`, case-insensitively.
+fn string_test(subject: &str, pattern: &str, matcher: Matcher) -> Truth {
+    let subject = subject.to_ascii_lowercase();
+    let lowered = pattern.to_ascii_lowercase();
+    match matcher {
+        Matcher::Default | Matcher::Exact => (subject == lowered).into(),
+        Matcher::Prefix => subject.starts_with(&lowered).into(),
+        Matcher::Suffix => subject.ends_with(&lowered).into(),
+        Matcher::Substring => subject.contains(&lowered).into(),
+        Matcher::Domain => domain_matches(&subject, &lowered).into(),
+        Matcher::Regex => match RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(regex) => regex.is_match(&subject).into(),
+            Err(_) => Truth::Unknown(format!("`{pattern}` is not a valid regular expression")),
+        },
+    }
+}
+
+/// `443` or a range `8000..8100`.
+fn port_matches(port: Option<u16>, value: &str) -> Truth {
+    let Some(port) = port else {
+        return Truth::False;
+    };
+    let bounds = match value.split_once("..") {
+        Some((low, high)) => low.parse::<u16>().ok().zip(high.parse::<u16>().ok()),
+        None => value.parse::<u16>().ok().map(|p| (p, p)),
+    };
+    match bounds {
+        Some((low, high)) => (low <= port && port <= high).into(),
+        None => Truth::Unknown(format!("`{value}` is not a port or port range")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse;
+
+    fn evaluate_url(source: &str, url: &str) -> (Policy, Request) {
+        (
+            parse(source, "t.cpl").unwrap(),
+            Request::parse(url).unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_first_matching_rule_of_a_layer_wins_and_later_layers_override() {
+        let (policy, request) = evaluate_url(
+            "<Proxy>\nurl.domain=example.com authenticate(no)\nauthenticate(realm)\n<Proxy>\nurl.host=www.example.com authenticate(other)\n",
+            "http://www.example.com/",
+        );
+        let evaluation = evaluate(&policy, &request);
+        assert_eq!(evaluation.value(Decision::Authenticate), "other");
+        assert_eq!(evaluation.settings[&Decision::Authenticate].span.line, 5);
+        let (policy, request) = evaluate_url(
+            "<Proxy>\nurl.domain=example.com authenticate(no)\nauthenticate(realm)\n",
+            "http://example.com/",
+        );
+        assert_eq!(
+            evaluate(&policy, &request).value(Decision::Authenticate),
+            "no"
+        );
+    }
+
+    #[test]
+    fn guards_gate_the_layer_and_their_properties_are_defaults() {
+        let source = "<Proxy> condition=WU bypass_cache(yes)\nurl.path=/a pipeline(no)\nallow\ndefine url.domain condition WU\nupdate.microsoft.com\nend\n";
+        let (policy, request) = evaluate_url(source, "http://fe2.update.microsoft.com/b");
+        let evaluation = evaluate(&policy, &request);
+        assert_eq!(evaluation.value(Decision::BypassCache), "yes");
+        assert_eq!(evaluation.value(Decision::Pipeline), "yes");
+        assert_eq!(evaluation.value(Decision::Access), "allow");
+        let (policy, request) = evaluate_url(source, "http://www.example.com/a");
+        let evaluation = evaluate(&policy, &request);
+        assert!(matches!(evaluation.layers[0].outcome, Outcome::GuardFalse));
+        assert_eq!(evaluation.value(Decision::BypassCache), "no");
+    }
+
+    #[test]
+    fn tls_layers_are_skipped_for_plain_http() {
+        let source = "<SSL-Intercept>\nssl.forward_proxy(no)\n";
+        let (policy, request) = evaluate_url(source, "http://a.example/");
+        assert!(matches!(
+            evaluate(&policy, &request).layers[0].outcome,
+            Outcome::TlsOnly
+        ));
+        let (policy, request) = evaluate_url(source, "https://a.example/");
+        assert_eq!(
+            evaluate(&policy, &request).value(Decision::SslForwardProxy),
+            "no"
+        );
+    }
+
+    #[test]
+    fn undecidable_and_malformed_rules_do_not_match_but_are_recorded() {
+        let (policy, request) = evaluate_url(
+            "<Proxy>\ngroup=staff authenticate(no)\nAllow\"x\" bypass_cache(yes)\n",
+            "http://a.example/",
+        );
+        let evaluation = evaluate(&policy, &request);
+        assert!(matches!(evaluation.layers[0].outcome, Outcome::NoMatch));
+        assert_eq!(evaluation.layers[0].undetermined.len(), 2);
+        assert_eq!(evaluation.value(Decision::Authenticate), "required");
+    }
+
+    #[test]
+    fn trigger_families_and_modifiers() {
+        for (trigger, url, expected) in [
+            (
+                "server.certificate.hostname.substring=\"microsoft\"",
+                "https://microsoft.evil.example/",
+                true,
+            ),
+            (
+                "server.certificate.hostname=microsoft.com",
+                "http://www.microsoft.com/",
+                false,
+            ),
+            (
+                "server.certificate.hostname=microsoft.com",
+                "https://www.microsoft.com/",
+                true,
+            ),
+            ("url.host.suffix=soft.com", "http://microsoft.com/", true),
+            ("url.host=microsoft.com", "http://www.microsoft.com/", false),
+            (
+                "url.host.regex=\"^(www|fe2)\\.\"",
+                "http://FE2.update.microsoft.com/",
+                true,
+            ),
+            ("url.port=8000..8100", "http://a.example:8080/", true),
+            ("url.scheme=https", "http://a.example/", false),
+            ("url=//a.example/dir", "http://a.example/dir/file", true),
+            ("url.domain=!example.com", "http://a.example/", true),
+            ("condition=(A, B)", "http://b.example/", true),
+        ] {
+            let source = format!(
+                "define url.domain condition A\na.example\nend\ndefine condition B\nurl.host=b.example\nend\n<Proxy>\n{trigger} pipeline(no)\n"
+            );
+            let (policy, request) = evaluate_url(&source, url);
+            let matched = evaluate(&policy, &request).value(Decision::Pipeline) == "no";
+            assert_eq!(matched, expected, "{trigger} on {url}");
+        }
+    }
+
+    #[test]
+    fn a_condition_that_refers_to_itself_is_undetermined() {
+        let (policy, request) = evaluate_url(
+            "define condition Loop\ncondition=Loop\nend\n<Proxy>\ncondition=Loop deny\n",
+            "http://a.example/",
+        );
+        let evaluation = evaluate(&policy, &request);
+        assert_eq!(evaluation.layers[0].undetermined.len(), 1);
+    }
+}

@@ -1,0 +1,41 @@
+//! ProxySG Content Policy Language (CPL) for Windows Update bypass policies such as the one in
+//! Broadcom KB 166719: a hand-written parser (no CPL crate exists) that keeps every node's
+//! source span, a linter with rustc-style diagnostics, an evaluator that explains how a
+//! policy treats one request, and a translator to a Squid policy fragment under the lab
+//! contract of DESIGN.md.
+//!
+//! ```
+//! let source = "define url.domain condition WU\nwindowsupdate.com\nend\n<Proxy>\ncondition=WU authenticate(no)\n";
+//! let policy = cpl::parse(source, "wu.cpl").unwrap();
+//! let explanation = cpl::explain(&policy, "http://download.windowsupdate.com/").unwrap();
+//! assert_eq!(explanation.value(cpl::Decision::Authenticate), "no");
+//! ```
+
+mod ast;
+mod cli;
+mod coverage;
+mod decision;
+mod diagnostic;
+mod evaluate;
+mod explain;
+mod lexer;
+mod lint;
+mod parser;
+mod request;
+mod span;
+mod to_squid;
+
+pub use ast::{
+    Action, ActionKind, Atom, ConditionDefinition, ConditionEntry, ConditionKind, Item, Layer,
+    LayerKind, Malformed, Name, OtherDefinition, Policy, Property, Rule, Section, SectionKind,
+    Trigger, ValueExpr,
+};
+pub use cli::{run_cli, run_cli_with, EXIT_FAILED, EXIT_OK, EXIT_USAGE, USAGE};
+pub use decision::Decision;
+pub use diagnostic::{render_report, Diagnostic, Label, Severity};
+pub use explain::{explain, DecisionReport, Explanation, LayerReport, RuleReport};
+pub use lint::lint;
+pub use parser::parse;
+pub use request::InvalidUrl;
+pub use span::{Location, Span};
+pub use to_squid::{to_squid, Translation, Untranslated};

@@ -1,0 +1,875 @@
+//! `to-squid`: a Squid policy fragment under the lab contract (DESIGN.md) that makes the same
+//! decisions as the CPL, in the idioms of `policies/squid/windows-update-bypass.conf`.
+//!
+//! The translation works by destination host, the only thing both proxies decide on here:
+//! every host pattern the policy names (domain conditions, `url.domain=`, `url.host…=`,
+//! `server.certificate.hostname…=`) is evaluated with the CPL model over `http://` and
+//! `https://`, and hosts that end with the same bypass share a `dstdomain` ACL
+//! (`windows_update` when one list carries the whole bypass). What maps:
+//! - `ALLOW`/`DENY` → `http_access deny` before everything else;
+//! - `authenticate(no)` → `http_access allow` before the rule that asks for credentials;
+//! - `webpulse.categorize.mode(none)` → the lab's categoriser (`acl blocked_category external
+//!   lab_categorize`, `http_access deny blocked_category`) placed so that exempt hosts never
+//!   reach it: after their allow when the same hosts skip authentication, else behind a
+//!   negated host ACL, which Squid checks first;
+//! - `bypass_cache(yes)` → `cache deny`;
+//! - `request.icap_service(no)` / `response.icap_service(no)` → `adaptation_access
+//!   lab_reqmod|lab_respmod deny`;
+//! - `ssl.forward_proxy(no)` with `detect_protocol(none)` → `ssl_bump splice` at step 1 by the
+//!   CONNECT host, so even non-TLS bytes tunnel untouched; `ssl.forward_proxy(no)` with
+//!   detection left on → peek at step 1, then splice; `detect_protocol(none)` where TLS is
+//!   intercepted → `on_unsupported_protocol tunnel`.
+//!
+//! What does not map is listed in [`Translation::untranslated`] and as `# not translated:`
+//! comments: `pipeline` (Squid does not prefetch embedded objects, so there is nothing to turn
+//! off), triggers that do not depend on the destination (users, groups, time), URL paths,
+//! schemes and ports, regular expressions, certificate names (Squid decides by the CONNECT
+//! host), properties outside KB 166719's list, and hosts whose CPL decision differs from a
+//! broader pattern's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::ast::{ConditionKind, Item, Policy, Trigger};
+use crate::decision::Decision;
+use crate::evaluate::{evaluate, Component, Evaluation, Matcher, Test};
+use crate::request::{domain_matches, Request, UrlPattern};
+use crate::span::{Location, Span};
+
+/// The fragment and what it could not express.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    pub fragment: String,
+    pub untranslated: Vec<Untranslated>,
+}
+
+/// Something of the CPL the fragment does not carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untranslated {
+    /// The CPL text concerned, e.g. `pipeline(no)` or `group=staff`.
+    pub subject: String,
+    pub location: Option<Location>,
+    pub reason: String,
+}
+
+impl fmt::Display for Untranslated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{} ({location}): {}", self.subject, self.reason),
+            None => write!(f, "{}: {}", self.subject, self.reason),
+        }
+    }
+}
+
+/// A host name test Squid can express by destination.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum HostMatch {
+    /// The domain and its subdomains.
+    Domain(String),
+    Exact(String),
+    Substring(String),
+    Prefix(String),
+    Suffix(String),
+    /// Every host the policy does not name.
+    Others,
+}
+
+/// A host name no policy names, standing for all the others.
+const OTHER_HOST: &str = "any-other-host.invalid";
+
+impl HostMatch {
+    fn sample(&self) -> &str {
+        match self {
+            HostMatch::Domain(text)
+            | HostMatch::Exact(text)
+            | HostMatch::Substring(text)
+            | HostMatch::Prefix(text)
+            | HostMatch::Suffix(text) => text,
+            HostMatch::Others => OTHER_HOST,
+        }
+    }
+
+    fn covers(&self, host: &str) -> bool {
+        match self {
+            HostMatch::Domain(domain) => domain_matches(host, domain),
+            HostMatch::Exact(name) => host == name,
+            HostMatch::Substring(text) => host.contains(text.as_str()),
+            HostMatch::Prefix(text) => host.starts_with(text.as_str()),
+            HostMatch::Suffix(text) => host.ends_with(text.as_str()),
+            HostMatch::Others => true,
+        }
+    }
+
+    /// Every host `other` matches, `self` matches too.
+    fn includes(&self, other: &HostMatch) -> bool {
+        use HostMatch::{Domain, Exact, Others, Prefix, Substring, Suffix};
+        match (self, other) {
+            (Others, _) => true,
+            (_, Others) => false,
+            (_, Exact(host)) => self.covers(host),
+            (Domain(broad), Domain(narrow)) => domain_matches(narrow, broad),
+            (
+                Substring(text),
+                Domain(narrow) | Substring(narrow) | Prefix(narrow) | Suffix(narrow),
+            ) => narrow.contains(text.as_str()),
+            (Prefix(text), Prefix(narrow)) => narrow.starts_with(text.as_str()),
+            (Suffix(text), Domain(narrow) | Suffix(narrow)) => narrow.ends_with(text.as_str()),
+            _ => false,
+        }
+    }
+
+    /// `(acl type, value)` for Squid.
+    fn squid(&self) -> Option<(&'static str, String)> {
+        match self {
+            HostMatch::Domain(domain) => Some(("dstdomain", format!(".{domain}"))),
+            HostMatch::Exact(name) => Some(("dstdomain", name.clone())),
+            HostMatch::Substring(text) => Some(("dstdom_regex", format!("-i {}", escape(text)))),
+            HostMatch::Prefix(text) => Some(("dstdom_regex", format!("-i ^{}", escape(text)))),
+            HostMatch::Suffix(text) => Some(("dstdom_regex", format!("-i {}$", escape(text)))),
+            HostMatch::Others => None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            HostMatch::Domain(domain) => domain.clone(),
+            HostMatch::Exact(name) => format!("{name} (exact)"),
+            HostMatch::Substring(text) => format!("hosts containing \"{text}\""),
+            HostMatch::Prefix(text) => format!("hosts starting with \"{text}\""),
+            HostMatch::Suffix(text) => format!("hosts ending with \"{text}\""),
+            HostMatch::Others => "every other host".to_owned(),
+        }
+    }
+}
+
+/// Escapes the characters POSIX extended regular expressions treat specially.
+fn escape(text: &str) -> String {
+    let mut escaped = String::new();
+    for c in text.chars() {
+        if ".^$*+?()[]{}|\\".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// What Squid does for a group of hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Purpose {
+    Deny,
+    NoAuth,
+    NoCache,
+    NoReqmod,
+    NoRespmod,
+    SpliceAtStep1,
+    SpliceAfterPeek,
+    TunnelUnsupported,
+    NoCategorize,
+    NoPipeline,
+}
+
+impl Purpose {
+    fn acl_name(self) -> &'static str {
+        match self {
+            Purpose::Deny => "denied_hosts",
+            Purpose::NoAuth => "no_auth",
+            Purpose::NoCache => "no_cache",
+            Purpose::NoReqmod => "no_reqmod",
+            Purpose::NoRespmod => "no_respmod",
+            Purpose::SpliceAtStep1 => "no_tls_interception",
+            Purpose::SpliceAfterPeek => "tls_bypass_after_peek",
+            Purpose::TunnelUnsupported => "no_protocol_detection",
+            Purpose::NoCategorize => "no_categorization",
+            Purpose::NoPipeline => "no_pipeline",
+        }
+    }
+
+    /// The CPL decisions behind the purpose, for comments.
+    fn decisions(self) -> &'static [Decision] {
+        match self {
+            Purpose::Deny => &[Decision::Access],
+            Purpose::NoAuth => &[Decision::Authenticate],
+            Purpose::NoCache => &[Decision::BypassCache],
+            Purpose::NoReqmod => &[Decision::RequestIcap],
+            Purpose::NoRespmod => &[Decision::ResponseIcap],
+            Purpose::SpliceAtStep1 => &[Decision::SslForwardProxy, Decision::DetectProtocol],
+            Purpose::SpliceAfterPeek => &[Decision::SslForwardProxy],
+            Purpose::TunnelUnsupported => &[Decision::DetectProtocol],
+            Purpose::NoCategorize => &[Decision::Categorize],
+            Purpose::NoPipeline => &[Decision::Pipeline],
+        }
+    }
+
+    /// The purposes that together are the Windows Update bypass in the reference policy.
+    const CORE: [Purpose; 5] = [
+        Purpose::NoAuth,
+        Purpose::NoCache,
+        Purpose::NoReqmod,
+        Purpose::NoRespmod,
+        Purpose::SpliceAtStep1,
+    ];
+}
+
+struct Candidate {
+    host: HostMatch,
+    span: Option<Span>,
+    purposes: Vec<Purpose>,
+}
+
+struct Translator<'p> {
+    policy: &'p Policy,
+    untranslated: Vec<Untranslated>,
+    /// Where the decisions behind each purpose were set.
+    sources: BTreeMap<Purpose, Vec<Span>>,
+}
+
+/// Translates `policy` into a Squid fragment under the lab contract.
+pub fn to_squid(policy: &Policy) -> Translation {
+    let mut translator = Translator {
+        policy,
+        untranslated: Vec::new(),
+        sources: BTreeMap::new(),
+    };
+    let mut candidates = translator.host_candidates();
+    candidates.push(Candidate {
+        host: HostMatch::Others,
+        span: None,
+        purposes: Vec::new(),
+    });
+    for candidate in &mut candidates {
+        candidate.purposes = translator.purposes(&candidate.host, candidate.span);
+    }
+    translator.note_conflicts(&candidates);
+    translator.note_static_gaps();
+    let fragment = translator.write_fragment(&candidates);
+    Translation {
+        fragment,
+        untranslated: translator.untranslated,
+    }
+}
+
+impl Translator<'_> {
+    fn location(&self, span: Span) -> Location {
+        Location::new(&self.policy.file_name, span)
+    }
+
+    fn skip(&mut self, subject: impl Into<String>, span: Option<Span>, reason: impl Into<String>) {
+        let entry = Untranslated {
+            subject: subject.into(),
+            location: span.map(|s| self.location(s)),
+            reason: reason.into(),
+        };
+        if !self.untranslated.contains(&entry) {
+            self.untranslated.push(entry);
+        }
+    }
+
+    /// Every host test the policy names, once, in source order.
+    fn host_candidates(&mut self) -> Vec<Candidate> {
+        let mut found: Vec<(HostMatch, Span)> = Vec::new();
+        let policy = self.policy;
+        for definition in &policy.conditions {
+            for entry in &definition.entries {
+                let Some(pattern) = &entry.pattern else {
+                    continue;
+                };
+                let domain = definition.kind != ConditionKind::Url;
+                if let Some(host) = self.url_pattern_host(&pattern.text, domain, pattern.span) {
+                    found.push((host, pattern.span));
+                }
+            }
+        }
+        let mut triggers = policy.triggers();
+        triggers.sort_by_key(|trigger| trigger.span.start);
+        for trigger in triggers {
+            for (host, span) in self.trigger_hosts(trigger) {
+                found.push((host, span));
+            }
+        }
+        found.sort_by_key(|(_, span)| span.start);
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (host, span) in found {
+            if !candidates.iter().any(|c| c.host == host) {
+                candidates.push(Candidate {
+                    host,
+                    span: Some(span),
+                    purposes: Vec::new(),
+                });
+            }
+        }
+        candidates
+    }
+
+    fn url_pattern_host(&mut self, text: &str, domain: bool, span: Span) -> Option<HostMatch> {
+        let pattern = UrlPattern::parse(text);
+        let host = pattern.host.clone()?;
+        if host.contains('*') {
+            self.skip(
+                text,
+                Some(span),
+                "`*` is not a wildcard in CPL, so this matches no real host; nothing to translate",
+            );
+            return None;
+        }
+        if pattern.path.is_some() || pattern.port.is_some() || pattern.scheme.is_some() {
+            self.skip(
+                text,
+                Some(span),
+                "only the host is translated: the fragment decides by destination host, not by scheme, port or path",
+            );
+        }
+        let host = host.trim_start_matches('.').to_owned();
+        Some(if domain {
+            HostMatch::Domain(host)
+        } else {
+            HostMatch::Exact(host)
+        })
+    }
+
+    fn trigger_hosts(&mut self, trigger: &Trigger) -> Vec<(HostMatch, Span)> {
+        let test = Test::of(&trigger.name.text);
+        let mut hosts = Vec::new();
+        for (atom, _) in trigger.atoms() {
+            let text = atom.text.to_ascii_lowercase();
+            let written = format!("{}={}", trigger.name.text, atom.text);
+            let host = match test {
+                Test::Url(Component::Whole, Matcher::Default) => {
+                    self.url_pattern_host(&text, false, atom.span)
+                }
+                Test::Url(Component::Whole, Matcher::Domain) => {
+                    self.url_pattern_host(&text, true, atom.span)
+                }
+                Test::Url(Component::Host, Matcher::Default | Matcher::Exact) => {
+                    Some(HostMatch::Exact(text))
+                }
+                Test::Url(Component::Host, Matcher::Domain) => {
+                    Some(HostMatch::Domain(text.trim_start_matches('.').to_owned()))
+                }
+                Test::Url(Component::Host, matcher) | Test::CertificateHost(matcher) => {
+                    if matches!(test, Test::CertificateHost(_)) {
+                        self.skip(
+                            &trigger.name.text,
+                            Some(trigger.span),
+                            "Squid decides at step 1 by the CONNECT host, before it sees a certificate: translated as a test of the host name",
+                        );
+                    }
+                    match matcher {
+                        Matcher::Default | Matcher::Domain => {
+                            Some(HostMatch::Domain(text.trim_start_matches('.').to_owned()))
+                        }
+                        Matcher::Exact => Some(HostMatch::Exact(text)),
+                        Matcher::Substring => Some(HostMatch::Substring(text)),
+                        Matcher::Prefix => Some(HostMatch::Prefix(text)),
+                        Matcher::Suffix => Some(HostMatch::Suffix(text)),
+                        Matcher::Regex => {
+                            self.skip(
+                                written,
+                                Some(atom.span),
+                                "regular expressions are not translated",
+                            );
+                            None
+                        }
+                    }
+                }
+                Test::Url(Component::Whole, _) => {
+                    self.skip(
+                        written,
+                        Some(atom.span),
+                        "a string test on the whole URL has no destination-host equivalent",
+                    );
+                    None
+                }
+                _ => None,
+            };
+            if let Some(host) = host.filter(|h| !h.sample().is_empty()) {
+                hosts.push((host, atom.span));
+            }
+        }
+        hosts
+    }
+
+    /// The purposes the CPL gives `host`, from evaluating it over HTTP and HTTPS.
+    fn purposes(&mut self, host: &HostMatch, span: Option<Span>) -> Vec<Purpose> {
+        let sample = host.sample().to_owned();
+        let http = evaluate(self.policy, &Request::to_host(&sample, false));
+        let https = evaluate(self.policy, &Request::to_host(&sample, true));
+        let mut purposes = Vec::new();
+        let denied = |e: &Evaluation| !e.bypasses(Decision::Access);
+        if denied(&http) || denied(&https) {
+            purposes.push(Purpose::Deny);
+        }
+        for (decision, purpose) in [
+            (Decision::Authenticate, Purpose::NoAuth),
+            (Decision::BypassCache, Purpose::NoCache),
+            (Decision::RequestIcap, Purpose::NoReqmod),
+            (Decision::ResponseIcap, Purpose::NoRespmod),
+            (Decision::Categorize, Purpose::NoCategorize),
+            (Decision::Pipeline, Purpose::NoPipeline),
+        ] {
+            match (http.bypasses(decision), https.bypasses(decision)) {
+                (true, true) => purposes.push(purpose),
+                (false, false) => {}
+                _ => self.skip(
+                    decision.bypass_setting(),
+                    span,
+                    format!(
+                        "set for {} over one of http:// and https:// only; the fragment keeps the baseline for both",
+                        host.describe()
+                    ),
+                ),
+            }
+        }
+        let no_interception = https.bypasses(Decision::SslForwardProxy);
+        let no_detection = https.bypasses(Decision::DetectProtocol);
+        match (no_interception, no_detection) {
+            (true, true) => purposes.push(Purpose::SpliceAtStep1),
+            (true, false) => purposes.push(Purpose::SpliceAfterPeek),
+            (false, true) => purposes.push(Purpose::TunnelUnsupported),
+            (false, false) => {}
+        }
+        for purpose in &purposes {
+            let spans = self.sources.entry(*purpose).or_default();
+            for decision in purpose.decisions() {
+                for evaluation in [&http, &https] {
+                    if let Some(setting) = evaluation.settings.get(decision) {
+                        if !spans.contains(&setting.span) {
+                            spans.push(setting.span);
+                        }
+                    }
+                }
+            }
+        }
+        purposes
+    }
+
+    /// A narrower pattern the CPL treats differently from a broader one it falls under gets
+    /// the broader one's decision in Squid, which unions ACLs: say so.
+    fn note_conflicts(&mut self, candidates: &[Candidate]) {
+        for narrow in candidates {
+            for broad in candidates {
+                if broad.host == narrow.host || !broad.host.includes(&narrow.host) {
+                    continue;
+                }
+                let lost: Vec<String> = broad
+                    .purposes
+                    .iter()
+                    .filter(|p| !narrow.purposes.contains(p))
+                    .flat_map(|p| p.decisions().iter().map(|d| d.bypass_setting()))
+                    .collect();
+                if lost.is_empty() {
+                    continue;
+                }
+                self.skip(
+                    narrow.host.describe(),
+                    narrow.span,
+                    format!(
+                        "the CPL does not give it {}, but it falls under {}, which gets it; the fragment treats it like {}",
+                        lost.join(" "),
+                        broad.host.describe(),
+                        broad.host.describe()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Triggers that do not depend on the destination, and properties outside the list.
+    fn note_static_gaps(&mut self) {
+        let policy = self.policy;
+        for (layer, section, rule) in policy.rules() {
+            let items = layer.guard.iter().chain(&section.guard).chain(&rule.items);
+            for item in items {
+                match item {
+                    Item::Trigger(trigger)
+                        if matches!(
+                            Test::of(&trigger.name.text),
+                            Test::Undecidable | Test::Unmodelled
+                        ) =>
+                    {
+                        self.skip(
+                            policy.text_of(trigger.span),
+                            Some(trigger.span),
+                            "does not depend on the destination host, which is all the fragment decides by; the rule is translated as never matching",
+                        );
+                    }
+                    Item::Property(property)
+                        if Decision::of_property(&property.name.text).is_none() =>
+                    {
+                        self.skip(
+                            policy.text_of(property.span),
+                            Some(property.span),
+                            "not one of KB 166719's properties; not translated",
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// `CPL line 22` / `CPL lines 22, 29`: where the decisions behind `purpose` were set.
+    fn sources_of(&self, purpose: Purpose) -> String {
+        let mut lines: Vec<usize> = self
+            .sources
+            .get(&purpose)
+            .into_iter()
+            .flatten()
+            .map(|span| span.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let numbers: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        match numbers.len() {
+            0 => String::new(),
+            1 => format!(" (CPL line {})", numbers[0]),
+            _ => format!(" (CPL lines {})", numbers.join(", ")),
+        }
+    }
+
+    fn write_fragment(&mut self, candidates: &[Candidate]) -> String {
+        let members = |purpose: Purpose| -> Vec<&HostMatch> {
+            let all: Vec<&HostMatch> = candidates
+                .iter()
+                .filter(|c| c.purposes.contains(&purpose))
+                .map(|c| &c.host)
+                .collect();
+            if all.contains(&&HostMatch::Others) {
+                return vec![&HostMatch::Others];
+            }
+            all.iter()
+                .copied()
+                .filter(|host| {
+                    !all.iter()
+                        .any(|other| other != host && other.includes(host))
+                })
+                .collect()
+        };
+        let core: Vec<Vec<&HostMatch>> = Purpose::CORE.iter().map(|p| members(*p)).collect();
+        let shared_core = !core[0].is_empty() && core.iter().all(|m| *m == core[0]);
+        let mut names: Vec<(Vec<&HostMatch>, String)> = Vec::new();
+        if shared_core {
+            names.push((core[0].clone(), "windows_update".to_owned()));
+        }
+        let mut acl_lines = Vec::new();
+        let mut refs: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
+        let all_purposes = [
+            Purpose::Deny,
+            Purpose::NoAuth,
+            Purpose::NoCache,
+            Purpose::NoReqmod,
+            Purpose::NoRespmod,
+            Purpose::SpliceAtStep1,
+            Purpose::SpliceAfterPeek,
+            Purpose::TunnelUnsupported,
+            Purpose::NoCategorize,
+        ];
+        let mut emitted: Vec<String> = Vec::new();
+        for purpose in all_purposes {
+            let set = members(purpose);
+            if set.is_empty() {
+                continue;
+            }
+            if set == [&HostMatch::Others] {
+                refs.insert(purpose, vec!["all".to_owned()]);
+                continue;
+            }
+            let name = match names.iter().find(|(members, _)| *members == set) {
+                Some((_, name)) => name.clone(),
+                None => {
+                    let name = purpose.acl_name().to_owned();
+                    names.push((set.clone(), name.clone()));
+                    name
+                }
+            };
+            let mut acl_refs = Vec::new();
+            for (kind, suffix) in [("dstdomain", ""), ("dstdom_regex", "_regex")] {
+                let values: Vec<String> = set
+                    .iter()
+                    .filter_map(|host| host.squid())
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, value)| value)
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let acl = format!("{name}{suffix}");
+                if !emitted.contains(&acl) {
+                    emitted.push(acl.clone());
+                    acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
+                }
+                acl_refs.push(acl);
+            }
+            refs.insert(purpose, acl_refs);
+        }
+        self.note_pipeline(candidates);
+        self.render(acl_lines, &refs)
+    }
+
+    /// `pipeline(no)` needs no directive: say so rather than drop it silently.
+    fn note_pipeline(&mut self, candidates: &[Candidate]) {
+        if candidates
+            .iter()
+            .any(|c| c.purposes.contains(&Purpose::NoPipeline))
+        {
+            let span = self
+                .sources
+                .get(&Purpose::NoPipeline)
+                .and_then(|spans| spans.first())
+                .copied();
+            self.skip(
+                "pipeline(no)",
+                span,
+                "Squid does not prefetch the objects a page embeds, so there is nothing to turn off: the bypass holds without a directive",
+            );
+        }
+    }
+
+    fn render(&self, acl_lines: Vec<String>, refs: &BTreeMap<Purpose, Vec<String>>) -> String {
+        let mut out = vec![
+            "# Squid policy fragment translated by the cpl crate from".to_owned(),
+            format!("#   {}", self.policy.file_name),
+            "# under the lab contract: the lab preamble owns the port, authentication, ICAP"
+                .to_owned(),
+            "# services and logs; this fragment only decides. Hosts the CPL exempts get the"
+                .to_owned(),
+            "# settings below; all others are authenticated, categorised, cached, adapted (ICAP)"
+                .to_owned(),
+            "# and bumped.".to_owned(),
+            "# Regenerate it from the CPL rather than editing it.".to_owned(),
+            String::new(),
+        ];
+        if !acl_lines.is_empty() {
+            out.extend(acl_lines);
+            out.push(String::new());
+        }
+        out.push("acl lab_users proxy_auth REQUIRED".to_owned());
+        out.push("acl tls_ports port 443".to_owned());
+        out.push("acl CONNECT method CONNECT".to_owned());
+        let exempt_from_categorization = refs.get(&Purpose::NoCategorize);
+        let categorize_nothing = exempt_from_categorization.is_some_and(|acls| acls == &["all"]);
+        let categorize_after_allow = !categorize_nothing
+            && exempt_from_categorization.is_some()
+            && exempt_from_categorization == refs.get(&Purpose::NoAuth);
+        if !categorize_nothing {
+            out.push("acl blocked_category external lab_categorize".to_owned());
+        }
+        out.push(String::new());
+        let comment = |purpose: Purpose, setting: &str, how: &str| {
+            format!("# {setting}{}{how}", self.sources_of(purpose))
+        };
+        let lines_for = |purpose: Purpose, directive: &str| -> Vec<String> {
+            refs.get(&purpose)
+                .into_iter()
+                .flatten()
+                .map(|acl| format!("{directive} {acl}"))
+                .collect()
+        };
+        if refs.contains_key(&Purpose::Deny) {
+            out.push(comment(Purpose::Deny, "DENY", ""));
+            out.extend(lines_for(Purpose::Deny, "http_access deny"));
+        }
+        if !categorize_nothing && !categorize_after_allow {
+            match exempt_from_categorization {
+                None => {
+                    out.push("# webpulse.categorize.mode: no host is exempt".to_owned());
+                    out.push("http_access deny blocked_category".to_owned());
+                }
+                Some(acls) => {
+                    out.push(comment(
+                        Purpose::NoCategorize,
+                        "webpulse.categorize.mode(none)",
+                        ": the hosts it exempts never reach the categoriser",
+                    ));
+                    let negated: Vec<String> = acls.iter().map(|acl| format!("!{acl}")).collect();
+                    out.push(format!(
+                        "http_access deny {} blocked_category",
+                        negated.join(" ")
+                    ));
+                }
+            }
+        }
+        if refs.contains_key(&Purpose::NoAuth) {
+            out.push(comment(
+                Purpose::NoAuth,
+                "authenticate(no)",
+                ", before any rule that asks for credentials",
+            ));
+            out.extend(lines_for(Purpose::NoAuth, "http_access allow"));
+        } else {
+            out.push("# authenticate: no host is exempt".to_owned());
+        }
+        if categorize_after_allow {
+            out.push(comment(
+                Purpose::NoCategorize,
+                "webpulse.categorize.mode(none)",
+                ": only traffic past that allow is categorised",
+            ));
+            out.push("http_access deny blocked_category".to_owned());
+        }
+        out.push("http_access deny CONNECT !tls_ports".to_owned());
+        out.push("http_access allow lab_users".to_owned());
+        out.push("http_access deny all".to_owned());
+        out.push(String::new());
+        for (purpose, setting, deny, allow) in [
+            (
+                Purpose::NoCache,
+                "bypass_cache(yes)",
+                "cache deny",
+                "cache allow all",
+            ),
+            (
+                Purpose::NoReqmod,
+                "request.icap_service(no)",
+                "adaptation_access lab_reqmod deny",
+                "adaptation_access lab_reqmod allow all",
+            ),
+            (
+                Purpose::NoRespmod,
+                "response.icap_service(no)",
+                "adaptation_access lab_respmod deny",
+                "adaptation_access lab_respmod allow all",
+            ),
+        ] {
+            if refs.contains_key(&purpose) {
+                out.push(comment(purpose, setting, ""));
+                out.extend(lines_for(purpose, deny));
+            } else {
+                out.push(format!(
+                    "# {}: no host is exempt",
+                    setting.split('(').next().unwrap_or(setting)
+                ));
+            }
+            out.push(allow.to_owned());
+            if purpose != Purpose::NoReqmod {
+                out.push(String::new());
+            }
+        }
+        if refs.contains_key(&Purpose::SpliceAtStep1) {
+            out.push(comment(
+                Purpose::SpliceAtStep1,
+                "ssl.forward_proxy(no), detect_protocol(none)",
+                ": splice at step 1 by the CONNECT host",
+            ));
+            out.extend(lines_for(Purpose::SpliceAtStep1, "ssl_bump splice"));
+        }
+        if refs.contains_key(&Purpose::SpliceAfterPeek) {
+            out.push(comment(
+                Purpose::SpliceAfterPeek,
+                "ssl.forward_proxy(no) with protocol detection on",
+                ": peek at step 1, then splice",
+            ));
+            out.push("acl step1 at_step SslBump1".to_owned());
+            out.push("ssl_bump peek step1".to_owned());
+            out.extend(lines_for(Purpose::SpliceAfterPeek, "ssl_bump splice"));
+        }
+        if !refs.contains_key(&Purpose::SpliceAtStep1)
+            && !refs.contains_key(&Purpose::SpliceAfterPeek)
+        {
+            out.push("# ssl.forward_proxy: no host is exempt".to_owned());
+        }
+        out.push("ssl_bump bump all".to_owned());
+        if refs.contains_key(&Purpose::TunnelUnsupported) {
+            out.push(String::new());
+            out.push(comment(
+                Purpose::TunnelUnsupported,
+                "detect_protocol(none) where TLS is intercepted",
+                ": tunnel what is not TLS",
+            ));
+            out.extend(lines_for(
+                Purpose::TunnelUnsupported,
+                "on_unsupported_protocol tunnel",
+            ));
+        }
+        if !self.untranslated.is_empty() {
+            out.push(String::new());
+            for item in &self.untranslated {
+                out.push(format!("# not translated: {item}"));
+            }
+        }
+        out.push(String::new());
+        out.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parser::parse;
+
+    fn translate(source: &str) -> Translation {
+        to_squid(&parse(source, "t.cpl").unwrap())
+    }
+
+    #[test]
+    fn hosts_with_different_bypasses_get_their_own_acls_in_the_right_order() {
+        let translation = translate(
+            "define url.domain condition WU\nwindowsupdate.com\nend\n\
+             define url.domain condition Cdn\ncdn.example.net\nend\n\
+             <Proxy>\ncondition=WU authenticate(no) webpulse.categorize.mode(none)\n\
+             condition=Cdn webpulse.categorize.mode(none) detect_protocol(none)\n\
+             url.host=login.example.com DENY\n\
+             group=staff bypass_cache(yes)\n",
+        );
+        let fragment = &translation.fragment;
+        for line in [
+            "acl denied_hosts dstdomain login.example.com\n",
+            "acl no_auth dstdomain .windowsupdate.com\n",
+            "acl no_categorization dstdomain .windowsupdate.com\nacl no_categorization dstdomain .cdn.example.net\n",
+            "acl no_protocol_detection dstdomain .cdn.example.net\n",
+            "on_unsupported_protocol tunnel no_protocol_detection\n",
+        ] {
+            assert!(fragment.contains(line), "missing {line:?} in\n{fragment}");
+        }
+        let position = |text: &str| fragment.find(text).unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            position("http_access deny denied_hosts")
+                < position("http_access deny !no_categorization blocked_category")
+        );
+        assert!(
+            position("http_access deny !no_categorization blocked_category")
+                < position("http_access allow no_auth")
+        );
+        assert!(!fragment.contains("cache deny"));
+        assert!(translation.untranslated.iter().any(
+            |u| u.subject == "group=staff" && u.location.as_ref().is_some_and(|l| l.line == 11)
+        ));
+    }
+
+    #[test]
+    fn a_narrower_host_the_cpl_treats_differently_is_reported() {
+        let translation = translate(
+            "<Proxy>\nurl.host=login.microsoft.com authenticate(realm)\nurl.domain=microsoft.com authenticate(no)\n",
+        );
+        assert!(translation.fragment.contains("http_access allow no_auth\n"));
+        let conflict = translation
+            .untranslated
+            .iter()
+            .find(|u| u.subject == "login.microsoft.com (exact)")
+            .expect("conflict reported");
+        assert!(conflict.reason.contains("authenticate(no)"), "{conflict}");
+        assert!(translation
+            .fragment
+            .contains("# not translated: login.microsoft.com (exact)"));
+    }
+
+    #[test]
+    fn an_unconditional_bypass_applies_to_all() {
+        let translation = translate(
+            "<Cache>\nresponse.icap_service(no)\n<Proxy>\nwebpulse.categorize.mode(none) authenticate(no)\n",
+        );
+        let fragment = &translation.fragment;
+        assert!(fragment.contains("adaptation_access lab_respmod deny all\n"));
+        assert!(fragment.contains("http_access allow all\n"));
+        assert!(!fragment.contains("blocked_category"), "{fragment}");
+    }
+
+    #[test]
+    fn regex_escaping_for_partial_host_matches() {
+        assert_eq!(escape("a.b+c"), "a\\.b\\+c");
+        let translation = translate("<SSL-Intercept>\nurl.host.prefix=\"upd.\" ssl.forward_proxy(no) detect_protocol(none)\n");
+        assert!(translation
+            .fragment
+            .contains("acl no_tls_interception_regex dstdom_regex -i ^upd\\.\n"));
+    }
+}
