@@ -1,4 +1,5 @@
-//! `proxy-conformance`: runs the Windows Update conformance suite against the bundled lab.
+//! `proxy-conformance`: validates a proxy policy against the Windows Update conformance suite
+//! in the bundled lab, and proves the suite catches policy faults (`selftest`).
 //!
 //! Exit codes: 0 all scenarios passed; 1 usage; 2 policy or feature rejected before running;
 //! 3 the lab could not start (Docker, image, Squid); 4 scenarios failed; 130 interrupted.
@@ -6,59 +7,167 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use conformance_steps::{run_suite, SuiteOptions};
+use clap::{Args, Parser, Subcommand};
+use conformance_steps::{
+    display_path, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions,
+    SuiteReport,
+};
 
-const USAGE: &str = "usage: proxy-conformance run [--policy FILE] [--tags EXPR] [--concurrency N]";
+const EXIT_CODES: &str = "Exit codes: 0 all passed; 1 usage; 2 policy or feature rejected \
+before running; 3 the lab could not start (Docker, image, Squid); 4 scenarios failed; \
+130 interrupted (the lab is removed).";
 
-fn parse(args: &[String]) -> Result<SuiteOptions, String> {
-    let mut options = SuiteOptions::default();
-    let mut words = args.iter();
-    match words.next().map(String::as_str) {
-        Some("run") => {}
-        Some(other) => return Err(format!("unknown command {other:?}")),
-        None => return Err("no command given".into()),
-    }
-    while let Some(flag) = words.next() {
-        let mut value = || words.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--policy" => options.policy = PathBuf::from(value()?),
-            "--tags" => options.tags = Some(value()?.clone()),
-            "--features" => options.features = PathBuf::from(value()?),
-            "--concurrency" => {
-                options.concurrency = value()?
-                    .parse()
-                    .map_err(|_| "--concurrency takes a positive number".to_owned())?
+#[derive(Debug, Parser)]
+#[command(
+    name = "proxy-conformance",
+    version,
+    about = "Proves a forward proxy's policy lets Windows Update through untouched",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the conformance suite against the lab with a Squid policy fragment.
+    Run(RunArgs),
+    /// Run the suite against every faulty policy and show that each fault is caught.
+    Selftest(SelftestArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Squid policy fragment under the lab contract (default: the bundled reference policy).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
+    #[arg(long, value_name = "EXPR")]
+    tags: Option<String>,
+    /// Feature file or directory (default: the bundled suite).
+    #[arg(long, value_name = "PATH")]
+    features: Option<PathBuf>,
+    /// Write JUnit XML for CI.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write standard Cucumber JSON.
+    #[arg(long = "cucumber-json", value_name = "FILE")]
+    cucumber_json: Option<PathBuf>,
+    /// Write one self-contained HTML page: property × host matrix and failure evidence.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Scenarios run at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
+    #[arg(long)]
+    keep_lab: bool,
+    /// Print every step of every scenario instead of progress lines.
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Debug, Args)]
+struct SelftestArgs {
+    /// Directory of faulty policies, each with a `# fails: @tag …` line.
+    #[arg(long, value_name = "DIR")]
+    mutants: Option<PathBuf>,
+    /// Feature file or directory (default: the bundled suite).
+    #[arg(long, value_name = "PATH")]
+    features: Option<PathBuf>,
+}
+
+fn print_failures(report: &SuiteReport) {
+    for scenario in report.failed() {
+        eprintln!(
+            "\nFAILED {} {}",
+            scenario.location(),
+            scenario.tags.join(" ")
+        );
+        if let Some(step) = &scenario.failed_step {
+            eprintln!("  step (line {}): {}", step.line, step.text.trim());
+            for line in step.message.lines() {
+                eprintln!("  {line}");
             }
-            other => return Err(format!("unknown option {other:?}")),
         }
     }
-    Ok(options)
+    for error in &report.parse_errors {
+        eprintln!("parse error: {error}");
+    }
+}
+
+async fn run(args: RunArgs) -> Result<bool, SuiteError> {
+    let mut options = SuiteOptions {
+        tags: args.tags,
+        concurrency: args.concurrency.into(),
+        console: if args.verbose {
+            Console::Steps
+        } else {
+            Console::Progress
+        },
+        junit: args.junit,
+        cucumber_json: args.cucumber_json,
+        html: args.html,
+        keep_lab: args.keep_lab,
+        ..SuiteOptions::default()
+    };
+    if let Some(policy) = args.policy {
+        options.policy = policy;
+    }
+    if let Some(features) = args.features {
+        options.features = features;
+    }
+    let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
+        .into_iter()
+        .flatten()
+        .map(|p| display_path(p))
+        .collect();
+    let report = run_suite(options).await?;
+    print_failures(&report);
+    eprintln!("\n{}", report.summary());
+    if !reports.is_empty() {
+        eprintln!("reports: {}", reports.join(", "));
+    }
+    Ok(report.passed())
+}
+
+async fn selftest(args: SelftestArgs) -> Result<bool, SuiteError> {
+    let mut options = SelftestOptions {
+        progress: true,
+        ..SelftestOptions::default()
+    };
+    if let Some(mutants) = args.mutants {
+        options.mutants = mutants;
+    }
+    if let Some(features) = args.features {
+        options.features = features;
+    }
+    let report = run_selftest(options).await?;
+    println!("{}", report.render());
+    Ok(report.passed())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match parse(&args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("proxy-conformance: {message}\n{USAGE}");
-            return ExitCode::from(1);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
-    match run_suite(options).await {
-        Ok(report) if report.passed() => ExitCode::SUCCESS,
-        Ok(report) => {
-            for scenario in report.failed() {
-                eprintln!(
-                    "FAILED {}:{} {} {}",
-                    scenario.feature,
-                    scenario.line,
-                    scenario.scenario,
-                    scenario.tags.join(" ")
-                );
-            }
-            ExitCode::from(4)
-        }
+    let outcome = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Selftest(args) => selftest(args).await,
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(4),
         Err(error) => {
             eprintln!("proxy-conformance: {error}");
             ExitCode::from(error.exit_code())

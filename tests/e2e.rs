@@ -14,11 +14,10 @@ async fn main() -> ExitCode {
     options.tags = std::env::var("CUCUMBER_FILTER_TAGS").ok();
     match run_suite(options).await {
         Ok(report) => {
-            let failed = report.failed().count();
-            println!(
-                "e2e: {} passed, {failed} failed",
-                report.scenarios.len() - failed
-            );
+            for failed in report.failed() {
+                println!("FAILED {}", failed.location());
+            }
+            println!("e2e: {}", report.summary());
             if report.passed() {
                 ExitCode::SUCCESS
             } else {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use conformance_lab::{REFERENCE_POLICY, WINDOWS_UPDATE_HOSTS};
-use conformance_steps::{run_suite, SuiteOptions, FEATURES_DIR};
+use conformance_steps::{run_suite, Console, SuiteOptions, FEATURES_DIR};
 
 const HOST_ACL_PREFIX: &str = "acl windows_update dstdomain ";
 
@@ -49,7 +49,7 @@ async fn dropping_is_detected(reference: &str, entry: &str) -> Result<String, St
     let report = run_suite(SuiteOptions {
         policy: file.path().to_path_buf(),
         tags: Some("@hosts".to_owned()),
-        quiet: true,
+        console: Console::Silent,
         ..SuiteOptions::default()
     })
     .await

@@ -69,6 +69,10 @@ impl AccessLog {
         Self { path }
     }
 
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Lines of `scenario` (its header value) or whose URL contains it.
     pub fn lines_for(&self, scenario: &str) -> Vec<AccessLogLine> {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();

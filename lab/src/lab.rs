@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use lab_certs::LabPki;
-use mock_servers::{IcapRecorder, ScriptedEndpoints, UpdateOrigin};
+use mock_servers::{Categorizer, IcapRecorder, ScriptedEndpoints, UpdateOrigin};
 use testcontainers::bollard::models::NetworkCreateRequest;
 use testcontainers::bollard::query_parameters::RemoveContainerOptionsBuilder;
 use testcontainers::bollard::Docker;
@@ -48,6 +48,7 @@ pub struct Lab {
     origin: UpdateOrigin,
     scripted: ScriptedEndpoints,
     icap: IcapRecorder,
+    categorizer: Categorizer,
     access_log: AccessLog,
     proxy_port: u16,
     policy: Policy,
@@ -80,6 +81,7 @@ impl Lab {
             .await
             .map_err(could_not_start)?;
         let icap = IcapRecorder::start().await.map_err(could_not_start)?;
+        let categorizer = Categorizer::start().await.map_err(could_not_start)?;
 
         let mut resources = Resources::create_network(engine.client())
             .await
@@ -100,6 +102,7 @@ impl Lab {
             policy: &options.policy,
             relay: relay_address,
             icap_port: icap.port(),
+            categorizer_port: categorizer.port(),
             log_dir: log_dir.path(),
             user: LAB_USER,
             password: LAB_PASSWORD,
@@ -139,6 +142,7 @@ impl Lab {
             origin,
             scripted,
             icap,
+            categorizer,
             access_log,
             proxy_port,
             policy: options.policy,
@@ -167,6 +171,11 @@ impl Lab {
         &self.icap
     }
 
+    /// The categorisation service the proxy's `lab_categorize` helper asks.
+    pub fn categorizer(&self) -> &Categorizer {
+        &self.categorizer
+    }
+
     pub fn access_log(&self) -> &AccessLog {
         &self.access_log
     }
@@ -186,6 +195,20 @@ impl Lab {
         if let Some(removal) = taken {
             removal.run().await;
         }
+    }
+
+    /// How a person reaches this lab (for `--keep-lab`).
+    pub fn describe(&self) -> String {
+        let network = self.network_name();
+        format!(
+            "lab: proxy under test at {} (user {LAB_USER}, password {LAB_PASSWORD}); \
+             containers {network}-proxy and {network}-relay on network {network}; \
+             access log {}\n\
+             lab: try  curl -x {} http://download.windowsupdate.com/updates/1024/try/kb.psf -o /dev/null -w '%{{http_code}}\\n'",
+            self.proxy_url(),
+            self.access_log.path().display(),
+            self.proxy_url()
+        )
     }
 
     fn network_name(&self) -> String {

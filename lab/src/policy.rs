@@ -13,6 +13,8 @@ pub const REFERENCE_POLICY: &str = concat!(
 );
 
 /// Directives the lab owns; a policy that sets them would unplug the lab's instruments.
+/// Also owned, checked by value: `external_acl_type lab_categorize` (a policy may define
+/// external ACL helpers of its own under other names) and `icap_enable off`.
 const LAB_OWNED: &[&str] = &[
     "http_port",
     "https_port",
@@ -135,6 +137,31 @@ mod tests {
         let error = Policy::load(&path).unwrap_err().to_string();
         assert!(error.contains("p.conf:3"), "{error}");
         assert!(error.contains("http_port"), "{error}");
+    }
+
+    #[test]
+    fn redefining_the_lab_categoriser_is_rejected_other_helpers_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("own.conf");
+        std::fs::write(
+            &own,
+            "external_acl_type office_hours ttl=60 %SRC /usr/local/bin/office-hours\n\
+             acl open external office_hours\n",
+        )
+        .unwrap();
+        assert!(Policy::load(&own).unwrap().violations().is_empty());
+
+        let redefined = dir.path().join("redefined.conf");
+        std::fs::write(
+            &redefined,
+            "acl blocked external lab_categorize\n\
+             external_acl_type lab_categorize ttl=3600 %DST /bin/true\n",
+        )
+        .unwrap();
+        let error = Policy::load(&redefined).unwrap_err().to_string();
+        assert!(error.contains("redefined.conf:2"), "{error}");
+        assert!(error.contains("external_acl_type"), "{error}");
+        assert!(error.contains("lab_categorize ttl=3600"), "{error}");
     }
 
     #[test]

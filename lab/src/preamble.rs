@@ -1,19 +1,29 @@
 //! The lab preamble: the Squid configuration the lab owns (port with ssl-bump, Basic auth,
-//! ICAP services, host resolution, memory cache, evidence log), followed by the policy.
+//! ICAP services, the categorisation helper, host resolution, memory cache, evidence log),
+//! followed by the policy.
 
 /// Where the lab's files live inside the proxy container.
 pub const LAB_DIR: &str = "/etc/squid/lab";
 pub const LOG_DIR: &str = "/var/log/squid-lab";
 pub const PROXY_PORT: u16 = 3128;
+/// The `lab_categorize` external ACL helper (Perl: the image has perl-base, no curl), installed
+/// in [`LAB_DIR`] under [`CATEGORIZE_HELPER_NAME`].
+pub const CATEGORIZE_HELPER_SCRIPT: &str = include_str!("../helpers/lab_categorize.pl");
+pub const CATEGORIZE_HELPER_NAME: &str = "lab_categorize";
 
 /// What the preamble needs to know about the rest of the lab.
 pub struct PreambleInputs {
     pub icap_port: u16,
+    /// The harness's categorisation service (on the host, through the host gateway).
+    pub categorizer_port: u16,
 }
 
 /// The full `squid.conf`: preamble, then `include` of the policy.
 pub fn render(inputs: &PreambleInputs) -> String {
-    let PreambleInputs { icap_port } = inputs;
+    let PreambleInputs {
+        icap_port,
+        categorizer_port,
+    } = inputs;
     format!(
         r#"# proxy-conformance lab preamble: owned by the lab, a policy must not redefine it.
 http_port {PROXY_PORT} ssl-bump tls-cert={LAB_DIR}/interception-ca.pem tls-key={LAB_DIR}/interception-ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=4MB
@@ -29,6 +39,12 @@ icap_enable on
 icap_send_client_ip on
 icap_service lab_reqmod reqmod_precache icap://host.docker.internal:{icap_port}/reqmod bypass=off
 icap_service lab_respmod respmod_precache icap://host.docker.internal:{icap_port}/respmod bypass=off
+
+# Categorisation: asks the harness's service about the destination host for every request
+# (ttl=0 negative_ttl=0: measured, Squid 5.7 then caches no verdict); the scenario header
+# keys verdicts per scenario. The helper bounds each lookup (3 s) and answers BH on failure:
+# Squid retries twice, then denies the request (a categoriser outage fails closed).
+external_acl_type lab_categorize ttl=0 negative_ttl=0 children-max=8 children-startup=2 children-idle=1 %DST %>{{X-Conformance-Scenario}} {LAB_DIR}/{CATEGORIZE_HELPER_NAME} host.docker.internal:{categorizer_port}
 
 hosts_file {LAB_DIR}/hosts
 dns_nameservers 127.0.0.1

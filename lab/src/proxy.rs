@@ -16,7 +16,10 @@ use crate::docker::LAB_LABEL;
 use crate::hosts::all_lab_host_names;
 use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
 use crate::policy::Policy;
-use crate::preamble::{self, PreambleInputs, LAB_DIR, LOG_DIR, PROXY_PORT};
+use crate::preamble::{
+    self, PreambleInputs, CATEGORIZE_HELPER_NAME, CATEGORIZE_HELPER_SCRIPT, LAB_DIR, LOG_DIR,
+    PROXY_PORT,
+};
 use crate::readiness::{follow_until, Verdict};
 
 const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
@@ -32,6 +35,7 @@ perl -e 'print "$ARGV[0]:" . crypt($ARGV[1], "pc") . "\n"' "$LAB_USER" "$LAB_PAS
 grep -w host.docker.internal /etc/hosts >> $L/hosts
 mkdir -p /var/spool/squid /run/squid-lab /var/lib/squid-lab
 chown root:proxy $L/* && chmod 0640 $L/*
+chmod 0750 $L/lab_categorize
 chown proxy:proxy /var/log/squid-lab /var/spool/squid /run/squid-lab /var/lib/squid-lab
 /usr/lib/squid/security_file_certgen -c -s /var/lib/squid-lab/ssl_db -M 4MB >/dev/null
 chown -R proxy:proxy /var/lib/squid-lab/ssl_db
@@ -55,6 +59,7 @@ pub(crate) struct ProxySetup<'a> {
     pub policy: &'a Policy,
     pub relay: IpAddr,
     pub icap_port: u16,
+    pub categorizer_port: u16,
     pub log_dir: &'a Path,
     pub user: &'a str,
     pub password: &'a str,
@@ -64,6 +69,7 @@ impl ProxyUnderTest {
     pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self> {
         let conf = preamble::render(&PreambleInputs {
             icap_port: setup.icap_port,
+            categorizer_port: setup.categorizer_port,
         });
         let hosts: String = all_lab_host_names()
             .iter()
@@ -81,6 +87,10 @@ impl ProxyUnderTest {
             .with_copy_to(file("squid.conf"), conf.into_bytes())
             .with_copy_to(file("policy.conf"), setup.policy.text().as_bytes().to_vec())
             .with_copy_to(file("hosts"), hosts.into_bytes())
+            .with_copy_to(
+                file(CATEGORIZE_HELPER_NAME),
+                CATEGORIZE_HELPER_SCRIPT.as_bytes().to_vec(),
+            )
             .with_copy_to(
                 file("interception-ca.pem"),
                 setup.pki.interception_ca.cert_pem().as_bytes().to_vec(),
@@ -130,7 +140,7 @@ impl ProxyUnderTest {
                 anyhow::bail!(
                     "Squid rejected the policy {}:\n{}",
                     setup.policy.path().display(),
-                    squid_messages(&text)
+                    squid_messages(&text, setup.policy)
                 );
             }
             anyhow::bail!("{text}");
@@ -143,11 +153,56 @@ impl ProxyUnderTest {
     }
 }
 
-/// Squid's own messages out of the parse output, without the lab's markers.
-fn squid_messages(text: &str) -> String {
-    text.lines()
+/// Squid's own words about the policy: the lines naming the policy file (with the offending
+/// line of the user's file quoted under them) and the fatal ones, without timestamps and the
+/// lab's markers; everything Squid said when none of those is there.
+fn squid_messages(text: &str, policy: &Policy) -> String {
+    let shown_path = policy.path().display().to_string();
+    let source: Vec<&str> = policy.text().lines().collect();
+    let strip_time = |line: &str| match line.split_once("| ") {
+        Some((stamp, rest)) if stamp.starts_with(|c: char| c.is_ascii_digit()) => rest.to_owned(),
+        _ => line.to_owned(),
+    };
+    let lines: Vec<String> = text
+        .lines()
         .filter(|l| !l.contains("LAB-PARSE") && !l.trim().is_empty())
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(strip_time)
+        .collect();
+    let mut relevant = Vec::new();
+    for line in &lines {
+        let about_policy = line.contains(&shown_path);
+        if !(about_policy
+            || line.contains("FATAL")
+            || line.contains("ERROR")
+            || line.contains("Bungled"))
+        {
+            continue;
+        }
+        relevant.push(format!("  {line}"));
+        if let Some(number) = about_policy
+            .then(|| policy_line(line, &shown_path))
+            .flatten()
+        {
+            if let Some(code) = source.get(number.saturating_sub(1)) {
+                relevant.push(format!("  {number:>4} | {code}"));
+            }
+        }
+    }
+    if relevant.is_empty() {
+        relevant = lines.iter().map(|l| format!("  {l}")).collect();
+    }
+    relevant.dedup();
+    relevant.join("\n")
+}
+
+/// The line number in `path(N)` or `path line N`, as Squid writes them.
+fn policy_line(message: &str, path: &str) -> Option<usize> {
+    let rest = &message[message.find(path)? + path.len()..];
+    let digits: String = rest
+        .trim_start_matches(['(', ' '])
+        .trim_start_matches("line ")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }

@@ -1,7 +1,9 @@
 //! In-process mock servers of the lab: the update origin (plain HTTP and TLS, generated and
-//! streamed payloads, ClientHello capture), scripted endpoints behind it (wiremock), and the
-//! ICAP recorder. Steps program them and read their journals directly.
+//! streamed payloads, ClientHello capture), scripted endpoints behind it (wiremock), the
+//! ICAP recorder and the categorisation service. Steps program them and read their journals
+//! directly.
 
+mod categorizer;
 mod icap;
 mod journal;
 mod origin;
@@ -9,6 +11,7 @@ mod payload;
 mod range;
 mod scripted;
 
+pub use categorizer::{Categorizer, CategoryVerdict, Lookup, LOOKUP_PATH};
 pub use icap::{IcapCall, IcapRecorder};
 pub use journal::{OriginJournal, OriginRequest, RawTunnel, Scheme, TlsHandshake};
 pub use origin::{UpdateOrigin, UPDATES_PREFIX};

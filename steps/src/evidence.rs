@@ -1,6 +1,6 @@
 //! Failure messages with evidence: expected vs actual, then what every side saw for this
 //! scenario — the client's exchanges, the origin's journal (requests and ClientHellos), the
-//! ICAP journal and the proxy's access-log lines.
+//! ICAP journal, the categorisation lookups and the proxy's access-log lines.
 
 use std::fmt::{Display, Write};
 
@@ -57,6 +57,15 @@ impl ConformanceWorld {
             self.lab
                 .icap()
                 .calls_for(&self.token)
+                .iter()
+                .map(ToString::to_string),
+        );
+        section(
+            &mut out,
+            "categorisation lookups",
+            self.lab
+                .categorizer()
+                .lookups_in(&self.token)
                 .iter()
                 .map(ToString::to_string),
         );

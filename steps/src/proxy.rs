@@ -18,9 +18,19 @@ impl ConformanceWorld {
     /// Squid writes a tunnel's line when the tunnel closes, just after the client is done, so
     /// this polls (bounded) until there is a line per client exchange.
     pub(crate) async fn proxy_log(&self) -> Result<Vec<AccessLogLine>, String> {
+        let expected = self.requests_sent();
+        self.proxy_log_until(|lines| lines.len() >= expected).await
+    }
+
+    /// The scenario's access-log lines once `complete` holds for them (or the grace period
+    /// is over): Squid logs a bumped request and its CONNECT as each of them ends.
+    pub(crate) async fn proxy_log_until(
+        &self,
+        complete: impl Fn(&[AccessLogLine]) -> bool,
+    ) -> Result<Vec<AccessLogLine>, String> {
         let deadline = Instant::now() + ACCESS_LOG_GRACE;
         let mut lines = self.lab.access_log().lines_for(&self.token);
-        while lines.len() < self.requests_sent() && Instant::now() < deadline {
+        while !complete(&lines) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(25)).await;
             lines = self.lab.access_log().lines_for(&self.token);
         }

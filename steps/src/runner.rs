@@ -1,24 +1,39 @@
-//! The suite runner: starts one lab for the run, measures the client's own TLS fingerprint,
-//! runs the features concurrently against the lab and reports every scenario's outcome with
-//! its tags. Ctrl-C stops the run and removes the lab.
+//! The suite runner: checks the features before anything starts (syntax, unknown steps, what
+//! the tag expression selects), starts one lab for the run, measures the client's own TLS
+//! fingerprint, runs the features concurrently against the lab and reports every scenario —
+//! to the console, Cucumber JSON, JUnit XML and HTML. Ctrl-C stops the run and removes the lab.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use conformance_lab::{Lab, LabError, LabOptions, Policy};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
-use cucumber::writer::Stats as _;
 use cucumber::writer::{Coloring, Verbosity};
-use cucumber::{event, writer, World as _, WriterExt as _};
-use futures::FutureExt as _;
+use cucumber::{writer, World as _, WriterExt as _};
 
+use crate::preflight::{check_features, SelectedFeatures};
+use crate::recorder::{Progress, Recorded, Recorder, ScenarioOutcome};
 use crate::world::{install_lab, ConformanceWorld};
 
 /// The bundled features.
 pub const FEATURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
 
-/// What to run.
+/// What the console shows while the suite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// Cucumber's own output: every step of every scenario.
+    Steps,
+    /// A progress line per scenario (or one updating line on a terminal).
+    Progress,
+    /// Nothing (the caller prints its own summary).
+    Silent,
+}
+
+/// What to run, and where to write reports.
 #[derive(Debug, Clone)]
 pub struct SuiteOptions {
     pub policy: PathBuf,
@@ -26,8 +41,14 @@ pub struct SuiteOptions {
     /// A Cucumber tag expression, e.g. `@auth and not @control`.
     pub tags: Option<String>,
     pub concurrency: usize,
-    /// Print nothing per scenario (the mutation self-test reads only the report).
-    pub quiet: bool,
+    pub console: Console,
+    /// Standard Cucumber JSON (features → elements → steps).
+    pub cucumber_json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    /// One self-contained page: property × host matrix and the evidence of every failure.
+    pub html: Option<PathBuf>,
+    /// After the run, keep the lab up (and print how to reach it) until Ctrl-C.
+    pub keep_lab: bool,
 }
 
 impl Default for SuiteOptions {
@@ -37,39 +58,47 @@ impl Default for SuiteOptions {
             features: PathBuf::from(FEATURES_DIR),
             tags: None,
             concurrency: 8,
-            quiet: false,
+            console: Console::Steps,
+            cucumber_json: None,
+            junit: None,
+            html: None,
+            keep_lab: false,
         }
     }
-}
-
-/// One scenario's result.
-#[derive(Debug, Clone)]
-pub struct ScenarioOutcome {
-    pub feature: String,
-    pub scenario: String,
-    pub line: usize,
-    /// Feature and scenario tags, with their `@`.
-    pub tags: Vec<String>,
-    pub passed: bool,
-    /// The failed step's message (expected, actual, evidence) when it failed.
-    pub failure: Option<String>,
 }
 
 /// A finished run.
 #[derive(Debug, Clone)]
 pub struct SuiteReport {
+    pub policy: PathBuf,
     pub scenarios: Vec<ScenarioOutcome>,
-    pub parse_errors: usize,
-    pub execution_failed: bool,
+    pub parse_errors: Vec<String>,
+    pub lab_start: Duration,
+    pub duration: Duration,
 }
 
 impl SuiteReport {
     pub fn passed(&self) -> bool {
-        !self.execution_failed && self.parse_errors == 0 && self.scenarios.iter().all(|s| s.passed)
+        self.parse_errors.is_empty()
+            && !self.scenarios.is_empty()
+            && self.scenarios.iter().all(|s| s.passed)
     }
 
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioOutcome> {
         self.scenarios.iter().filter(|s| !s.passed)
+    }
+
+    /// `N scenarios: P passed, F failed (lab Xs, run Ys)`.
+    pub fn summary(&self) -> String {
+        let failed = self.failed().count();
+        format!(
+            "{} scenarios: {} passed, {failed} failed (lab start {:.1} s, whole run {:.1} s, policy {})",
+            self.scenarios.len(),
+            self.scenarios.len() - failed,
+            self.lab_start.as_secs_f64(),
+            self.duration.as_secs_f64(),
+            display_path(&self.policy)
+        )
     }
 }
 
@@ -97,22 +126,78 @@ impl SuiteError {
     }
 }
 
-/// Starts a lab with the options' policy, runs the features against it and removes the lab.
+/// A path relative to the working directory when it is below it.
+pub fn display_path(path: &Path) -> String {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// cucumber-rs writes tag names without their `@`; the Cucumber JSON schema and the tools
+/// that read it expect `{"name": "@auth"}`.
+fn add_at_to_json_tags(path: &Path) -> Result<(), SuiteError> {
+    fn fix(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(tags)) = map.get_mut("tags") {
+                    for tag in tags.iter_mut() {
+                        if let Some(serde_json::Value::String(name)) = tag.get_mut("name") {
+                            if !name.starts_with('@') {
+                                name.insert(0, '@');
+                            }
+                        }
+                    }
+                }
+                map.values_mut().for_each(fix);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(fix),
+            _ => {}
+        }
+    }
+    let unreadable = |e: &dyn std::fmt::Display| {
+        SuiteError::Usage(format!("cannot rewrite {}: {e}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
+    let mut json: serde_json::Value = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
+    fix(&mut json);
+    let text = serde_json::to_string_pretty(&json).map_err(|e| unreadable(&e))?;
+    write_report(path, &text)
+}
+
+/// Checks the features, starts a lab with the options' policy, runs the features against it,
+/// writes the reports and removes the lab.
 pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError> {
+    let started = Instant::now();
     let filter = match &options.tags {
         Some(expression) => Some(expression.parse::<TagOperation>().map_err(|e| {
             SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
         })?),
         None => None,
     };
-    if !options.features.exists() {
-        return Err(SuiteError::Usage(format!(
-            "no features at {}",
-            options.features.display()
-        )));
+    let selected = check_features(&options.features, filter.as_ref())?;
+    if selected.scenarios == 0 {
+        return Err(SuiteError::Usage(match &options.tags {
+            Some(tags) => format!(
+                "the tag expression {tags:?} selects none of the {} scenarios in {}",
+                selected.all_scenarios,
+                display_path(&options.features)
+            ),
+            None => format!("no scenarios in {}", display_path(&options.features)),
+        }));
     }
     let policy =
         Policy::load(&options.policy).map_err(|e| SuiteError::Rejected(format!("{e:#}")))?;
+    if options.console == Console::Progress {
+        eprintln!(
+            "lab: starting (policy {}, {} scenarios selected)",
+            display_path(&options.policy),
+            selected.scenarios
+        );
+    }
     let lab = tokio::select! {
         lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
@@ -120,6 +205,14 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         })?,
         _ = tokio::signal::ctrl_c() => return Err(SuiteError::Interrupted),
     };
+    let lab_start = started.elapsed();
+    if options.console == Console::Progress {
+        eprintln!(
+            "lab: ready in {:.1} s, proxy under test at {}",
+            lab_start.as_secs_f64(),
+            lab.proxy_url()
+        );
+    }
     let lab = Arc::new(lab);
     let baseline = crate::tls_baseline::measure(&lab)
         .await
@@ -127,79 +220,82 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     let outcome = match baseline {
         Ok(baseline) => {
             install_lab(Some(lab.clone()), Some(baseline));
-            let run = execute(&options, filter);
+            let run = execute(&options, filter, &selected);
             tokio::select! {
-                report = run => Ok(report),
+                recorded = run => recorded,
                 _ = tokio::signal::ctrl_c() => Err(SuiteError::Interrupted),
             }
         }
         Err(error) => Err(error),
     };
     install_lab(None, None);
+    if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted)) {
+        eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
+        let _ = tokio::signal::ctrl_c().await;
+    }
     lab.shutdown().await;
-    outcome
+    let recorded = outcome?;
+    let report = SuiteReport {
+        policy: options.policy.clone(),
+        scenarios: recorded.outcomes,
+        parse_errors: recorded.parse_errors,
+        lab_start,
+        duration: started.elapsed(),
+    };
+    if let Some(path) = &options.cucumber_json {
+        add_at_to_json_tags(path)?;
+    }
+    if let Some(path) = &options.html {
+        write_report(path, &crate::html_report::render(&report))?;
+    }
+    Ok(report)
 }
 
-type Outcomes = Arc<Mutex<Vec<ScenarioOutcome>>>;
+fn write_report(path: &Path, text: &str) -> Result<(), SuiteError> {
+    std::fs::write(path, text)
+        .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display())))
+}
 
-async fn execute(options: &SuiteOptions, filter: Option<TagOperation>) -> SuiteReport {
-    if options.quiet {
-        execute_with(std::io::sink(), Coloring::Never, options, filter).await
-    } else {
-        execute_with(std::io::stdout(), Coloring::Auto, options, filter).await
+fn report_file(path: Option<&PathBuf>) -> Result<Box<dyn Write>, SuiteError> {
+    match path {
+        Some(path) => File::create(path)
+            .map(|f| Box::new(f) as Box<dyn Write>)
+            .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display()))),
+        None => Ok(Box::new(std::io::sink())),
     }
 }
 
-async fn execute_with<Out>(
-    out: Out,
-    coloring: Coloring,
+async fn execute(
     options: &SuiteOptions,
     filter: Option<TagOperation>,
-) -> SuiteReport
-where
-    Out: std::io::Write + 'static,
-{
-    let outcomes: Outcomes = Arc::default();
-    let recorder = outcomes.clone();
-    let summary = ConformanceWorld::cucumber()
-        .with_writer(writer::Basic::new(out, coloring, Verbosity::Default).summarized())
+    selected: &SelectedFeatures,
+) -> Result<Recorded, SuiteError> {
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let progress = match options.console {
+        Console::Progress => Progress::Lines,
+        Console::Steps | Console::Silent => Progress::Silent,
+    };
+    let console: Box<dyn Write> = match options.console {
+        Console::Steps => Box::new(std::io::stdout()),
+        Console::Progress | Console::Silent => Box::new(std::io::sink()),
+    };
+    let json = report_file(options.cucumber_json.as_ref())?;
+    let junit = report_file(options.junit.as_ref())?;
+    let recorder = Recorder::new(recorded.clone(), progress, selected.scenarios);
+    ConformanceWorld::cucumber()
+        .with_writer(
+            writer::Basic::raw(console, Coloring::Auto, Verbosity::Default)
+                .summarized()
+                .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
+                .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, Verbosity::Default))
+                .tee::<ConformanceWorld, _>(
+                    recorder.discard_stats_writes().discard_arbitrary_writes(),
+                )
+                .normalized(),
+        )
         .fail_on_skipped()
         .with_default_cli()
         .max_concurrent_scenarios(options.concurrency)
-        .after(move |feature, _rule, scenario, finished, _world| {
-            let passed = matches!(finished, event::ScenarioFinished::StepPassed);
-            let failure = match finished {
-                event::ScenarioFinished::StepPassed => None,
-                event::ScenarioFinished::StepSkipped => {
-                    Some("a step was skipped (no step definition matched)".to_owned())
-                }
-                event::ScenarioFinished::BeforeHookFailed(info) => {
-                    Some(format!("before hook failed: {info:?}"))
-                }
-                event::ScenarioFinished::StepFailed(_, _, error) => Some(error.to_string()),
-            };
-            let outcome = ScenarioOutcome {
-                feature: feature
-                    .path
-                    .as_ref()
-                    .map_or_else(|| feature.name.clone(), |p| p.display().to_string()),
-                scenario: scenario.name.clone(),
-                line: scenario.position.line,
-                tags: feature
-                    .tags
-                    .iter()
-                    .chain(&scenario.tags)
-                    .map(|t| format!("@{t}"))
-                    .collect(),
-                passed,
-                failure,
-            };
-            recorder
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(outcome);
-            async {}.boxed_local()
-        })
         .filter_run(options.features.clone(), move |feature, rule, scenario| {
             filter.as_ref().is_none_or(|filter| {
                 let tags = feature
@@ -211,10 +307,6 @@ where
             })
         })
         .await;
-    let scenarios = std::mem::take(&mut *outcomes.lock().unwrap_or_else(|p| p.into_inner()));
-    SuiteReport {
-        scenarios,
-        parse_errors: summary.parsing_errors(),
-        execution_failed: summary.execution_has_failed(),
-    }
+    let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(recorded)
 }

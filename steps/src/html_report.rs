@@ -1,0 +1,160 @@
+//! The HTML report: one self-contained page a person can read — the run's summary, a
+//! pass/fail matrix of property × host, and for every failed scenario the failed step with
+//! expected vs actual and the evidence each side saw.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::recorder::{ScenarioOutcome, PROPERTY_TAGS};
+use crate::runner::{display_path, SuiteReport};
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;\
+text-align:center}th.host{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}\
+td.pass{background:#dfd}td.fail{background:#fbb;font-weight:bold}td.none{color:#bbb}\
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}\
+.failed h3{color:#a00}.control{font-style:italic}";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Failure anchors: one per failed scenario, in report order.
+fn anchor(index: usize) -> String {
+    format!("failure-{index}")
+}
+
+pub(crate) fn render(report: &SuiteReport) -> String {
+    let failed: Vec<&ScenarioOutcome> = report.failed().collect();
+    let verdict = if report.passed() { "PASSED" } else { "FAILED" };
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
+         </title><style>{STYLE}</style></head><body><h1>proxy-conformance: {verdict}</h1>\
+         <p>Policy <code>{}</code>. {}</p>",
+        escape(&display_path(&report.policy)),
+        escape(&report.summary())
+    );
+    for error in &report.parse_errors {
+        let _ = write!(
+            page,
+            "<p class=\"failed\">Parse error: {}</p>",
+            escape(error)
+        );
+    }
+    page.push_str(&matrix(report, &failed));
+    if !failed.is_empty() {
+        page.push_str("<h2>Failures</h2>");
+    }
+    for (index, outcome) in failed.iter().enumerate() {
+        let _ = write!(
+            page,
+            "<div class=\"failed\" id=\"{}\"><h3>{}</h3><p>{} {}</p>",
+            anchor(index),
+            escape(&outcome.location()),
+            escape(&outcome.tags.join(" ")),
+            escape(&outcome.hosts.join(", "))
+        );
+        if let Some(step) = &outcome.failed_step {
+            let _ = write!(
+                page,
+                "<p>Failed step, line {}: <code>{}</code></p><pre>{}</pre>",
+                step.line,
+                escape(&step.text),
+                escape(&step.message)
+            );
+        }
+        page.push_str("</div>");
+    }
+    page.push_str(
+        "<h2>All scenarios</h2><table><tr><th>result</th><th>scenario</th><th>tags</th></tr>",
+    );
+    for outcome in &report.scenarios {
+        let _ = write!(
+            page,
+            "<tr><td class=\"{}\">{}</td><td style=\"text-align:left\">{}:{} {}</td><td>{}</td></tr>",
+            if outcome.passed { "pass" } else { "fail" },
+            if outcome.passed { "passed" } else { "FAILED" },
+            escape(&outcome.feature),
+            outcome.line,
+            escape(&outcome.scenario),
+            escape(&outcome.tags.join(" "))
+        );
+    }
+    page.push_str("</table></body></html>\n");
+    page
+}
+
+/// Property × host: how many scenarios passed and failed in each cell; a failed cell links to
+/// its first failure. Control hosts are marked; scenarios naming no host go under "other".
+fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
+    let mut hosts: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<(&str, String), (usize, usize, Option<usize>)> = BTreeMap::new();
+    for outcome in &report.scenarios {
+        let names = if outcome.hosts.is_empty() {
+            vec!["other".to_owned()]
+        } else {
+            outcome.hosts.clone()
+        };
+        for host in names {
+            if !hosts.contains(&host) {
+                hosts.push(host.clone());
+            }
+            for property in outcome.properties() {
+                let cell = cells.entry((property, host.clone())).or_default();
+                if outcome.passed {
+                    cell.0 += 1;
+                } else {
+                    cell.1 += 1;
+                    if cell.2.is_none() {
+                        cell.2 = failed.iter().position(|f| std::ptr::eq(*f, outcome));
+                    }
+                }
+            }
+        }
+    }
+    hosts.sort_by_key(|h| {
+        (
+            conformance_lab::CONTROL_HOSTS.contains(&h.as_str()),
+            h.clone(),
+        )
+    });
+    let mut html = String::from("<h2>Property × host</h2><table><tr><th></th>");
+    for host in &hosts {
+        let control = conformance_lab::CONTROL_HOSTS.contains(&host.as_str());
+        let _ = write!(
+            html,
+            "<th class=\"host{}\">{}{}</th>",
+            if control { " control" } else { "" },
+            escape(host),
+            if control { " (control)" } else { "" }
+        );
+    }
+    html.push_str("</tr>");
+    for property in PROPERTY_TAGS {
+        let _ = write!(html, "<tr><th>{property}</th>");
+        for host in &hosts {
+            match cells.get(&(*property, host.clone())) {
+                None => html.push_str("<td class=\"none\">·</td>"),
+                Some((passed, 0, _)) => {
+                    let _ = write!(html, "<td class=\"pass\">✔ {passed}</td>");
+                }
+                Some((passed, failed, first)) => {
+                    let link = first.map_or_else(String::new, anchor);
+                    let _ = write!(
+                        html,
+                        "<td class=\"fail\"><a href=\"#{link}\">✘ {failed}</a> / {}</td>",
+                        passed + failed
+                    );
+                }
+            }
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+    html
+}

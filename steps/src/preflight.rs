@@ -1,0 +1,129 @@
+//! Checks the features before a lab starts: every file parses, every step has exactly one
+//! definition, and the tag expression selects something. A feature problem is reported with
+//! its file and line and costs no container.
+
+use std::path::{Path, PathBuf};
+
+use cucumber::feature::Ext as _;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::gherkin::{self, GherkinEnv};
+use cucumber::tag::Ext as _;
+use cucumber::World as _;
+
+use crate::runner::{display_path, SuiteError};
+use crate::world::ConformanceWorld;
+
+/// How many scenarios (outline rows counted one by one) the run will execute.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SelectedFeatures {
+    pub scenarios: usize,
+    pub all_scenarios: usize,
+}
+
+pub(crate) fn check_features(
+    path: &Path,
+    filter: Option<&TagOperation>,
+) -> Result<SelectedFeatures, SuiteError> {
+    let files = feature_files(path)?;
+    if files.is_empty() {
+        return Err(SuiteError::Usage(format!(
+            "no .feature files in {}",
+            display_path(path)
+        )));
+    }
+    let steps = ConformanceWorld::collection();
+    let mut problems = Vec::new();
+    let mut selected = SelectedFeatures {
+        scenarios: 0,
+        all_scenarios: 0,
+    };
+    for file in files {
+        let shown = display_path(&file);
+        let feature = match gherkin::Feature::parse_path(&file, GherkinEnv::default()) {
+            Ok(feature) => feature,
+            Err(error) => {
+                problems.push(format!("{shown}: not valid Gherkin: {error}"));
+                continue;
+            }
+        };
+        let feature = match feature.expand_examples() {
+            Ok(feature) => feature,
+            Err(error) => {
+                problems.push(format!("{shown}: {error}"));
+                continue;
+            }
+        };
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, scenario) in scenarios {
+            selected.all_scenarios += 1;
+            let tags = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(&scenario.tags);
+            if filter.is_some_and(|f| !f.eval(tags)) {
+                continue;
+            }
+            selected.scenarios += 1;
+            let background = rule
+                .and_then(|r| r.background.as_ref())
+                .into_iter()
+                .chain(feature.background.as_ref())
+                .flat_map(|b| &b.steps);
+            for step in background.chain(&scenario.steps) {
+                let line = step.position.line;
+                let text = format!("{}{}", step.keyword, step.value);
+                match steps.find(step) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => problems.push(format!(
+                        "{shown}:{line}: no step definition matches `{}` (in \"{}\")",
+                        text.trim(),
+                        scenario.name
+                    )),
+                    Err(ambiguous) => problems.push(format!(
+                        "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
+                        text.trim()
+                    )),
+                }
+            }
+        }
+    }
+    problems.dedup();
+    if problems.is_empty() {
+        Ok(selected)
+    } else {
+        Err(SuiteError::Rejected(format!(
+            "the features were rejected before the lab started:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+fn feature_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| SuiteError::Usage(format!("no features at {}: {e}", display_path(path))))?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| SuiteError::Usage(format!("{}: {e}", display_path(&dir))))?;
+        for entry in entries.flatten() {
+            let entry_path = entry.path();
+            if entry_path.is_dir() {
+                pending.push(entry_path);
+            } else if entry_path.extension().is_some_and(|x| x == "feature") {
+                files.push(entry_path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,316 @@
+//! The run's own writer: turns cucumber's event stream into [`ScenarioOutcome`]s (the failed
+//! step with its line, expected vs actual and evidence; the lab hosts each scenario names) and
+//! reports progress — one updating line on a terminal, plain lines otherwise. Every report
+//! (console summary, HTML, the self-test table) is rendered from what it records.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use cucumber::{event, gherkin, parser, Event};
+
+use crate::world::ConformanceWorld;
+
+/// One scenario's result.
+#[derive(Debug, Clone)]
+pub struct ScenarioOutcome {
+    /// The feature file (or the feature's name when it has no file).
+    pub feature: String,
+    pub scenario: String,
+    /// Line of the scenario (of the example row, for outlines).
+    pub line: usize,
+    /// Feature, rule and scenario tags, with their `@`.
+    pub tags: Vec<String>,
+    /// Lab host names the scenario's steps name.
+    pub hosts: Vec<String>,
+    pub passed: bool,
+    /// The step that failed, when one did.
+    pub failed_step: Option<FailedStep>,
+}
+
+/// The failing step of a scenario.
+#[derive(Debug, Clone)]
+pub struct FailedStep {
+    /// Keyword and text, e.g. `Then the client receives status 200`.
+    pub text: String,
+    pub line: usize,
+    /// Expected vs actual and the evidence, as the step reported it.
+    pub message: String,
+}
+
+impl ScenarioOutcome {
+    /// `file:line: scenario`, and the failed step's line when there is one.
+    pub fn location(&self) -> String {
+        match &self.failed_step {
+            Some(step) => format!("{}:{} ({})", self.feature, step.line, self.scenario),
+            None => format!("{}:{} ({})", self.feature, self.line, self.scenario),
+        }
+    }
+}
+
+/// How progress is shown while the run goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Nothing (the console writer or the caller reports).
+    Silent,
+    /// On stderr: an updating line on a terminal, a line per scenario otherwise (CI).
+    Lines,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    pub outcomes: Vec<ScenarioOutcome>,
+    pub parse_errors: Vec<String>,
+}
+
+/// The recording writer.
+pub(crate) struct Recorder {
+    shared: Arc<Mutex<Recorded>>,
+    running: HashMap<(usize, usize), ScenarioOutcome>,
+    progress: Progress,
+    interactive: bool,
+    total: Option<usize>,
+    done: usize,
+    failed: usize,
+    started: Instant,
+}
+
+impl Recorder {
+    pub(crate) fn new(shared: Arc<Mutex<Recorded>>, progress: Progress, total: usize) -> Self {
+        let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Self {
+            shared,
+            running: HashMap::new(),
+            progress,
+            interactive,
+            total: Some(total),
+            done: 0,
+            failed: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> (usize, usize) {
+        let file = feature.path.as_ref().map_or(0, |p| {
+            p.to_string_lossy()
+                .bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+        });
+        (file, scenario.position.line)
+    }
+
+    fn on_scenario(
+        &mut self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+        event: event::Scenario<ConformanceWorld>,
+    ) {
+        let key = Self::key(feature, scenario);
+        match event {
+            event::Scenario::Started => {
+                self.running
+                    .insert(key, new_outcome(feature, rule, scenario));
+            }
+            event::Scenario::Step(step, result) | event::Scenario::Background(step, result) => {
+                let failure = match result {
+                    event::Step::Failed(_, _, _, error) => Some(error_message(&error)),
+                    event::Step::Skipped => Some(
+                        "no step definition matches this step (unknown steps fail, they never \
+                         skip)"
+                            .to_owned(),
+                    ),
+                    _ => None,
+                };
+                if let (Some(message), Some(outcome)) = (failure, self.running.get_mut(&key)) {
+                    outcome.passed = false;
+                    outcome.failed_step.get_or_insert(FailedStep {
+                        text: format!("{}{}", step.keyword, step.value),
+                        line: step.position.line,
+                        message,
+                    });
+                }
+            }
+            event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
+                if let Some(outcome) = self.running.get_mut(&key) {
+                    outcome.passed = false;
+                    outcome.failed_step.get_or_insert(FailedStep {
+                        text: "(hook)".to_owned(),
+                        line: scenario.position.line,
+                        message: panic_message(&info),
+                    });
+                }
+            }
+            event::Scenario::Finished => {
+                if let Some(outcome) = self.running.remove(&key) {
+                    self.finished(&outcome);
+                    self.shared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .outcomes
+                        .push(outcome);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finished(&mut self, outcome: &ScenarioOutcome) {
+        self.done += 1;
+        if !outcome.passed {
+            self.failed += 1;
+        }
+        if self.progress == Progress::Silent {
+            return;
+        }
+        let total = self.total.map_or_else(|| "?".to_owned(), |t| t.to_string());
+        let mark = if outcome.passed { "ok  " } else { "FAIL" };
+        let mut err = std::io::stderr().lock();
+        if self.interactive {
+            let _ = write!(
+                err,
+                "\r\x1b[2K[{}/{total}] {} failed, {:.1} s — {}",
+                self.done,
+                self.failed,
+                self.started.elapsed().as_secs_f64(),
+                outcome.scenario
+            );
+            if !outcome.passed {
+                let _ = writeln!(err, "\r\x1b[2KFAIL {}", outcome.location());
+            }
+        } else {
+            let _ = writeln!(
+                err,
+                "[{}/{total}] {mark} {}:{} {}",
+                self.done, outcome.feature, outcome.line, outcome.scenario
+            );
+        }
+    }
+}
+
+fn new_outcome(
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> ScenarioOutcome {
+    let hosts = feature
+        .background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(&scenario.steps)
+        .flat_map(|step| quoted(&step.value))
+        .filter(|host| conformance_lab::is_lab_host(host))
+        .fold(Vec::new(), |mut hosts, host| {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+            hosts
+        });
+    ScenarioOutcome {
+        feature: feature
+            .path
+            .as_ref()
+            .map_or_else(|| feature.name.clone(), |p| crate::runner::display_path(p)),
+        scenario: scenario.name.clone(),
+        line: scenario.position.line,
+        tags: feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| &r.tags))
+            .chain(&scenario.tags)
+            .map(|t| format!("@{t}"))
+            .collect(),
+        hosts,
+        passed: true,
+        failed_step: None,
+    }
+}
+
+/// The `"…"` strings in a step's text.
+fn quoted(text: &str) -> Vec<String> {
+    text.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn error_message(error: &event::StepError) -> String {
+    match error {
+        event::StepError::Panic(info) => panic_message(info),
+        other => other.to_string(),
+    }
+}
+
+fn panic_message(info: &event::Info) -> String {
+    if let Some(text) = info.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = info.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else {
+        "the step panicked".to_owned()
+    }
+}
+
+impl cucumber::Writer<ConformanceWorld> for Recorder {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<Event<event::Cucumber<ConformanceWorld>>>,
+        _cli: &Self::Cli,
+    ) {
+        let event = match event {
+            Ok(event) => event.value,
+            Err(error) => {
+                self.shared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .parse_errors
+                    .push(error.to_string());
+                return;
+            }
+        };
+        match event {
+            event::Cucumber::Feature(feature, event::Feature::Scenario(scenario, retryable)) => {
+                self.on_scenario(&feature, None, &scenario, retryable.event);
+            }
+            event::Cucumber::Feature(
+                feature,
+                event::Feature::Rule(rule, event::Rule::Scenario(scenario, retryable)),
+            ) => self.on_scenario(&feature, Some(&rule), &scenario, retryable.event),
+            event::Cucumber::Finished if self.progress == Progress::Lines && self.interactive => {
+                let _ = writeln!(std::io::stderr());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The properties of DESIGN.md, as scenario tags, in report order.
+pub const PROPERTY_TAGS: &[&str] = &[
+    "@auth",
+    "@cache",
+    "@range",
+    "@tls",
+    "@icap",
+    "@categorize",
+    "@protocol",
+    "@prefetch",
+    "@dynamic-names",
+];
+
+impl ScenarioOutcome {
+    /// The property tags this scenario carries.
+    pub fn properties(&self) -> impl Iterator<Item = &str> {
+        self.tags
+            .iter()
+            .map(String::as_str)
+            .filter(|t| PROPERTY_TAGS.contains(t))
+    }
+
+    pub fn is_control(&self) -> bool {
+        self.tags.iter().any(|t| t == "@control")
+    }
+}

@@ -1,0 +1,282 @@
+//! The mutation self-test: the suite against every faulty policy in a directory. Each mutant
+//! declares (`# fails: @tag …`) the properties its one fault breaks; it is detected when every
+//! declared property has a failing scenario, every failing scenario carries a declared
+//! property, and no control failed (a failed control means the lab, not the policy, is wrong).
+//! The reference policy must pass, and every property must be declared by some mutant.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::recorder::PROPERTY_TAGS;
+use crate::runner::{display_path, run_suite, Console, SuiteError, SuiteOptions, SuiteReport};
+
+/// The bundled mutants.
+pub const MUTANTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/mutants");
+
+/// A faulty policy and the properties it must make fail.
+#[derive(Debug, Clone)]
+pub struct Mutant {
+    pub path: PathBuf,
+    pub name: String,
+    pub expected: BTreeSet<String>,
+}
+
+/// What the suite made of one mutant.
+#[derive(Debug, Clone)]
+pub struct MutantVerdict {
+    pub mutant: Mutant,
+    /// Property tags of the scenarios that failed.
+    pub failed_tags: BTreeSet<String>,
+    pub failed_scenarios: usize,
+    pub problems: Vec<String>,
+    pub duration: Duration,
+}
+
+impl MutantVerdict {
+    pub fn detected(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Options of a self-test run.
+#[derive(Debug, Clone)]
+pub struct SelftestOptions {
+    pub mutants: PathBuf,
+    pub reference: PathBuf,
+    pub features: PathBuf,
+    pub concurrency: usize,
+    /// A line on stderr as each policy is done.
+    pub progress: bool,
+}
+
+impl Default for SelftestOptions {
+    fn default() -> Self {
+        let suite = SuiteOptions::default();
+        Self {
+            mutants: PathBuf::from(MUTANTS_DIR),
+            reference: suite.policy,
+            features: suite.features,
+            concurrency: suite.concurrency,
+            progress: false,
+        }
+    }
+}
+
+/// The finished self-test.
+#[derive(Debug, Clone)]
+pub struct SelftestReport {
+    pub reference: SuiteReport,
+    pub verdicts: Vec<MutantVerdict>,
+    /// Properties no mutant declares.
+    pub uncovered: Vec<String>,
+}
+
+impl SelftestReport {
+    pub fn passed(&self) -> bool {
+        self.reference.passed()
+            && self.uncovered.is_empty()
+            && !self.verdicts.is_empty()
+            && self.verdicts.iter().all(MutantVerdict::detected)
+    }
+
+    /// A Markdown table: mutant, expected tags, failed tags, detected.
+    pub fn table(&self) -> String {
+        let mut out =
+            String::from("| mutant | expected to fail | failed | detected |\n|---|---|---|---|\n");
+        let tags = |set: &BTreeSet<String>| {
+            if set.is_empty() {
+                "—".to_owned()
+            } else {
+                set.iter().cloned().collect::<Vec<_>>().join(" ")
+            }
+        };
+        for verdict in &self.verdicts {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                verdict.mutant.name,
+                tags(&verdict.mutant.expected),
+                tags(&verdict.failed_tags),
+                if verdict.detected() { "yes" } else { "**no**" }
+            );
+        }
+        out
+    }
+
+    /// The table, each undetected mutant's problems, and the verdict.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "reference policy {}: {}\n\n{}",
+            display_path(&self.reference.policy),
+            self.reference.summary(),
+            self.table()
+        );
+        for failed in self.reference.failed() {
+            let _ = writeln!(out, "reference policy failed {}", failed.location());
+        }
+        for verdict in self.verdicts.iter().filter(|v| !v.detected()) {
+            let _ = writeln!(out, "\n{}:", verdict.mutant.name);
+            for problem in &verdict.problems {
+                let _ = writeln!(out, "  {problem}");
+            }
+        }
+        if !self.uncovered.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nno mutant declares {}: the suite is not shown to catch faults there",
+                self.uncovered.join(" ")
+            );
+        }
+        let detected = self.verdicts.iter().filter(|v| v.detected()).count();
+        let _ = writeln!(
+            out,
+            "\nselftest: {detected}/{} mutants detected, reference {}: {}",
+            self.verdicts.len(),
+            if self.reference.passed() {
+                "passed"
+            } else {
+                "FAILED"
+            },
+            if self.passed() { "PASSED" } else { "FAILED" }
+        );
+        out
+    }
+}
+
+/// Reads the `*.conf` mutants of `dir` and their `# fails:` declarations.
+pub fn load_mutants(dir: &Path) -> Result<Vec<Mutant>, SuiteError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| SuiteError::Usage(format!("cannot read mutants in {}: {e}", dir.display())))?;
+    let mut mutants = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_none_or(|x| x != "conf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
+        let declared = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# fails:"))
+            .ok_or_else(|| {
+                SuiteError::Rejected(format!(
+                    "{}: no `# fails: @tag …` line declaring what the fault breaks",
+                    display_path(&path)
+                ))
+            })?;
+        let expected: BTreeSet<String> = declared.split_whitespace().map(str::to_owned).collect();
+        if let Some(unknown) = expected
+            .iter()
+            .find(|t| !PROPERTY_TAGS.contains(&t.as_str()))
+        {
+            return Err(SuiteError::Rejected(format!(
+                "{}: `{unknown}` is not a property tag ({})",
+                display_path(&path),
+                PROPERTY_TAGS.join(" ")
+            )));
+        }
+        let name = path
+            .file_stem()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        mutants.push(Mutant {
+            path,
+            name,
+            expected,
+        });
+    }
+    mutants.sort_by(|a, b| a.name.cmp(&b.name));
+    if mutants.is_empty() {
+        return Err(SuiteError::Usage(format!(
+            "no *.conf mutants in {}",
+            dir.display()
+        )));
+    }
+    Ok(mutants)
+}
+
+/// Judges one mutant's run.
+pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    let failed: Vec<_> = report.failed().collect();
+    let failed_tags: BTreeSet<String> = failed
+        .iter()
+        .filter(|s| !s.is_control())
+        .flat_map(|s| s.properties().map(str::to_owned))
+        .collect();
+    let mut problems = Vec::new();
+    for tag in &mutant.expected {
+        if !failed_tags.contains(tag) {
+            problems.push(format!(
+                "no {tag} scenario failed: the fault went undetected there"
+            ));
+        }
+    }
+    for scenario in &failed {
+        if scenario.is_control() {
+            problems.push(format!(
+                "control scenario failed (a lab fault, not a verdict): {}",
+                scenario.location()
+            ));
+        } else if !scenario.properties().any(|t| mutant.expected.contains(t)) {
+            problems.push(format!(
+                "failed although it checks no declared property: {} {}",
+                scenario.location(),
+                scenario.tags.join(" ")
+            ));
+        }
+    }
+    MutantVerdict {
+        mutant: mutant.clone(),
+        failed_tags,
+        failed_scenarios: failed.len(),
+        problems,
+        duration: report.duration,
+    }
+}
+
+/// Runs the reference policy and then every mutant, one lab each.
+pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, SuiteError> {
+    let mutants = load_mutants(&options.mutants)?;
+    let suite = |policy: PathBuf| SuiteOptions {
+        policy,
+        features: options.features.clone(),
+        concurrency: options.concurrency,
+        console: Console::Silent,
+        ..SuiteOptions::default()
+    };
+    let reference = run_suite(suite(options.reference.clone())).await?;
+    if options.progress {
+        eprintln!("selftest: reference policy: {}", reference.summary());
+    }
+    let mut verdicts = Vec::new();
+    for (index, mutant) in mutants.iter().enumerate() {
+        let report = run_suite(suite(mutant.path.clone())).await?;
+        let verdict = judge(mutant, &report);
+        if options.progress {
+            eprintln!(
+                "selftest: [{}/{}] {} {} ({} scenarios failed, {:.1} s)",
+                index + 1,
+                mutants.len(),
+                mutant.name,
+                if verdict.detected() {
+                    "detected"
+                } else {
+                    "NOT DETECTED"
+                },
+                verdict.failed_scenarios,
+                verdict.duration.as_secs_f64()
+            );
+        }
+        verdicts.push(verdict);
+    }
+    let uncovered = PROPERTY_TAGS
+        .iter()
+        .filter(|tag| !mutants.iter().any(|m| m.expected.contains(**tag)))
+        .map(|tag| (*tag).to_owned())
+        .collect();
+    Ok(SelftestReport {
+        reference,
+        verdicts,
+        uncovered,
+    })
+}

@@ -1,0 +1,231 @@
+//! The `proxy-conformance` command on bad input and on an independently written policy: each
+//! case gets a clear message and its documented exit code (1 usage, 2 rejected before running,
+//! 3 lab could not start, 0 passed).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_exit(output: &Output, code: i32, needles: &[&str]) {
+    let text = stderr(output);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "expected exit {code}; stderr:\n{text}"
+    );
+    for needle in needles {
+        assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
+    }
+}
+
+fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("temp file");
+    path
+}
+
+fn reference_with(extra: &str) -> String {
+    let reference =
+        std::fs::read_to_string(format!("{ROOT}/policies/squid/windows-update-bypass.conf"))
+            .expect("reference policy");
+    format!("{reference}{extra}")
+}
+
+#[test]
+fn an_unknown_option_is_a_usage_error() {
+    let output = run(&["run", "--polcy", "x.conf"]);
+    assert_exit(&output, 1, &["--polcy"]);
+}
+
+#[test]
+fn a_missing_policy_file_is_rejected() {
+    let output = run(&["run", "--policy", "/nonexistent/policy.conf"]);
+    assert_exit(&output, 2, &["/nonexistent/policy.conf"]);
+}
+
+#[test]
+fn an_empty_policy_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = file_with(dir.path(), "empty.conf", b"\n# nothing\n");
+    let output = run(&["run", "--policy", policy.to_str().unwrap()]);
+    assert_exit(&output, 2, &["empty.conf", "empty"]);
+}
+
+#[test]
+fn binary_garbage_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = file_with(
+        dir.path(),
+        "garbage.conf",
+        &[0xff, 0xfe, 0x00, 0x81, 0x13, 0x37],
+    );
+    let output = run(&["run", "--policy", policy.to_str().unwrap()]);
+    assert_exit(&output, 2, &["garbage.conf"]);
+}
+
+#[test]
+fn a_policy_redefining_the_lab_port_is_rejected_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = reference_with("http_port 8080\n");
+    let line = text.lines().count();
+    let policy = file_with(dir.path(), "port.conf", text.as_bytes());
+    let output = run(&["run", "--policy", policy.to_str().unwrap()]);
+    assert_exit(&output, 2, &[&format!("port.conf:{line}"), "http_port"]);
+}
+
+#[test]
+fn a_policy_squid_cannot_parse_is_reported_in_squids_words_at_the_users_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = reference_with("http_acess allow all\n");
+    let line = text.lines().count();
+    let policy = file_with(dir.path(), "typo.conf", text.as_bytes());
+    let output = run(&["run", "--policy", policy.to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            &format!("typo.conf({line}): unrecognized: 'http_acess'"),
+            &format!("{line} | http_acess allow all"),
+        ],
+    );
+}
+
+#[test]
+fn a_feature_with_a_syntax_error_is_rejected_before_the_lab_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    file_with(
+        dir.path(),
+        "broken.feature",
+        b"Feature: broken\n  Scenario: x\n    Given the lab proxy enforces the policy under test\n  Examples without outline\n    | a |\n",
+    );
+    let output = run(&["run", "--features", dir.path().to_str().unwrap()]);
+    assert_exit(&output, 2, &["broken.feature", "not valid Gherkin"]);
+    assert!(!stderr(&output).contains("lab: starting"));
+}
+
+#[test]
+fn an_undefined_step_is_rejected_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    file_with(
+        dir.path(),
+        "undefined.feature",
+        b"@auth\nFeature: undefined\n  Scenario: x\n    Given the lab proxy enforces the policy under test\n    Then the moon is made of cheese\n",
+    );
+    let output = run(&["run", "--features", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "undefined.feature:5",
+            "no step definition matches `Then the moon is made of cheese`",
+        ],
+    );
+}
+
+#[test]
+fn a_tag_expression_that_selects_nothing_is_a_usage_error() {
+    let output = run(&["run", "--tags", "@no-such-property"]);
+    assert_exit(&output, 1, &["@no-such-property", "selects none"]);
+}
+
+#[test]
+fn an_unreachable_docker_engine_is_one_sentence_with_the_fix() {
+    let output = Command::new(BIN)
+        .args(["run", "--tags", "@auth"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("the binary runs");
+    assert_exit(
+        &output,
+        3,
+        &[
+            "Docker engine at unix:///nonexistent/docker.sock is not reachable",
+            "start it",
+        ],
+    );
+}
+
+#[test]
+fn an_independently_written_policy_passes_the_whole_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let html = dir.path().join("report.html");
+    let json = dir.path().join("report.json");
+    let output = run(&[
+        "run",
+        "--policy",
+        &format!("{ROOT}/policies/squid/examples/independent-wu-bypass.conf"),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--cucumber-json",
+        json.to_str().unwrap(),
+    ]);
+    assert_exit(&output, 0, &["0 failed"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let features = json.as_array().expect("a list of features");
+    assert!(features.iter().any(|f| f["tags"]
+        .as_array()
+        .is_some_and(|tags| tags.iter().any(|t| t["name"] == "@auth"))));
+    assert!(features.iter().all(
+        |f| f["elements"]
+            .as_array()
+            .is_some_and(
+                |scenarios| scenarios
+                    .iter()
+                    .all(|s| s["steps"].as_array().is_some_and(|steps| steps
+                        .iter()
+                        .all(|step| step["result"]["status"] == "passed")))
+            )
+    ));
+    assert!(std::fs::read_to_string(junit)
+        .unwrap()
+        .contains("<testsuites>"));
+    let page = std::fs::read_to_string(html).unwrap();
+    assert!(
+        page.contains("Property × host") && page.contains("7.tlu.dl.delivery.mp.microsoft.com")
+    );
+}
+
+#[test]
+fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let output = run(&[
+        "run",
+        "--policy",
+        &format!("{ROOT}/policies/squid/mutants/splice-removed.conf"),
+        "--tags",
+        "@tls and not @hosts",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_exit(
+        &output,
+        4,
+        &[
+            "FAILED features/tls-interception.feature:",
+            "expected: issuer CN=proxy-conformance Origin CA",
+            "origin journal:",
+            "proxy access.log:",
+        ],
+    );
+    let page = std::fs::read_to_string(html).unwrap();
+    assert!(page.contains("class=\"fail\"") && page.contains("evidence for scenario"));
+}
