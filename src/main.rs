@@ -1,10 +1,11 @@
 //! `proxy-conformance`: validates a proxy policy against the Windows Update conformance suite
-//! in the bundled lab, and proves the suite catches policy faults (`selftest`).
+//! in the bundled lab, proves the suite catches policy faults (`selftest`), and lints,
+//! explains and translates ProxySG CPL (`cpl`).
 //!
 //! Exit codes: 0 all scenarios passed; 1 usage; 2 policy or feature rejected before running;
 //! 3 the lab could not start (Docker, image, Squid); 4 scenarios failed; 130 interrupted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +36,16 @@ enum Command {
     Run(RunArgs),
     /// Run the suite against every faulty policy and show that each fault is caught.
     Selftest(SelftestArgs),
+    /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
+    #[command(disable_help_flag = true)]
+    Cpl {
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +53,9 @@ struct RunArgs {
     /// Squid policy fragment under the lab contract (default: the bundled reference policy).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// ProxySG CPL policy: translated with `cpl to-squid`, then run like --policy.
+    #[arg(long, value_name = "FILE", conflicts_with = "policy")]
+    cpl: Option<PathBuf>,
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -115,6 +129,14 @@ async fn run(args: RunArgs) -> Result<bool, SuiteError> {
     if let Some(policy) = args.policy {
         options.policy = policy;
     }
+    // Holds the translated fragment for the length of the run.
+    let translated = match &args.cpl {
+        Some(cpl) => Some(translate_cpl(cpl)?),
+        None => None,
+    };
+    if let Some((_, fragment)) = &translated {
+        options.policy = fragment.clone();
+    }
     if let Some(features) = args.features {
         options.features = features;
     }
@@ -130,6 +152,36 @@ async fn run(args: RunArgs) -> Result<bool, SuiteError> {
         eprintln!("reports: {}", reports.join(", "));
     }
     Ok(report.passed())
+}
+
+/// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
+/// translation left out.
+fn translate_cpl(path: &Path) -> Result<(tempfile::TempDir, PathBuf), SuiteError> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
+    let shown = display_path(path);
+    let policy = cpl::parse(&source, &shown).map_err(|diagnostics| {
+        SuiteError::Rejected(cpl::render_report(&diagnostics, &source, &shown))
+    })?;
+    let translation = cpl::to_squid(&policy);
+    let dir = tempfile::Builder::new()
+        .prefix("proxy-conformance-cpl-")
+        .tempdir()
+        .map_err(|e| SuiteError::Lab(format!("a temporary directory: {e}")))?;
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned());
+    let fragment = dir.path().join(format!("{stem}.squid.conf"));
+    std::fs::write(&fragment, &translation.fragment)
+        .map_err(|e| SuiteError::Lab(format!("{}: {e}", fragment.display())))?;
+    eprintln!(
+        "cpl: {shown} translated to a Squid fragment ({})",
+        fragment.display()
+    );
+    for left_out in &translation.untranslated {
+        eprintln!("cpl: not translated: {left_out}");
+    }
+    Ok((dir, fragment))
 }
 
 async fn selftest(args: SelftestArgs) -> Result<bool, SuiteError> {
@@ -164,6 +216,12 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Cpl { args } => {
+            return match u8::try_from(cpl::run_cli(&args)) {
+                Ok(code) => ExitCode::from(code),
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -229,3 +229,47 @@ fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
     let page = std::fs::read_to_string(html).unwrap();
     assert!(page.contains("class=\"fail\"") && page.contains("evidence for scenario"));
 }
+
+#[test]
+fn a_corrected_cpl_translated_to_squid_passes_the_whole_suite() {
+    let output = run(&[
+        "run",
+        "--cpl",
+        &format!("{ROOT}/policies/cpl/windows-update-corrected.cpl"),
+    ]);
+    assert_exit(&output, 0, &["translated to a Squid fragment", "0 failed"]);
+}
+
+#[test]
+fn a_cpl_missing_one_host_pattern_fails_on_exactly_those_hosts() {
+    let output = run(&[
+        "run",
+        "--cpl",
+        &format!("{ROOT}/policies/cpl/one-pattern-missing.cpl"),
+    ]);
+    assert_exit(&output, 4, &["FAILED"]);
+    let text = stderr(&output);
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED")).collect();
+    assert!(failed
+        .iter()
+        .any(|l| l.contains("fe2.update.microsoft.com") || l.contains("sls.update.microsoft.com")));
+    for line in failed.iter().filter(|l| l.contains("host-coverage")) {
+        assert!(
+            line.contains(".update.microsoft.com"),
+            "a host the CPL still covers failed: {line}"
+        );
+    }
+}
+
+#[test]
+fn cpl_lint_of_the_article_as_published_fails_with_located_errors() {
+    let output = run(&[
+        "cpl",
+        "lint",
+        &format!("{ROOT}/policies/cpl/kb166719-as-published.cpl"),
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("kb166719-as-published.cpl:2:29"), "{text}");
+    assert!(text.contains("condition=ByPassWindowsUpdate"), "{text}");
+}

@@ -95,7 +95,7 @@ fn cpl_shaped_noise_never_panics() {
         let source: String = (0..length)
             .map(|_| {
                 let piece = PIECES[noise.next() % PIECES.len()];
-                if noise.next() % 3 == 0 {
+                if noise.next().is_multiple_of(3) {
                     format!("{piece} ")
                 } else {
                     piece.to_owned()
