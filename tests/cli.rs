@@ -273,3 +273,66 @@ fn cpl_lint_of_the_article_as_published_fails_with_located_errors() {
     assert!(text.contains("kb166719-as-published.cpl:2:29"), "{text}");
     assert!(text.contains("condition=ByPassWindowsUpdate"), "{text}");
 }
+
+#[test]
+fn ctrl_c_during_a_run_removes_the_lab_and_exits_130() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(BIN)
+        .args(["run", "--tags", "@range"])
+        .env("CI", "true")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains("lab: ready") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(
+        seen.contains("lab: ready"),
+        "the lab never became ready:\n{seen}"
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = child.wait().expect("the binary exits");
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    let left = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.proxy-conformance.lab-pid={pid}"),
+        ])
+        .output()
+        .expect("docker ps runs");
+    assert!(left.stdout.is_empty(), "containers left behind: {:?}", left);
+    let networks = Command::new("docker")
+        .args([
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.proxy-conformance.lab-pid={pid}"),
+        ])
+        .output()
+        .expect("docker network ls runs");
+    assert!(
+        networks.stdout.is_empty(),
+        "networks left behind: {:?}",
+        networks
+    );
+}

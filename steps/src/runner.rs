@@ -172,6 +172,7 @@ fn add_at_to_json_tags(path: &Path) -> Result<(), SuiteError> {
 /// writes the reports and removes the lab.
 pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError> {
     let started = Instant::now();
+    let interrupt = Interrupt::listen();
     let filter = match &options.tags {
         Some(expression) => Some(expression.parse::<TagOperation>().map_err(|e| {
             SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
@@ -203,7 +204,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
             LabError::CouldNotStart(message) => SuiteError::Lab(format!("the lab could not start: {message}")),
         })?,
-        _ = tokio::signal::ctrl_c() => return Err(SuiteError::Interrupted),
+        () = interrupt.wait() => return Err(SuiteError::Interrupted),
     };
     let lab_start = started.elapsed();
     if options.console == Console::Progress {
@@ -214,24 +215,20 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         );
     }
     let lab = Arc::new(lab);
-    let baseline = crate::tls_baseline::measure(&lab)
-        .await
-        .map_err(|e| SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}")));
-    let outcome = match baseline {
-        Ok(baseline) => {
+    let outcome = tokio::select! {
+        outcome = async {
+            let baseline = crate::tls_baseline::measure(&lab).await.map_err(|e| {
+                SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
+            })?;
             install_lab(Some(lab.clone()), Some(baseline));
-            let run = execute(&options, filter, &selected);
-            tokio::select! {
-                recorded = run => recorded,
-                _ = tokio::signal::ctrl_c() => Err(SuiteError::Interrupted),
-            }
-        }
-        Err(error) => Err(error),
+            execute(&options, filter, &selected).await
+        } => outcome,
+        () = interrupt.wait() => Err(SuiteError::Interrupted),
     };
     install_lab(None, None);
     if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted)) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
-        let _ = tokio::signal::ctrl_c().await;
+        interrupt.wait().await;
     }
     lab.shutdown().await;
     let recorded = outcome?;
@@ -252,15 +249,27 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
 }
 
 fn write_report(path: &Path, text: &str) -> Result<(), SuiteError> {
+    create_parent(path)?;
     std::fs::write(path, text)
         .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 
+fn create_parent(path: &Path) -> Result<(), SuiteError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|e| SuiteError::Usage(format!("cannot create {}: {e}", parent.display()))),
+        None => Ok(()),
+    }
+}
+
 fn report_file(path: Option<&PathBuf>) -> Result<Box<dyn Write>, SuiteError> {
     match path {
-        Some(path) => File::create(path)
-            .map(|f| Box::new(f) as Box<dyn Write>)
-            .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display()))),
+        Some(path) => create_parent(path)
+            .and_then(|()| {
+                File::create(path)
+                    .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display())))
+            })
+            .map(|f| Box::new(f) as Box<dyn Write>),
         None => Ok(Box::new(std::io::sink())),
     }
 }
@@ -309,4 +318,28 @@ async fn execute(
         .await;
     let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(recorded)
+}
+
+/// Ctrl-C, listened for from the start of a run: a signal that arrives between two stages
+/// (lab start, fingerprint, scenarios) still interrupts the next one.
+#[derive(Clone)]
+struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+impl Interrupt {
+    fn listen() -> Self {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = sender.send(true);
+            }
+            // Keep the sender alive so receivers never see a closed channel as a signal.
+            std::future::pending::<()>().await;
+        });
+        Self(receiver)
+    }
+
+    async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        let _ = receiver.wait_for(|interrupted| *interrupted).await;
+    }
 }
