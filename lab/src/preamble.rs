@@ -44,7 +44,7 @@ icap_service lab_respmod respmod_precache icap://host.docker.internal:{icap_port
 # (ttl=0 negative_ttl=0: measured, Squid 5.7 then caches no verdict); the scenario header
 # keys verdicts per scenario. The helper bounds each lookup (3 s) and answers BH on failure:
 # Squid retries twice, then denies the request (a categoriser outage fails closed).
-external_acl_type lab_categorize ttl=0 negative_ttl=0 children-max=8 children-startup=2 children-idle=1 %DST %>{{X-Conformance-Scenario}} {LAB_DIR}/{CATEGORIZE_HELPER_NAME} host.docker.internal:{categorizer_port}
+external_acl_type lab_categorize ttl=0 negative_ttl=0 children-max=8 children-startup=2 children-idle=1 %DST %>ha{{X-Conformance-Scenario}} {LAB_DIR}/{CATEGORIZE_HELPER_NAME} host.docker.internal:{categorizer_port}
 
 hosts_file {LAB_DIR}/hosts
 dns_nameservers 127.0.0.1
