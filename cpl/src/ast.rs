@@ -38,6 +38,20 @@ impl Policy {
         })
     }
 
+    /// Every rule with what it effectively tests and sets: its layer's guard, its section's
+    /// guard, then its own items.
+    pub fn guarded_rules(&self) -> impl Iterator<Item = (Vec<&Item>, &Rule)> {
+        self.rules().map(|(layer, section, rule)| {
+            let items = layer
+                .guard
+                .iter()
+                .chain(&section.guard)
+                .chain(&rule.items)
+                .collect();
+            (items, rule)
+        })
+    }
+
     /// Every trigger of the policy: in guards, rules and condition definitions.
     pub fn triggers(&self) -> Vec<&Trigger> {
         let guards = self.layers.iter().flat_map(|layer| {

@@ -165,15 +165,9 @@ fn sets_bypass(items: &[&Item]) -> bool {
 }
 
 fn bypass_rules(policy: &Policy) -> impl Iterator<Item = (Vec<&Item>, &Rule)> {
-    policy.rules().filter_map(|(layer, section, rule)| {
-        let items: Vec<&Item> = layer
-            .guard
-            .iter()
-            .chain(&section.guard)
-            .chain(&rule.items)
-            .collect();
-        sets_bypass(&items).then_some((items, rule))
-    })
+    policy
+        .guarded_rules()
+        .filter(|(items, _)| sets_bypass(items))
 }
 
 fn first_bypass_rule(policy: &Policy) -> Option<&Rule> {

@@ -261,13 +261,7 @@ fn deciding_triggers<'p>(policy: &'p Policy, items: &[&'p Item]) -> Vec<&'p Trig
 fn broad_bypass_matches(policy: &Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut reported = Vec::new();
-    for (layer, section, rule) in policy.rules() {
-        let items: Vec<&Item> = layer
-            .guard
-            .iter()
-            .chain(&section.guard)
-            .chain(&rule.items)
-            .collect();
+    for (items, _) in policy.guarded_rules() {
         let bypassed = bypass_settings(&items);
         if bypassed.is_empty() {
             continue;

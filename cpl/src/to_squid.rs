@@ -477,8 +477,7 @@ impl Translator<'_> {
     /// Triggers that do not depend on the destination, and properties outside the list.
     fn note_static_gaps(&mut self) {
         let policy = self.policy;
-        for (layer, section, rule) in policy.rules() {
-            let items = layer.guard.iter().chain(&section.guard).chain(&rule.items);
+        for (items, _) in policy.guarded_rules() {
             for item in items {
                 match item {
                     Item::Trigger(trigger)

@@ -10,6 +10,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 suite=bookworm
 packages=squid-openssl,socat,ca-certificates
 
+# One build at a time on this machine: a second run (another test process, CI job) waits here
+# and then finds the image built. Under the lock, rootfs folders of interrupted builds are
+# removed.
+exec 9>"${TMPDIR:-/tmp}/proxy-conformance-image-build.lock"
+flock 9
+if docker image inspect "$image" >/dev/null 2>&1; then
+  echo "$image was built meanwhile"
+  exit 0
+fi
+rm -rf "${TMPDIR:-/tmp}"/proxy-conformance-rootfs.* 2>/dev/null || true
+
 if docker image inspect "debian:${suite}-slim" >/dev/null 2>&1; then
   echo "building $image from the Dockerfile (base debian:${suite}-slim is present)"
   exec docker build -t "$image" -f "$here/Dockerfile" "$here"
@@ -31,7 +42,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
 
-rootfs=$(mktemp -d /tmp/proxy-conformance-rootfs.XXXXXX)
+rootfs=$(mktemp -d "${TMPDIR:-/tmp}/proxy-conformance-rootfs.XXXXXX")
 trap 'rm -rf "$rootfs"' EXIT
 echo "bootstrapping Debian $suite from $mirror into $rootfs"
 debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 || {

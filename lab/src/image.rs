@@ -22,9 +22,11 @@ impl SquidImage {
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/image/build-squid-image.sh");
         eprintln!("lab: building the Squid image {reference} from Debian packages (first run only, about 2 minutes)");
+        // An interrupted run stops the build too; the script clears what it left next time.
         let output = Command::new("bash")
             .arg(script)
             .arg(&reference)
+            .kill_on_drop(true)
             .output()
             .await
             .with_context(|| format!("running {script}"))?;

@@ -58,26 +58,15 @@ async fn serves_an_update_file(
 async fn serves_a_cacheable_page(world: &mut ConformanceWorld, host: String) -> Result<(), String> {
     known_host(&host)?;
     let target = format!("/pages/{}/index.html", world.token);
-    Mock::given(method("GET"))
-        .and(path(target.clone()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("cache-control", "public, max-age=3600")
-                .insert_header("last-modified", "Tue, 10 Oct 2023 17:00:00 GMT")
-                .insert_header("content-type", "text/html")
-                .set_body_string(format!(
-                    "<html><body>control page {}</body></html>",
-                    world.token
-                )),
-        )
-        .mount(world.lab.scripted().server())
-        .await;
-    world.served = Some(Served {
-        resource: Resource::Page,
-        host,
-        target,
-        size: 0,
-    });
+    let page = ResponseTemplate::new(200)
+        .insert_header("cache-control", "public, max-age=3600")
+        .insert_header("last-modified", "Tue, 10 Oct 2023 17:00:00 GMT")
+        .insert_header("content-type", "text/html")
+        .set_body_string(format!(
+            "<html><body>control page {}</body></html>",
+            world.token
+        ));
+    world.serve_page(host, target, page).await;
     Ok(())
 }
 
@@ -93,39 +82,46 @@ async fn serves_a_page_that_links(
         .map(|n| format!("{directory}/windows10.0-kb50313{n:02}-x64.cab"))
         .collect();
     for link in &links {
-        Mock::given(method("GET"))
-            .and(path(link.clone()))
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .insert_header("cache-control", "public, max-age=3600")
-                    .insert_header("content-type", "application/vnd.ms-cab-compressed")
-                    .set_body_bytes(vec![0x4d; 4096]),
-            )
-            .mount(world.lab.scripted().server())
-            .await;
+        let object = ResponseTemplate::new(200)
+            .insert_header("cache-control", "public, max-age=3600")
+            .insert_header("content-type", "application/vnd.ms-cab-compressed")
+            .set_body_bytes(vec![0x4d; 4096]);
+        world.mount(link, object).await;
     }
     let body: String = links
         .iter()
         .map(|l| format!("<a href=\"http://{host}{l}\">{l}</a><img src=\"{l}\">\n"))
         .collect();
-    let target = format!("{directory}/index.html");
-    Mock::given(method("GET"))
-        .and(path(target.clone()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/html")
-                .set_body_string(format!("<html><body>\n{body}</body></html>")),
-        )
-        .mount(world.lab.scripted().server())
-        .await;
+    let page = ResponseTemplate::new(200)
+        .insert_header("content-type", "text/html")
+        .set_body_string(format!("<html><body>\n{body}</body></html>"));
     world.linked = links;
-    world.served = Some(Served {
-        resource: Resource::Page,
-        host,
-        target,
-        size: 0,
-    });
+    world
+        .serve_page(host, format!("{directory}/index.html"), page)
+        .await;
     Ok(())
+}
+
+impl ConformanceWorld {
+    /// Answers GET `target` (on every lab host) with `response` from the scripted endpoints.
+    async fn mount(&self, target: &str, response: ResponseTemplate) {
+        Mock::given(method("GET"))
+            .and(path(target))
+            .respond_with(response)
+            .mount(self.lab.scripted().server())
+            .await;
+    }
+
+    /// Makes `page` the scenario's served page at `host` + `target`.
+    async fn serve_page(&mut self, host: String, target: String, page: ResponseTemplate) {
+        self.mount(&target, page).await;
+        self.served = Some(Served {
+            resource: Resource::Page,
+            host,
+            target,
+            size: 0,
+        });
+    }
 }
 
 impl ConformanceWorld {
