@@ -9,7 +9,7 @@ use std::time::Duration;
 use conformance_lab::{Lab, LAB_PASSWORD, LAB_USER};
 use cucumber::when;
 use futures::StreamExt;
-use mock_servers::{Payload, RangeRequest, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
+use mock_servers::{ByteRange, Payload, RangeRequest, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::parameters::{Credentials, Resource, Scheme};
@@ -93,7 +93,21 @@ impl ClientResponse {
     }
 }
 
+/// The satisfiable ranges a `Range` header value asks for in a file of `size` bytes; empty
+/// when there is no header or it is not a byte-range header.
+pub(crate) fn requested_ranges(range: Option<&str>, size: u64) -> Vec<ByteRange> {
+    range
+        .and_then(RangeRequest::parse_header)
+        .map(|ranges| ranges.iter().filter_map(|r| r.resolve(size)).collect())
+        .unwrap_or_default()
+}
+
 impl Exchange {
+    /// The satisfiable ranges this request asked for in a file of `size` bytes.
+    pub fn requested_ranges(&self, size: u64) -> Vec<ByteRange> {
+        requested_ranges(self.range.as_deref(), size)
+    }
+
     /// The HTTP status the client ended up with (a refused CONNECT counts as its status).
     pub fn status(&self) -> Option<u16> {
         match &self.outcome {
@@ -455,17 +469,10 @@ impl ConformanceWorld {
         let payload = (served.resource == Resource::File && ask.method == reqwest::Method::GET)
             .then(|| Payload::for_target(&served.target, served.size));
         let read_limit = (served.resource == Resource::File).then(|| {
-            let asked = ask
-                .range
-                .as_deref()
-                .and_then(RangeRequest::parse_header)
-                .map_or(served.size, |ranges| {
-                    ranges
-                        .iter()
-                        .filter_map(|r| r.resolve(served.size))
-                        .map(|r| r.len())
-                        .sum()
-                });
+            let asked = match requested_ranges(ask.range.as_deref(), served.size) {
+                ranges if ranges.is_empty() => served.size,
+                ranges => ranges.iter().map(ByteRange::len).sum(),
+            };
             (asked + READ_MARGIN).max((served.size + READ_MARGIN).min(ALWAYS_READ))
         });
         Fetch {
