@@ -8,6 +8,16 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Tests that start a lab take turns: on a 2-core machine several concurrent labs would judge
+/// the machine's load, not the command.
+static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn lab_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
@@ -89,6 +99,7 @@ fn a_policy_redefining_the_lab_port_is_rejected_with_its_line() {
 
 #[test]
 fn a_policy_squid_cannot_parse_is_reported_in_squids_words_at_the_users_line() {
+    let _turn = lab_turn();
     let dir = tempfile::tempdir().unwrap();
     let text = reference_with("http_acess allow all\n");
     let line = text.lines().count();
@@ -161,6 +172,7 @@ fn an_unreachable_docker_engine_is_one_sentence_with_the_fix() {
 
 #[test]
 fn an_independently_written_policy_passes_the_whole_suite() {
+    let _turn = lab_turn();
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("report.xml");
     let html = dir.path().join("report.html");
@@ -205,6 +217,7 @@ fn an_independently_written_policy_passes_the_whole_suite() {
 
 #[test]
 fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
+    let _turn = lab_turn();
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
     let output = run(&[
@@ -232,6 +245,7 @@ fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
 
 #[test]
 fn a_corrected_cpl_translated_to_squid_passes_the_whole_suite() {
+    let _turn = lab_turn();
     let output = run(&[
         "run",
         "--cpl",
@@ -242,6 +256,7 @@ fn a_corrected_cpl_translated_to_squid_passes_the_whole_suite() {
 
 #[test]
 fn a_cpl_missing_one_host_pattern_fails_on_exactly_those_hosts() {
+    let _turn = lab_turn();
     let output = run(&[
         "run",
         "--cpl",
@@ -276,6 +291,7 @@ fn cpl_lint_of_the_article_as_published_fails_with_located_errors() {
 
 #[test]
 fn ctrl_c_during_a_run_removes_the_lab_and_exits_130() {
+    let _turn = lab_turn();
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
