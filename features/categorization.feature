@@ -42,10 +42,15 @@ Feature: Windows Update traffic is never sent for categorisation
     And the categorisation service was asked about that host
 
   @control
-  Scenario: a control host the categorisation service calls blocked is denied
+  Scenario Outline: a control host the categorisation service calls blocked is denied over <scheme>
     Given "www.example.com" serves a cacheable page
     And the categorisation service calls "www.example.com" blocked
-    When a client with the lab credentials requests that page over HTTP
-    Then the client receives status 403
+    When a client with the lab credentials requests that page over <scheme>
+    Then the proxy denied the request
     And the categorisation service was asked about that host
     And the origin received 0 requests for that page
+
+    Examples:
+      | scheme |
+      | HTTP   |
+      | HTTPS  |

@@ -43,7 +43,9 @@ pub enum Outcome {
     Response(ClientResponse),
     /// The proxy refused the CONNECT (reqwest reports that as an error, not a response).
     TunnelRefused {
-        status: u16,
+        /// Known for 407 only: reqwest reports any other refusal without its status (the
+        /// access log has it).
+        status: Option<u16>,
         message: String,
     },
     Failed(String),
@@ -112,7 +114,7 @@ impl Exchange {
     pub fn status(&self) -> Option<u16> {
         match &self.outcome {
             Outcome::Response(r) => Some(r.status),
-            Outcome::TunnelRefused { status, .. } => Some(*status),
+            Outcome::TunnelRefused { status, .. } => *status,
             Outcome::Failed(_) => None,
         }
     }
@@ -172,9 +174,17 @@ impl fmt::Display for Exchange {
                 }
                 Ok(())
             }
-            Outcome::TunnelRefused { status, message } => {
-                write!(f, "CONNECT refused with {status} ({message})")
-            }
+            Outcome::TunnelRefused {
+                status: Some(status),
+                message,
+            } => write!(f, "CONNECT refused with {status} ({message})"),
+            Outcome::TunnelRefused {
+                status: None,
+                message,
+            } => write!(
+                f,
+                "CONNECT refused ({message}; the client library does not report the status)"
+            ),
             Outcome::Failed(message) => write!(f, "failed: {message}"),
         }
     }
@@ -406,7 +416,13 @@ fn classify_error(error: &reqwest::Error) -> Outcome {
     }
     if message.contains("proxy authorization required") || message.contains("407") {
         return Outcome::TunnelRefused {
-            status: 407,
+            status: Some(407),
+            message,
+        };
+    }
+    if message.contains("tunnel error: unsuccessful") {
+        return Outcome::TunnelRefused {
+            status: None,
             message,
         };
     }

@@ -20,7 +20,7 @@ impl ConformanceWorld {
         let mut out = format!(
             "evidence for scenario {} (policy {}):\n",
             self.token,
-            self.lab.policy().path().display()
+            crate::runner::display_path(self.lab.policy().path())
         );
         section(
             &mut out,

@@ -103,7 +103,7 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
                 && r.header("proxy-authenticate")
                     .is_some_and(|v| v.starts_with("Basic"))
         }
-        Outcome::TunnelRefused { status, .. } => *status == 407,
+        Outcome::TunnelRefused { status, .. } => *status == Some(407),
         Outcome::Failed(_) => false,
     };
     if !challenged {
@@ -118,6 +118,37 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
     }
     if !world.origin_requests()?.is_empty() {
         return Err(world.failure("nothing at the origin", "the origin saw the request"));
+    }
+    Ok(())
+}
+
+#[then("the proxy denied the request")]
+async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<(), String> {
+    let exchange = world.last_exchange()?;
+    let refused = match &exchange.outcome {
+        Outcome::Response(r) => r.status == 403,
+        Outcome::TunnelRefused { status, .. } => *status != Some(407),
+        Outcome::Failed(_) => false,
+    };
+    if !refused {
+        return Err(world.failure("403 Forbidden (or a refused CONNECT)", exchange.to_string()));
+    }
+    // A denied CONNECT that the policy bumps is logged TCP_DENIED/200 and its 403 is served
+    // inside the bumped connection (NONE_NONE/403): judge the access-denied error code.
+    let denied = |line: &AccessLogLine| {
+        line.squid_status() == "TCP_DENIED"
+            || line
+                .value("err")
+                .is_some_and(|e| e.starts_with("ERR_ACCESS_DENIED"))
+    };
+    let log = world
+        .proxy_log_until(|lines| lines.iter().any(denied))
+        .await?;
+    if !log.iter().any(denied) {
+        return Err(world.failure(
+            "an access-log line with TCP_DENIED or err=ERR_ACCESS_DENIED",
+            "none",
+        ));
     }
     Ok(())
 }
