@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -67,7 +68,8 @@ pub(crate) struct Recorded {
 /// The recording writer.
 pub(crate) struct Recorder {
     shared: Arc<Mutex<Recorded>>,
-    running: HashMap<(usize, usize), ScenarioOutcome>,
+    /// Scenarios started and not finished, by file and line (outline rows have their own).
+    running: HashMap<(Option<PathBuf>, usize), ScenarioOutcome>,
     progress: Progress,
     interactive: bool,
     total: Option<usize>,
@@ -91,13 +93,8 @@ impl Recorder {
         }
     }
 
-    fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> (usize, usize) {
-        let file = feature.path.as_ref().map_or(0, |p| {
-            p.to_string_lossy()
-                .bytes()
-                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
-        });
-        (file, scenario.position.line)
+    fn key(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> (Option<PathBuf>, usize) {
+        (feature.path.clone(), scenario.position.line)
     }
 
     fn on_scenario(
