@@ -321,25 +321,34 @@ async fn execute(
 }
 
 /// Ctrl-C, listened for from the start of a run: a signal that arrives between two stages
-/// (lab start, fingerprint, scenarios) still interrupts the next one.
-#[derive(Clone)]
-struct Interrupt(tokio::sync::watch::Receiver<bool>);
+/// (lab start, fingerprint, scenarios) still interrupts the next one. The listener ends with
+/// the run.
+struct Interrupt {
+    received: tokio::sync::watch::Receiver<bool>,
+    listener: tokio::task::JoinHandle<()>,
+}
 
 impl Interrupt {
     fn listen() -> Self {
-        let (sender, receiver) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
+        let (sender, received) = tokio::sync::watch::channel(false);
+        let listener = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = sender.send(true);
             }
             // Keep the sender alive so receivers never see a closed channel as a signal.
             std::future::pending::<()>().await;
         });
-        Self(receiver)
+        Self { received, listener }
     }
 
     async fn wait(&self) {
-        let mut receiver = self.0.clone();
-        let _ = receiver.wait_for(|interrupted| *interrupted).await;
+        let mut received = self.received.clone();
+        let _ = received.wait_for(|interrupted| *interrupted).await;
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        self.listener.abort();
     }
 }
