@@ -15,12 +15,35 @@ use crate::runner::{display_path, run_suite, Console, SuiteError, SuiteOptions, 
 /// The bundled mutants.
 pub const MUTANTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/mutants");
 
+/// How many directive lines a mutant may add or remove against the reference and still be
+/// one fault (moving a rule counts 2; the Store-ID recipe, the largest, counts 5).
+pub const MAX_CHANGED_LINES: usize = 6;
+
 /// A faulty policy and the properties it must make fail.
 #[derive(Debug, Clone)]
 pub struct Mutant {
     pub path: PathBuf,
     pub name: String,
     pub expected: BTreeSet<String>,
+    /// Directive lines added or removed against the reference policy (comments ignored).
+    pub changed_lines: usize,
+}
+
+/// The policy's directive lines, without comments and blank lines.
+fn directives(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn changed_lines(reference: &str, mutant: &str) -> usize {
+    let (reference, mutant) = (directives(reference), directives(mutant));
+    similar::TextDiff::from_lines(&reference, &mutant)
+        .iter_all_changes()
+        .filter(|change| change.tag() != similar::ChangeTag::Equal)
+        .count()
 }
 
 /// What the suite made of one mutant.
@@ -84,7 +107,7 @@ impl SelftestReport {
     /// A Markdown table: mutant, expected tags, failed tags, detected.
     pub fn table(&self) -> String {
         let mut out =
-            String::from("| mutant | expected to fail | failed | detected |\n|---|---|---|---|\n");
+            String::from("| mutant | lines changed | expected to fail | failed | detected |\n|---|---|---|---|---|\n");
         let tags = |set: &BTreeSet<String>| {
             if set.is_empty() {
                 "—".to_owned()
@@ -95,8 +118,9 @@ impl SelftestReport {
         for verdict in &self.verdicts {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 verdict.mutant.name,
+                verdict.mutant.changed_lines,
                 tags(&verdict.mutant.expected),
                 tags(&verdict.failed_tags),
                 if verdict.detected() { "yes" } else { "**no**" }
@@ -145,8 +169,11 @@ impl SelftestReport {
     }
 }
 
-/// Reads the `*.conf` mutants of `dir` and their `# fails:` declarations.
-pub fn load_mutants(dir: &Path) -> Result<Vec<Mutant>, SuiteError> {
+/// Reads the `*.conf` mutants of `dir`, their `# fails:` declarations and how far each is from
+/// the `reference` policy.
+pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteError> {
+    let reference = std::fs::read_to_string(reference)
+        .map_err(|e| SuiteError::Rejected(format!("{}: {e}", reference.display())))?;
     let entries = std::fs::read_dir(dir)
         .map_err(|e| SuiteError::Usage(format!("cannot read mutants in {}: {e}", dir.display())))?;
     let mut mutants = Vec::new();
@@ -180,6 +207,7 @@ pub fn load_mutants(dir: &Path) -> Result<Vec<Mutant>, SuiteError> {
             .file_stem()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         mutants.push(Mutant {
+            changed_lines: changed_lines(&reference, &text),
             path,
             name,
             expected,
@@ -204,6 +232,13 @@ pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
         .flat_map(|s| s.properties().map(str::to_owned))
         .collect();
     let mut problems = Vec::new();
+    if mutant.changed_lines > MAX_CHANGED_LINES {
+        problems.push(format!(
+            "differs from the reference policy in {} directive lines (at most {MAX_CHANGED_LINES} \
+             for one fault): did the reference change without this mutant?",
+            mutant.changed_lines
+        ));
+    }
     for tag in &mutant.expected {
         if !failed_tags.contains(tag) {
             problems.push(format!(
@@ -236,7 +271,7 @@ pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
 
 /// Runs the reference policy and then every mutant, one lab each.
 pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, SuiteError> {
-    let mutants = load_mutants(&options.mutants)?;
+    let mutants = load_mutants(&options.mutants, &options.reference)?;
     let suite = |policy: PathBuf| SuiteOptions {
         policy,
         features: options.features.clone(),
@@ -279,4 +314,31 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
         verdicts,
         uncovered,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{changed_lines, MAX_CHANGED_LINES};
+
+    const REFERENCE: &str = "# reference\nacl wu dstdomain .update.microsoft.com\n\nhttp_access allow wu\nhttp_access allow users\ncache deny wu\n";
+
+    #[test]
+    fn comments_and_blank_lines_do_not_count() {
+        let mutant = "# fails: @cache\n# a different comment\nacl wu dstdomain .update.microsoft.com\nhttp_access allow wu\n\nhttp_access allow users\ncache deny wu\n";
+        assert_eq!(changed_lines(REFERENCE, mutant), 0);
+    }
+
+    #[test]
+    fn a_moved_rule_counts_two_and_a_removed_one_counts_one() {
+        let moved = "acl wu dstdomain .update.microsoft.com\nhttp_access allow users\nhttp_access allow wu\ncache deny wu\n";
+        assert_eq!(changed_lines(REFERENCE, moved), 2);
+        let removed = "acl wu dstdomain .update.microsoft.com\nhttp_access allow wu\nhttp_access allow users\n";
+        assert_eq!(changed_lines(REFERENCE, removed), 1);
+    }
+
+    #[test]
+    fn a_mutant_left_behind_by_a_changed_reference_is_too_far_off() {
+        let stale = "acl old dstdomain .windowsupdate.com\nacl old dstdomain .update.microsoft.com\nhttp_access allow old\nhttp_access allow users\nacl x src all\nacl y src all\nacl z src all\n";
+        assert!(changed_lines(REFERENCE, stale) > MAX_CHANGED_LINES);
+    }
 }
