@@ -110,6 +110,12 @@ impl Exchange {
         requested_ranges(self.range.as_deref(), size)
     }
 
+    /// Whether the client got 200 with exactly the `size`-byte generated file.
+    pub fn delivered_whole_file(&self, size: u64) -> bool {
+        self.response()
+            .is_some_and(|r| r.status == 200 && r.body_len == size && r.body_mismatch.is_none())
+    }
+
     /// The HTTP status the client ended up with (a refused CONNECT counts as its status).
     pub fn status(&self) -> Option<u16> {
         match &self.outcome {

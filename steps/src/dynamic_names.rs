@@ -65,10 +65,7 @@ async fn each_client_received_its_own_bytes(world: &mut ConformanceWorld) -> Res
                 "the client made none",
             ));
         };
-        let own = exchange
-            .response()
-            .filter(|r| r.status == 200 && r.body_len == served.size && r.body_mismatch.is_none());
-        if own.is_none() {
+        if !exchange.delivered_whole_file(served.size) {
             return Err(world.failure(
                 format!("200 with this client's own {}-byte file", served.size),
                 exchange.to_string(),

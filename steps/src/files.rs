@@ -164,10 +164,7 @@ async fn every_response_carried_the_exact_bytes(
         return Err(world.failure("at least one download", "none was made"));
     }
     for exchange in &world.exchanges {
-        let whole = exchange
-            .response()
-            .filter(|r| r.status == 200 && r.body_len == served.size && r.body_mismatch.is_none());
-        if whole.is_none() {
+        if !exchange.delivered_whole_file(served.size) {
             return Err(world.failure(
                 format!("200 with the whole {}-byte file", served.size),
                 exchange.to_string(),

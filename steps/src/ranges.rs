@@ -223,10 +223,7 @@ async fn it_receives_exactly_those_bytes(
 async fn it_receives_the_whole_file(world: &mut ConformanceWorld) -> Result<(), String> {
     let exchange = world.last_exchange()?;
     let size = world.served()?.size;
-    let whole = exchange
-        .response()
-        .filter(|r| r.status == 200 && r.body_len == size && r.body_mismatch.is_none());
-    if whole.is_none() {
+    if !exchange.delivered_whole_file(size) {
         return Err(world.failure(
             format!("200 with the whole {size}-byte file"),
             exchange.to_string(),
