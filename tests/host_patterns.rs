@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use conformance_lab::{REFERENCE_POLICY, WINDOWS_UPDATE_HOSTS};
+use conformance_lab::REFERENCE_POLICY;
+use conformance_spec::WINDOWS_UPDATE_HOSTS;
 use conformance_steps::{run_suite, Console, SuiteOptions, FEATURES_DIR};
 
 const HOST_ACL_PREFIX: &str = "acl windows_update dstdomain ";

@@ -1,11 +1,11 @@
 //! Windows Update coverage: evaluates the policy for every concrete name of every pattern in
-//! DESIGN.md's host set (`conformance_lab::WINDOWS_UPDATE_HOSTS`), over `http://` and
+//! DESIGN.md's host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
 //! `https://`, and reports the names for which some bypass property does not end with its
 //! bypass value — pointing at the policy's bypass list, the condition its bypass rules test.
 
 use std::collections::BTreeMap;
 
-use conformance_lab::WINDOWS_UPDATE_HOSTS;
+use conformance_spec::WINDOWS_UPDATE_HOSTS;
 
 use crate::ast::{ConditionDefinition, ConditionKind, Item, Policy, Rule};
 use crate::decision::Decision;

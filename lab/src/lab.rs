@@ -15,17 +15,12 @@ use testcontainers::{ContainerAsync, GenericImage};
 
 use crate::access_log::AccessLog;
 use crate::docker::{DockerEngine, LAB_LABEL};
-use crate::hosts::{all_lab_host_names, WINDOWS_UPDATE_HOSTS};
 use crate::image::SquidImage;
 use crate::policy::Policy;
 use crate::proxy::{ProxySetup, ProxyUnderTest};
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
-
-/// The lab's proxy credentials (Basic auth).
-pub const LAB_USER: &str = "conformance";
-/// Eight characters at most: the lab hashes it with crypt(3).
-pub const LAB_PASSWORD: &str = "wu-lab-1";
+use conformance_spec::{all_lab_host_names, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
 
 /// Why a lab did not start; each kind maps to its own exit code.
 #[derive(Debug, thiserror::Error)]

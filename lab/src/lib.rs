@@ -6,7 +6,6 @@
 
 mod access_log;
 mod docker;
-mod hosts;
 mod image;
 mod lab;
 mod policy;
@@ -17,10 +16,6 @@ mod relay;
 
 pub use access_log::{AccessLog, AccessLogLine};
 pub use docker::DockerEngine;
-pub use hosts::{
-    all_lab_host_names, is_lab_host, is_windows_update_host, HostPattern, CONTROL_HOSTS,
-    WINDOWS_UPDATE_HOSTS,
-};
 pub use image::{SquidImage, SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
-pub use lab::{Lab, LabError, LabOptions, LAB_PASSWORD, LAB_USER};
+pub use lab::{Lab, LabError, LabOptions};
 pub use policy::{Policy, PolicyViolation, REFERENCE_POLICY};

@@ -13,7 +13,6 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::docker::LAB_LABEL;
-use crate::hosts::all_lab_host_names;
 use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
 use crate::policy::Policy;
 use crate::preamble::{
@@ -21,6 +20,7 @@ use crate::preamble::{
     PROXY_PORT,
 };
 use crate::readiness::{follow_until, Verdict};
+use conformance_spec::all_lab_host_names;
 
 const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
 const PARSE_FAILED: &str = "LAB-PARSE-FAILED";

@@ -19,11 +19,4 @@ pub use payload::Payload;
 pub use range::{ByteRange, RangeRequest};
 pub use scripted::ScriptedEndpoints;
 
-/// Request header carrying the per-request token the origin echoes back; a response that
-/// echoes another token came out of a cache.
-pub const REQUEST_TOKEN_HEADER: &str = "x-conformance-request";
-/// Response header echoing [`REQUEST_TOKEN_HEADER`].
-pub const ECHO_TOKEN_HEADER: &str = "x-conformance-echo";
-/// Request header naming the scenario, so every journal can be filtered per scenario (it is
-/// also sent on CONNECT, where the URL carries no path).
-pub const SCENARIO_HEADER: &str = "x-conformance-scenario";
+pub use conformance_spec::{ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};

@@ -6,7 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use conformance_lab::{Lab, LAB_PASSWORD, LAB_USER};
+use conformance_lab::Lab;
+use conformance_spec::{LAB_PASSWORD, LAB_USER};
 use cucumber::when;
 use futures::StreamExt;
 use mock_servers::{ByteRange, Payload, RangeRequest, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};

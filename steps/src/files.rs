@@ -11,12 +11,12 @@ use crate::parameters::{Resource, Size};
 use crate::world::{ConformanceWorld, Served};
 
 pub(crate) fn known_host(host: &str) -> Result<(), String> {
-    if conformance_lab::is_lab_host(host) {
+    if conformance_spec::is_lab_host(host) {
         Ok(())
     } else {
         Err(format!(
             "{host} is not a lab host; the lab serves: {}",
-            conformance_lab::all_lab_host_names().join(", ")
+            conformance_spec::all_lab_host_names().join(", ")
         ))
     }
 }

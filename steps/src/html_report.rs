@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::recorder::{ScenarioOutcome, PROPERTY_TAGS};
+use conformance_spec::PROPERTY_TAGS;
+
+use crate::recorder::ScenarioOutcome;
 use crate::runner::{display_path, SuiteReport};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
@@ -119,13 +121,13 @@ fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
     }
     hosts.sort_by_key(|h| {
         (
-            conformance_lab::CONTROL_HOSTS.contains(&h.as_str()),
+            conformance_spec::CONTROL_HOSTS.contains(&h.as_str()),
             h.clone(),
         )
     });
     let mut html = String::from("<h2>Property × host</h2><table><tr><th></th>");
     for host in &hosts {
-        let control = conformance_lab::CONTROL_HOSTS.contains(&host.as_str());
+        let control = conformance_spec::CONTROL_HOSTS.contains(&host.as_str());
         let _ = write!(
             html,
             "<th class=\"host{}\">{}{}</th>",

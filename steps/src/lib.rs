@@ -22,7 +22,8 @@ mod tls_capture;
 mod tunnel;
 mod world;
 
-pub use recorder::{FailedStep, ScenarioOutcome, PROPERTY_TAGS};
+pub use conformance_spec::PROPERTY_TAGS;
+pub use recorder::{FailedStep, ScenarioOutcome};
 pub use runner::{
     display_path, run_suite, Console, SuiteError, SuiteOptions, SuiteReport, FEATURES_DIR,
 };

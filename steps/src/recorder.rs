@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use cucumber::{event, gherkin, parser, Event};
 
+use conformance_spec::PROPERTY_TAGS;
+
 use crate::world::ConformanceWorld;
 
 /// One scenario's result.
@@ -197,7 +199,7 @@ fn new_outcome(
         .flat_map(|b| &b.steps)
         .chain(&scenario.steps)
         .flat_map(|step| quoted(&step.value))
-        .filter(|host| conformance_lab::is_lab_host(host))
+        .filter(|host| conformance_spec::is_lab_host(host))
         .fold(Vec::new(), |mut hosts, host| {
             if !hosts.contains(&host) {
                 hosts.push(host);
@@ -286,17 +288,6 @@ impl cucumber::Writer<ConformanceWorld> for Recorder {
 }
 
 /// The properties of DESIGN.md, as scenario tags, in report order.
-pub const PROPERTY_TAGS: &[&str] = &[
-    "@auth",
-    "@cache",
-    "@range",
-    "@tls",
-    "@icap",
-    "@categorize",
-    "@protocol",
-    "@prefetch",
-    "@dynamic-names",
-];
 
 impl ScenarioOutcome {
     /// The property tags this scenario carries.

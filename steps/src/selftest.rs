@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::recorder::PROPERTY_TAGS;
 use crate::runner::{display_path, run_suite, Console, SuiteError, SuiteOptions, SuiteReport};
+use conformance_spec::PROPERTY_TAGS;
 
 /// The bundled mutants.
 pub const MUTANTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/mutants");

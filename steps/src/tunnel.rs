@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use conformance_lab::{LAB_PASSWORD, LAB_USER};
+use conformance_spec::{LAB_PASSWORD, LAB_USER};
 use cucumber::{then, when};
 use mock_servers::SCENARIO_HEADER;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

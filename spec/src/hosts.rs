@@ -1,5 +1,5 @@
-//! The lab's host names: the Windows Update host set of DESIGN.md, each pattern with at
-//! least one concrete name, and the control hosts the proxy is expected to police.
+//! The Windows Update host set of DESIGN.md, each pattern with at least one concrete name the
+//! lab serves, and the control hosts the proxy is expected to police.
 
 /// One documented Windows Update host pattern and the concrete names the lab serves for it.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,18 @@
+//! What the conformance suite is about, as plain data with no I/O: Microsoft's Windows Update
+//! host set and its patterns, the properties a bypass must hold (scenario tags and the CPL
+//! properties of the vendor article), and the names the lab contract gives to its instruments.
+//! Every other crate (the CPL tools included) takes these from here.
+
+mod contract;
+mod hosts;
+mod property;
+
+pub use contract::{
+    CATEGORIZE_HELPER_NAME, ECHO_TOKEN_HEADER, ICAP_REQMOD_SERVICE, ICAP_RESPMOD_SERVICE,
+    LAB_PASSWORD, LAB_USER, REQUEST_TOKEN_HEADER, SCENARIO_HEADER,
+};
+pub use hosts::{
+    all_lab_host_names, is_lab_host, is_windows_update_host, HostPattern, CONTROL_HOSTS,
+    WINDOWS_UPDATE_HOSTS,
+};
+pub use property::{Property, CONTROL_TAG, PROPERTY_TAGS};
