@@ -2,28 +2,27 @@
 //! in the bundled lab, proves the suite catches policy faults (`selftest`), and lints,
 //! explains and translates ProxySG CPL (`cpl`).
 //!
-//! Exit codes: 0 all scenarios passed; 1 usage; 2 policy or feature rejected before running;
-//! 3 the lab could not start (Docker, image, Squid); 4 scenarios failed; 130 interrupted.
+//! Exit codes: see [`exit::Exit`].
+
+mod exit;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use conformance_steps::{
-    display_path, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions,
-    SuiteReport,
+use conformance_harness::{
+    report, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions,
 };
+use conformance_lab::display_path;
 
-const EXIT_CODES: &str = "Exit codes: 0 all passed; 1 usage; 2 policy or feature rejected \
-before running; 3 the lab could not start (Docker, image, Squid); 4 scenarios failed; \
-130 interrupted (the lab is removed).";
+use crate::exit::Exit;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "proxy-conformance",
     version,
     about = "Proves a forward proxy's policy lets Windows Update through untouched",
-    after_help = EXIT_CODES
+    after_help = Exit::TABLE
 )]
 struct Cli {
     #[command(subcommand)]
@@ -92,25 +91,6 @@ struct SelftestArgs {
     features: Option<PathBuf>,
 }
 
-fn print_failures(report: &SuiteReport) {
-    for scenario in report.failed() {
-        eprintln!(
-            "\nFAILED {} {}",
-            scenario.location(),
-            scenario.tags.join(" ")
-        );
-        if let Some(step) = &scenario.failed_step {
-            eprintln!("  step (line {}): {}", step.line, step.text.trim());
-            for line in step.message.lines() {
-                eprintln!("  {line}");
-            }
-        }
-    }
-    for error in &report.parse_errors {
-        eprintln!("parse error: {error}");
-    }
-}
-
 async fn run(args: RunArgs) -> Result<bool, SuiteError> {
     let mut options = SuiteOptions {
         tags: args.tags,
@@ -146,8 +126,7 @@ async fn run(args: RunArgs) -> Result<bool, SuiteError> {
         .map(|p| display_path(p))
         .collect();
     let report = run_suite(options).await?;
-    print_failures(&report);
-    eprintln!("\n{}", report.summary());
+    eprint!("{}", report::console::render(&report));
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
     }
@@ -167,13 +146,16 @@ fn translate_cpl(path: &Path) -> Result<(tempfile::TempDir, PathBuf), SuiteError
     let dir = tempfile::Builder::new()
         .prefix("proxy-conformance-cpl-")
         .tempdir()
-        .map_err(|e| SuiteError::Lab(format!("a temporary directory: {e}")))?;
+        .map_err(|e| {
+            SuiteError::Environment(format!("cannot create a temporary directory: {e}"))
+        })?;
     let stem = path
         .file_stem()
         .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned());
     let fragment = dir.path().join(format!("{stem}.squid.conf"));
-    std::fs::write(&fragment, &translation.fragment)
-        .map_err(|e| SuiteError::Lab(format!("{}: {e}", fragment.display())))?;
+    std::fs::write(&fragment, &translation.fragment).map_err(|e| {
+        SuiteError::Environment(format!("cannot write {}: {e}", fragment.display()))
+    })?;
     eprintln!(
         "cpl: {shown} translated to a Squid fragment ({})",
         fragment.display()
@@ -207,9 +189,9 @@ async fn main() -> ExitCode {
         Err(error) => {
             let _ = error.print();
             return if error.use_stderr() {
-                ExitCode::from(1)
+                Exit::Usage.into()
             } else {
-                ExitCode::SUCCESS
+                Exit::Passed.into()
             };
         }
     };
@@ -224,11 +206,11 @@ async fn main() -> ExitCode {
         }
     };
     match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(4),
+        Ok(true) => Exit::Passed.into(),
+        Ok(false) => Exit::Failed.into(),
         Err(error) => {
             eprintln!("proxy-conformance: {error}");
-            ExitCode::from(error.exit_code())
+            Exit::from(&error).into()
         }
     }
 }

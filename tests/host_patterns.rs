@@ -5,9 +5,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use conformance_harness::{run_suite, Console, SuiteOptions};
 use conformance_lab::REFERENCE_POLICY;
 use conformance_spec::WINDOWS_UPDATE_HOSTS;
-use conformance_steps::{run_suite, Console, SuiteOptions, FEATURES_DIR};
+
+const FEATURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
 
 const HOST_ACL_PREFIX: &str = "acl windows_update dstdomain ";
 

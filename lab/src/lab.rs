@@ -2,6 +2,7 @@
 //! every scenario, and torn down when dropped (pass, fail, panic or interrupt).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,13 +14,15 @@ use testcontainers::bollard::query_parameters::RemoveContainerOptionsBuilder;
 use testcontainers::bollard::Docker;
 use testcontainers::{ContainerAsync, GenericImage};
 
-use crate::access_log::AccessLog;
+use conformance_client::ProxyEndpoint;
+
+use crate::backend::ProxyBackend;
 use crate::docker::{DockerEngine, LAB_LABEL};
 use crate::image::SquidImage;
-use crate::policy::Policy;
-use crate::proxy::{ProxySetup, ProxyUnderTest};
+use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
+use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
 use conformance_spec::{all_lab_host_names, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
 
 /// Why a lab did not start; each kind maps to its own exit code.
@@ -44,7 +47,8 @@ pub struct Lab {
     scripted: ScriptedEndpoints,
     icap: IcapRecorder,
     categorizer: Categorizer,
-    access_log: AccessLog,
+    proxy_log: ProxyLog,
+    backend: Arc<dyn ProxyBackend>,
     proxy_port: u16,
     policy: Policy,
     resources: std::sync::Mutex<Resources>,
@@ -105,10 +109,10 @@ impl Lab {
         .await;
         let proxy = match proxy {
             Ok(proxy) => proxy,
-            Err(error) if error.to_string().starts_with("Squid rejected") => {
-                return Err(LabError::PolicyRejected(format!("{error:#}")))
+            Err(StartFailure::PolicyRejected(message)) => {
+                return Err(LabError::PolicyRejected(message))
             }
-            Err(error) => return Err(could_not_start(error)),
+            Err(StartFailure::Failed(error)) => return Err(could_not_start(error)),
         };
         let proxy_port = proxy.host_port;
         resources.adopt(proxy.container);
@@ -123,7 +127,8 @@ impl Lab {
         if attempts > 1 && std::env::var_os("PROXY_CONFORMANCE_DEBUG").is_some() {
             eprintln!("lab: the proxy answered the readiness probe after {attempts} attempts");
         }
-        let access_log = AccessLog::new(log_dir.path().join("access.log"));
+        let backend: Arc<dyn ProxyBackend> = Arc::new(Squid);
+        let proxy_log = ProxyLog::new(log_dir.path().join("access.log"), backend.clone());
         if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
             eprintln!(
                 "lab: keeping the proxy's logs in {}",
@@ -138,7 +143,8 @@ impl Lab {
             scripted,
             icap,
             categorizer,
-            access_log,
+            proxy_log,
+            backend,
             proxy_port,
             policy: options.policy,
             resources: std::sync::Mutex::new(resources),
@@ -171,8 +177,27 @@ impl Lab {
         &self.categorizer
     }
 
-    pub fn access_log(&self) -> &AccessLog {
-        &self.access_log
+    /// The proxy's log, read as neutral facts.
+    pub fn proxy_log(&self) -> &ProxyLog {
+        &self.proxy_log
+    }
+
+    /// The kind of proxy under test.
+    pub fn backend(&self) -> &dyn ProxyBackend {
+        self.backend.as_ref()
+    }
+
+    /// How the scenario clients reach the proxy: its URL, the lab credentials, and the roots
+    /// they trust (origin CA, then the lab's interception CA).
+    pub fn proxy_endpoint(&self) -> ProxyEndpoint {
+        ProxyEndpoint {
+            url: self.proxy_url(),
+            user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
+            trusted_roots: vec![
+                self.pki.origin_ca.cert_der().clone(),
+                self.pki.interception_ca.cert_der().clone(),
+            ],
+        }
     }
 
     pub fn policy(&self) -> &Policy {
@@ -201,7 +226,7 @@ impl Lab {
              access log {}\n\
              lab: try  curl -x {} http://download.windowsupdate.com/updates/1024/try/kb.psf -o /dev/null -w '%{{http_code}}\\n'",
             self.proxy_url(),
-            self.access_log.path().display(),
+            self.proxy_log.path().display(),
             self.proxy_url()
         )
     }

@@ -1,21 +1,26 @@
 //! The lab: everything a conformance run needs besides the scenarios. It generates the PKI,
-//! starts the in-process mock servers, builds the Squid image when it is missing, and starts
+//! starts the in-process mock servers, builds the proxy image when it is missing, and starts
 //! one private Docker network with a relay (the Microsoft host names on :80/:443) and the
-//! proxy under test running the lab preamble plus a policy. Dropping the [`Lab`] removes
-//! every container and the network.
+//! proxy under test running the lab contract plus a policy. A [`ProxyBackend`] says how one
+//! kind of proxy is put under test and turns its log into neutral [`ProxyFact`]s; Squid is the
+//! first (`squid/`). Dropping the [`Lab`] removes every container and the network.
 
-mod access_log;
+mod backend;
 mod docker;
+mod facts;
 mod image;
 mod lab;
-mod policy;
-mod preamble;
-mod proxy;
+mod paths;
+mod proxy_log;
 mod readiness;
 mod relay;
+mod squid;
 
-pub use access_log::{AccessLog, AccessLogLine};
+pub use backend::ProxyBackend;
 pub use docker::DockerEngine;
+pub use facts::{CacheUse, ProxyFact};
 pub use image::{SquidImage, SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
 pub use lab::{Lab, LabError, LabOptions};
-pub use policy::{Policy, PolicyViolation, REFERENCE_POLICY};
+pub use paths::{display_path, show_relative_to};
+pub use proxy_log::ProxyLog;
+pub use squid::{AccessLogLine, Policy, PolicyViolation, Squid, REFERENCE_POLICY};

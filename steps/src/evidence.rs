@@ -20,7 +20,7 @@ impl ConformanceWorld {
         let mut out = format!(
             "evidence for scenario {} (policy {}):\n",
             self.token,
-            crate::runner::display_path(self.lab.policy().path())
+            conformance_lab::display_path(self.lab.policy().path())
         );
         section(
             &mut out,
@@ -71,10 +71,10 @@ impl ConformanceWorld {
         );
         section(
             &mut out,
-            "proxy access.log",
+            &format!("proxy log ({})", self.lab.backend().name()),
             self.lab
-                .access_log()
-                .lines_for(&self.token)
+                .proxy_log()
+                .facts_for(&self.token)
                 .iter()
                 .map(ToString::to_string),
         );

@@ -50,11 +50,11 @@ impl FromStr for Scheme {
     }
 }
 
-impl Scheme {
-    pub fn url_prefix(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::Https => "https",
+impl From<Scheme> for conformance_client::Scheme {
+    fn from(scheme: Scheme) -> Self {
+        match scheme {
+            Scheme::Http => Self::Http,
+            Scheme::Https => Self::Https,
         }
     }
 }
@@ -78,6 +78,15 @@ impl FromStr for Credentials {
             "without credentials" => Ok(Self::Without),
             "with the lab credentials" => Ok(Self::Lab),
             other => Err(format!("unknown credentials {other}")),
+        }
+    }
+}
+
+impl From<Credentials> for conformance_client::Credentials {
+    fn from(credentials: Credentials) -> Self {
+        match credentials {
+            Credentials::Without => Self::Without,
+            Credentials::Lab => Self::Presented,
         }
     }
 }

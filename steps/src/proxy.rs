@@ -1,42 +1,42 @@
-//! What the proxy did with the scenario's requests: whether it asked for credentials and
-//! whether it answered from its cache, judged from the client, the origin and the access log.
-
-use conformance_lab::AccessLogLine;
-use cucumber::then;
+//! What the proxy did with the scenario's requests: whether it asked for credentials, denied
+//! them or answered from its cache, judged from the client, the origin and the proxy's own
+//! report of each request (neutral facts from its backend).
 
 use std::time::Duration;
 
+use conformance_client::{ClientResponse, Exchange, Outcome};
+use conformance_lab::{CacheUse, ProxyFact};
+use cucumber::then;
 use tokio::time::Instant;
 
-use crate::client::Outcome;
-
-const ACCESS_LOG_GRACE: Duration = Duration::from_secs(3);
 use crate::world::ConformanceWorld;
 
+const PROXY_LOG_GRACE: Duration = Duration::from_secs(3);
+
 impl ConformanceWorld {
-    /// The scenario's access-log lines; an empty log is a failure, never a vacuous pass.
-    /// Squid writes a tunnel's line when the tunnel closes, just after the client is done, so
-    /// this polls (bounded) until there is a line per client exchange.
-    pub(crate) async fn proxy_log(&self) -> Result<Vec<AccessLogLine>, String> {
+    /// The proxy's facts for this scenario; none is a failure, never a vacuous pass. A proxy
+    /// logs a tunnel when it closes, just after the client is done, so this polls (bounded)
+    /// until there is a fact per client exchange.
+    pub(crate) async fn proxy_log(&self) -> Result<Vec<ProxyFact>, String> {
         let expected = self.requests_sent();
         self.proxy_log_until(|lines| lines.len() >= expected).await
     }
 
-    /// The scenario's access-log lines once `complete` holds for them (or the grace period
-    /// is over): Squid logs a bumped request and its CONNECT as each of them ends.
+    /// The proxy's facts for this scenario once `complete` holds for them (or the grace
+    /// period is over): a proxy logs a bumped request and its CONNECT as each of them ends.
     pub(crate) async fn proxy_log_until(
         &self,
-        complete: impl Fn(&[AccessLogLine]) -> bool,
-    ) -> Result<Vec<AccessLogLine>, String> {
-        let deadline = Instant::now() + ACCESS_LOG_GRACE;
-        let mut lines = self.lab.access_log().lines_for(&self.token);
+        complete: impl Fn(&[ProxyFact]) -> bool,
+    ) -> Result<Vec<ProxyFact>, String> {
+        let deadline = Instant::now() + PROXY_LOG_GRACE;
+        let mut lines = self.lab.proxy_log().facts_for(&self.token);
         while !complete(&lines) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(25)).await;
-            lines = self.lab.access_log().lines_for(&self.token);
+            lines = self.lab.proxy_log().facts_for(&self.token);
         }
         if lines.is_empty() {
             return Err(self.failure(
-                "access-log lines for this scenario",
+                "the proxy's log of this scenario's requests",
                 "none: the requests never reached the proxy",
             ));
         }
@@ -72,12 +72,9 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
         return Err(world.failure("every request answered", failed.to_string()));
     }
     let log = world.proxy_log().await?;
-    if let Some(line) = log
-        .iter()
-        .find(|l| l.http_status() == "407" || l.user() != "-")
-    {
+    if let Some(line) = log.iter().find(|l| l.challenged || l.user.is_some()) {
         return Err(world.failure(
-            "access-log lines with user `-` and no TCP_DENIED/407",
+            "no request challenged for credentials or logged with a user",
             line.to_string(),
         ));
     }
@@ -110,11 +107,8 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
         return Err(world.failure("407 with Proxy-Authenticate: Basic", exchange.to_string()));
     }
     let log = world.proxy_log().await?;
-    if !log
-        .iter()
-        .any(|l| l.squid_status() == "TCP_DENIED" && l.http_status() == "407")
-    {
-        return Err(world.failure("a TCP_DENIED/407 access-log line", "none"));
+    if !log.iter().any(|l| l.challenged) {
+        return Err(world.failure("the proxy to log a credentials challenge (407)", "none"));
     }
     if !world.origin_requests()?.is_empty() {
         return Err(world.failure("nothing at the origin", "the origin saw the request"));
@@ -133,22 +127,11 @@ async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<()
     if !refused {
         return Err(world.failure("403 Forbidden (or a refused CONNECT)", exchange.to_string()));
     }
-    // A denied CONNECT that the policy bumps is logged TCP_DENIED/200 and its 403 is served
-    // inside the bumped connection (NONE_NONE/403): judge the access-denied error code.
-    let denied = |line: &AccessLogLine| {
-        line.squid_status() == "TCP_DENIED"
-            || line
-                .value("err")
-                .is_some_and(|e| e.starts_with("ERR_ACCESS_DENIED"))
-    };
     let log = world
-        .proxy_log_until(|lines| lines.iter().any(denied))
+        .proxy_log_until(|lines| lines.iter().any(|l| l.denied))
         .await?;
-    if !log.iter().any(denied) {
-        return Err(world.failure(
-            "an access-log line with TCP_DENIED or err=ERR_ACCESS_DENIED",
-            "none",
-        ));
+    if !log.iter().any(|l| l.denied) {
+        return Err(world.failure("the proxy to log the request as denied by policy", "none"));
     }
     Ok(())
 }
@@ -173,8 +156,11 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
         }
     }
     let log = world.proxy_log().await?;
-    if let Some(hit) = log.iter().find(|l| l.is_hit()) {
-        return Err(world.failure("no *_HIT in the access log", hit.to_string()));
+    if let Some(hit) = log.iter().find(|l| l.cache != CacheUse::Miss) {
+        return Err(world.failure(
+            "no request served from or revalidated in the proxy's cache",
+            hit.to_string(),
+        ));
     }
     let at_origin = world.origin_requests()?.len();
     if at_origin != world.exchanges.len() {
@@ -205,17 +191,19 @@ async fn the_second_response_came_from_the_cache(
             second.to_string(),
         ));
     }
-    if !world.proxy_log().await?.iter().any(AccessLogLine::is_hit) {
-        return Err(world.failure("a *_HIT access-log line", "none"));
+    if !world
+        .proxy_log()
+        .await?
+        .iter()
+        .any(|l| l.cache == CacheUse::Hit)
+    {
+        return Err(world.failure("the proxy to log a cache hit", "none"));
     }
     Ok(())
 }
 
 /// Why a response looks like it came from a cache, if it does.
-fn cache_signal(
-    exchange: &crate::client::Exchange,
-    response: &crate::client::ClientResponse,
-) -> Option<String> {
+fn cache_signal(exchange: &Exchange, response: &ClientResponse) -> Option<String> {
     if let Some(age) = response.header("age") {
         return Some(format!("Age: {age}"));
     }

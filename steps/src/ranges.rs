@@ -6,8 +6,9 @@
 use cucumber::{then, when};
 use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
 
-use crate::client::{Ask, Exchange};
-use crate::memory::MemoryWatch;
+use conformance_client::{Exchange, MemoryWatch};
+
+use crate::client::Ask;
 use crate::parameters::{Scheme, Size};
 use crate::world::ConformanceWorld;
 

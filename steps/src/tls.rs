@@ -1,7 +1,7 @@
 //! TLS interception: who issued the certificate the client saw, whose ClientHello reached the
 //! origin (JA4), and whether the proxy logged a tunnel or a decrypted request.
 
-use conformance_lab::AccessLogLine;
+use conformance_lab::ProxyFact;
 use cucumber::then;
 
 use crate::world::ConformanceWorld;
@@ -76,26 +76,23 @@ async fn the_origin_saw_whose_handshake(
 async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<(), String> {
     let host = world.host()?;
     let tunnel = what == "a tunnel";
-    let matches = |line: &AccessLogLine| {
-        if tunnel {
-            // Spliced without a peek: TCP_TUNNEL; spliced after a peek at the ClientHello:
-            // NONE_NONE with bump=splice. Either way the proxy did not decrypt.
-            line.method() == "CONNECT"
-                && line.url().starts_with(&host)
-                && (line.squid_status() == "TCP_TUNNEL" || line.value("bump") == Some("splice"))
-        } else {
-            line.url().starts_with(&format!("https://{host}/"))
-        }
+    let matches = |line: &ProxyFact| {
+        line.concerns_host(&host)
+            && if tunnel {
+                line.is_connect() && line.tunnelled
+            } else {
+                line.is_decrypted_request()
+            }
     };
     let expected = world.requests_sent();
     let log = world
         .proxy_log_until(|lines| lines.len() >= expected && lines.iter().any(matches))
         .await?;
     let found = log.iter().any(matches);
-    let decrypted = log.iter().find(|l| l.url().starts_with("https://"));
+    let decrypted = log.iter().find(|l| l.is_decrypted_request());
     if !found || (tunnel && decrypted.is_some()) {
         let expected = if tunnel {
-            format!("a spliced CONNECT to {host}:443 (TCP_TUNNEL or bump=splice) and no decrypted request")
+            format!("a CONNECT to {host}:443 passed through undecrypted, and no decrypted request")
         } else {
             format!("a decrypted GET https://{host}/… line")
         };

@@ -5,20 +5,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
 use conformance_lab::Lab;
 use cucumber::World;
 
-use crate::client::Exchange;
-use crate::memory::MemoryReport;
 use crate::parameters::Resource;
-use crate::tunnel::RawTunnelExchange;
 
 static CURRENT_LAB: RwLock<Option<Arc<Lab>>> = RwLock::new(None);
 static CLIENT_BASELINE_JA4: RwLock<Option<String>> = RwLock::new(None);
 static NEXT_SCENARIO: AtomicU64 = AtomicU64::new(1);
 
-/// Makes `lab` the one the next scenarios run against.
-pub(crate) fn install_lab(lab: Option<Arc<Lab>>, baseline_ja4: Option<String>) {
+/// Makes `lab` the one the next scenarios run against, with the JA4 of the clients' own
+/// ClientHello (measured once per run); `None` after the run.
+pub fn install_lab(lab: Option<Arc<Lab>>, baseline_ja4: Option<String>) {
     *CURRENT_LAB.write().unwrap_or_else(|p| p.into_inner()) = lab;
     *CLIENT_BASELINE_JA4
         .write()
@@ -40,6 +39,8 @@ pub struct Served {
 #[world(init = Self::new)]
 pub struct ConformanceWorld {
     pub(crate) lab: Arc<Lab>,
+    /// How clients reach the proxy under test.
+    pub(crate) proxy: ProxyEndpoint,
     /// Unique per scenario run; in every path and in the scenario header.
     pub(crate) token: String,
     pub(crate) served: Option<Served>,
@@ -71,6 +72,7 @@ impl ConformanceWorld {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         Ok(Self {
+            proxy: lab.proxy_endpoint(),
             lab,
             token,
             served: None,

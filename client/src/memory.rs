@@ -10,7 +10,7 @@ use std::time::Duration;
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 
 /// Samples resident memory until stopped.
-pub(crate) struct MemoryWatch {
+pub struct MemoryWatch {
     stop: Arc<AtomicBool>,
     sampler: JoinHandle<MemoryReport>,
 }
@@ -44,7 +44,7 @@ impl fmt::Display for MemoryReport {
 }
 
 impl MemoryWatch {
-    pub(crate) fn start() -> Self {
+    pub fn start() -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let before = resident_bytes().unwrap_or(0);
@@ -66,7 +66,7 @@ impl MemoryWatch {
         Self { stop, sampler }
     }
 
-    pub(crate) fn stop(self) -> MemoryReport {
+    pub fn stop(self) -> MemoryReport {
         self.stop.store(true, Ordering::Relaxed);
         self.sampler.join().unwrap_or(MemoryReport {
             before: 0,

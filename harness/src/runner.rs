@@ -3,11 +3,10 @@
 //! fingerprint, runs the features concurrently against the lab and reports every scenario —
 //! to the console, Cucumber JSON, JUnit XML and HTML. Ctrl-C stops the run and removes the lab.
 
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use conformance_lab::{Lab, LabError, LabOptions, Policy};
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -15,12 +14,16 @@ use cucumber::tag::Ext as _;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
 
-use crate::preflight::{check_features, SelectedFeatures};
-use crate::recorder::{Progress, Recorded, Recorder, ScenarioOutcome};
-use crate::world::{install_lab, ConformanceWorld};
+use conformance_lab::display_path;
+use conformance_steps::{install_lab, ConformanceWorld};
 
-/// The bundled features.
-pub const FEATURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../features");
+use crate::bundle::Bundle;
+use crate::error::SuiteError;
+use crate::interrupt::Interrupt;
+use crate::model::SuiteReport;
+use crate::preflight::{check_features, SelectedFeatures};
+use crate::recorder::{Progress, Recorded, Recorder};
+use crate::report::{self, report_file, write_report};
 
 /// What the console shows while the suite runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +55,18 @@ pub struct SuiteOptions {
 }
 
 impl Default for SuiteOptions {
+    /// The bundled suite and reference policy (where the bundle cannot be written, the run
+    /// reports the folder it could not read).
     fn default() -> Self {
+        let bundle = Bundle::get();
+        let from_bundle = |pick: fn(&Bundle) -> PathBuf, fallback: &str| {
+            bundle
+                .as_ref()
+                .map_or_else(|_| PathBuf::from(fallback), pick)
+        };
         Self {
-            policy: PathBuf::from(conformance_lab::REFERENCE_POLICY),
-            features: PathBuf::from(FEATURES_DIR),
+            policy: from_bundle(Bundle::reference_policy, "windows-update-bypass.conf"),
+            features: from_bundle(Bundle::features, "features"),
             tags: None,
             concurrency: 8,
             console: Console::Steps,
@@ -65,107 +76,6 @@ impl Default for SuiteOptions {
             keep_lab: false,
         }
     }
-}
-
-/// A finished run.
-#[derive(Debug, Clone)]
-pub struct SuiteReport {
-    pub policy: PathBuf,
-    pub scenarios: Vec<ScenarioOutcome>,
-    pub parse_errors: Vec<String>,
-    pub lab_start: Duration,
-    pub duration: Duration,
-}
-
-impl SuiteReport {
-    pub fn passed(&self) -> bool {
-        self.parse_errors.is_empty()
-            && !self.scenarios.is_empty()
-            && self.scenarios.iter().all(|s| s.passed)
-    }
-
-    pub fn failed(&self) -> impl Iterator<Item = &ScenarioOutcome> {
-        self.scenarios.iter().filter(|s| !s.passed)
-    }
-
-    /// `N scenarios: P passed, F failed (lab Xs, run Ys)`.
-    pub fn summary(&self) -> String {
-        let failed = self.failed().count();
-        format!(
-            "{} scenarios: {} passed, {failed} failed (lab start {:.1} s, whole run {:.1} s, policy {})",
-            self.scenarios.len(),
-            self.scenarios.len() - failed,
-            self.lab_start.as_secs_f64(),
-            self.duration.as_secs_f64(),
-            display_path(&self.policy)
-        )
-    }
-}
-
-/// Why a run did not produce a report; each maps to a documented exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum SuiteError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Rejected(String),
-    #[error("{0}")]
-    Lab(String),
-    #[error("interrupted: the lab was removed")]
-    Interrupted,
-}
-
-impl SuiteError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Usage(_) => 1,
-            Self::Rejected(_) => 2,
-            Self::Lab(_) => 3,
-            Self::Interrupted => 130,
-        }
-    }
-}
-
-/// A path relative to the working directory when it is below it.
-pub fn display_path(path: &Path) -> String {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-/// cucumber-rs writes tag names without their `@`; the Cucumber JSON schema and the tools
-/// that read it expect `{"name": "@auth"}`.
-fn add_at_to_json_tags(path: &Path) -> Result<(), SuiteError> {
-    fn fix(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                if let Some(serde_json::Value::Array(tags)) = map.get_mut("tags") {
-                    for tag in tags.iter_mut() {
-                        if let Some(serde_json::Value::String(name)) = tag.get_mut("name") {
-                            if !name.starts_with('@') {
-                                name.insert(0, '@');
-                            }
-                        }
-                    }
-                }
-                map.values_mut().for_each(fix);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(fix),
-            _ => {}
-        }
-    }
-    let unreadable = |e: &dyn std::fmt::Display| {
-        SuiteError::Usage(format!("cannot rewrite {}: {e}", path.display()))
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
-    let mut json: serde_json::Value = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
-    fix(&mut json);
-    let text = serde_json::to_string_pretty(&json).map_err(|e| unreadable(&e))?;
-    write_report(path, &text)
 }
 
 /// Checks the features, starts a lab with the options' policy, runs the features against it,
@@ -204,7 +114,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
             LabError::CouldNotStart(message) => SuiteError::Lab(format!("the lab could not start: {message}")),
         })?,
-        () = interrupt.wait() => return Err(SuiteError::Interrupted),
+        signal = interrupt.wait() => return Err(SuiteError::Interrupted(signal)),
     };
     let lab_start = started.elapsed();
     if options.console == Console::Progress {
@@ -217,16 +127,17 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     let lab = Arc::new(lab);
     let outcome = tokio::select! {
         outcome = async {
-            let baseline = crate::tls_baseline::measure(&lab).await.map_err(|e| {
+            let roots = lab.proxy_endpoint().trusted_roots;
+            let baseline = conformance_client::measure_own_ja4(lab.origin(), &roots).await.map_err(|e| {
                 SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
             })?;
             install_lab(Some(lab.clone()), Some(baseline));
             execute(&options, filter, &selected).await
         } => outcome,
-        () = interrupt.wait() => Err(SuiteError::Interrupted),
+        signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
     install_lab(None, None);
-    if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted)) {
+    if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;
     }
@@ -240,38 +151,12 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         duration: started.elapsed(),
     };
     if let Some(path) = &options.cucumber_json {
-        add_at_to_json_tags(path)?;
+        report::json::add_at_to_tags(path)?;
     }
     if let Some(path) = &options.html {
-        write_report(path, &crate::html_report::render(&report))?;
+        write_report(path, &report::html::render(&report))?;
     }
     Ok(report)
-}
-
-fn write_report(path: &Path, text: &str) -> Result<(), SuiteError> {
-    create_parent(path)?;
-    std::fs::write(path, text)
-        .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display())))
-}
-
-fn create_parent(path: &Path) -> Result<(), SuiteError> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => std::fs::create_dir_all(parent)
-            .map_err(|e| SuiteError::Usage(format!("cannot create {}: {e}", parent.display()))),
-        None => Ok(()),
-    }
-}
-
-fn report_file(path: Option<&PathBuf>) -> Result<Box<dyn Write>, SuiteError> {
-    match path {
-        Some(path) => create_parent(path)
-            .and_then(|()| {
-                File::create(path)
-                    .map_err(|e| SuiteError::Usage(format!("cannot write {}: {e}", path.display())))
-            })
-            .map(|f| Box::new(f) as Box<dyn Write>),
-        None => Ok(Box::new(std::io::sink())),
-    }
 }
 
 async fn execute(
@@ -318,37 +203,4 @@ async fn execute(
         .await;
     let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(recorded)
-}
-
-/// Ctrl-C, listened for from the start of a run: a signal that arrives between two stages
-/// (lab start, fingerprint, scenarios) still interrupts the next one. The listener ends with
-/// the run.
-struct Interrupt {
-    received: tokio::sync::watch::Receiver<bool>,
-    listener: tokio::task::JoinHandle<()>,
-}
-
-impl Interrupt {
-    fn listen() -> Self {
-        let (sender, received) = tokio::sync::watch::channel(false);
-        let listener = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = sender.send(true);
-            }
-            // Keep the sender alive so receivers never see a closed channel as a signal.
-            std::future::pending::<()>().await;
-        });
-        Self { received, listener }
-    }
-
-    async fn wait(&self) {
-        let mut received = self.received.clone();
-        let _ = received.wait_for(|interrupted| *interrupted).await;
-    }
-}
-
-impl Drop for Interrupt {
-    fn drop(&mut self) {
-        self.listener.abort();
-    }
 }

@@ -7,8 +7,9 @@ use std::fmt::Write;
 
 use conformance_spec::PROPERTY_TAGS;
 
-use crate::recorder::ScenarioOutcome;
-use crate::runner::{display_path, SuiteReport};
+use conformance_lab::display_path;
+
+use crate::model::{ScenarioOutcome, SuiteReport};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;\
@@ -29,7 +30,7 @@ fn anchor(index: usize) -> String {
     format!("failure-{index}")
 }
 
-pub(crate) fn render(report: &SuiteReport) -> String {
+pub fn render(report: &SuiteReport) -> String {
     let failed: Vec<&ScenarioOutcome> = report.failed().collect();
     let verdict = if report.passed() { "PASSED" } else { "FAILED" };
     let mut page = String::new();

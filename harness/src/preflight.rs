@@ -10,8 +10,10 @@ use cucumber::gherkin::{self, GherkinEnv};
 use cucumber::tag::Ext as _;
 use cucumber::World as _;
 
-use crate::runner::{display_path, SuiteError};
-use crate::world::ConformanceWorld;
+use conformance_lab::display_path;
+use conformance_steps::ConformanceWorld;
+
+use crate::error::SuiteError;
 
 /// How many scenarios (outline rows counted one by one) the run will execute.
 #[derive(Debug, Clone, Copy)]

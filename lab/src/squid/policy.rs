@@ -15,7 +15,7 @@ pub const REFERENCE_POLICY: &str = concat!(
 /// Directives the lab owns; a policy that sets them would unplug the lab's instruments.
 /// Also owned, checked by value: `external_acl_type lab_categorize` (a policy may define
 /// external ACL helpers of its own under other names) and `icap_enable off`.
-const LAB_OWNED: &[&str] = &[
+pub(crate) const LAB_OWNED: &[&str] = &[
     "http_port",
     "https_port",
     "auth_param",

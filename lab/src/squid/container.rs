@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 use lab_certs::LabPki;
 use testcontainers::core::{Host, IntoContainerPort, Mount};
 use testcontainers::runners::AsyncRunner;
@@ -14,15 +14,15 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::docker::LAB_LABEL;
 use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
-use crate::policy::Policy;
-use crate::preamble::{
+use crate::readiness::{follow_until, Verdict};
+use crate::squid::policy::Policy;
+use crate::squid::preamble::{
     self, PreambleInputs, CATEGORIZE_HELPER_NAME, CATEGORIZE_HELPER_SCRIPT, LAB_DIR, LOG_DIR,
     PROXY_PORT,
 };
-use crate::readiness::{follow_until, Verdict};
 use conformance_spec::all_lab_host_names;
 
-const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
+pub(crate) const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
 const PARSE_FAILED: &str = "LAB-PARSE-FAILED";
 
 /// Prepares files (ownership, htpasswd, certificate db), lets Squid parse the configuration
@@ -47,6 +47,20 @@ echo LAB-PARSE-OK
 exec squid -N -d1 -f $L/squid.conf
 "#;
 
+/// Why the proxy did not start: Squid rejected the policy (reported in Squid's words with the
+/// user's line), or anything else went wrong.
+#[derive(Debug)]
+pub(crate) enum StartFailure {
+    PolicyRejected(String),
+    Failed(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartFailure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
 pub(crate) struct ProxyUnderTest {
     pub(crate) container: ContainerAsync<GenericImage>,
     pub(crate) host_port: u16,
@@ -66,7 +80,7 @@ pub(crate) struct ProxySetup<'a> {
 }
 
 impl ProxyUnderTest {
-    pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self> {
+    pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self, StartFailure> {
         let conf = preamble::render(&PreambleInputs {
             icap_port: setup.icap_port,
             categorizer_port: setup.categorizer_port,
@@ -137,15 +151,18 @@ impl ProxyUnderTest {
                 &setup.policy.path().display().to_string(),
             );
             if parse_failed {
-                anyhow::bail!(
+                return Err(StartFailure::PolicyRejected(format!(
                     "Squid rejected the policy {}:\n{}",
                     setup.policy.path().display(),
                     squid_messages(&text, setup.policy)
-                );
+                )));
             }
-            anyhow::bail!("{text}");
+            return Err(StartFailure::Failed(anyhow::anyhow!("{text}")));
         }
-        let host_port = container.get_host_port_ipv4(PROXY_PORT).await?;
+        let host_port = container
+            .get_host_port_ipv4(PROXY_PORT)
+            .await
+            .map_err(anyhow::Error::from)?;
         Ok(Self {
             container,
             host_port,

@@ -11,7 +11,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// The leaf certificate of the last handshake made with a [`client_tls`] configuration.
-pub(crate) type SeenLeaf = Arc<Mutex<Option<Vec<u8>>>>;
+pub type SeenLeaf = Arc<Mutex<Option<Vec<u8>>>>;
 
 #[derive(Debug)]
 struct RecordingVerifier {
@@ -57,13 +57,13 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 /// A client TLS configuration trusting `roots`, and the slot it records the leaf in.
-pub(crate) fn client_tls(
-    roots: &[&CertificateDer<'static>],
+pub fn client_tls(
+    roots: &[CertificateDer<'static>],
 ) -> anyhow::Result<(rustls::ClientConfig, SeenLeaf)> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut store = RootCertStore::empty();
     for root in roots {
-        store.add((*root).clone())?;
+        store.add(root.clone())?;
     }
     let inner =
         WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone()).build()?;
@@ -82,7 +82,7 @@ pub(crate) fn client_tls(
 }
 
 /// The issuer of a DER certificate, as `CN=…, O=…`.
-pub(crate) fn issuer_of(der: &[u8]) -> Option<String> {
+pub fn issuer_of(der: &[u8]) -> Option<String> {
     x509_parser::parse_x509_certificate(der)
         .ok()
         .map(|(_, cert)| cert.issuer().to_string())

@@ -9,11 +9,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::runner::{display_path, run_suite, Console, SuiteError, SuiteOptions, SuiteReport};
+use conformance_lab::display_path;
 use conformance_spec::PROPERTY_TAGS;
 
-/// The bundled mutants.
-pub const MUTANTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/squid/mutants");
+use crate::bundle::Bundle;
+use crate::error::SuiteError;
+use crate::model::SuiteReport;
+use crate::runner::{run_suite, Console, SuiteOptions};
 
 /// How many directive lines a mutant may add or remove against the reference and still be
 /// one fault (moving a rule counts 2; the Store-ID recipe, the largest, counts 5).
@@ -78,7 +80,7 @@ impl Default for SelftestOptions {
     fn default() -> Self {
         let suite = SuiteOptions::default();
         Self {
-            mutants: PathBuf::from(MUTANTS_DIR),
+            mutants: Bundle::get().map_or_else(|_| PathBuf::from("mutants"), |b| b.mutants()),
             reference: suite.policy,
             features: suite.features,
             concurrency: suite.concurrency,

@@ -11,46 +11,9 @@ use std::time::Instant;
 
 use cucumber::{event, gherkin, parser, Event};
 
-use conformance_spec::PROPERTY_TAGS;
+use conformance_steps::ConformanceWorld;
 
-use crate::world::ConformanceWorld;
-
-/// One scenario's result.
-#[derive(Debug, Clone)]
-pub struct ScenarioOutcome {
-    /// The feature file (or the feature's name when it has no file).
-    pub feature: String,
-    pub scenario: String,
-    /// Line of the scenario (of the example row, for outlines).
-    pub line: usize,
-    /// Feature, rule and scenario tags, with their `@`.
-    pub tags: Vec<String>,
-    /// Lab host names the scenario's steps name.
-    pub hosts: Vec<String>,
-    pub passed: bool,
-    /// The step that failed, when one did.
-    pub failed_step: Option<FailedStep>,
-}
-
-/// The failing step of a scenario.
-#[derive(Debug, Clone)]
-pub struct FailedStep {
-    /// Keyword and text, e.g. `Then the client receives status 200`.
-    pub text: String,
-    pub line: usize,
-    /// Expected vs actual and the evidence, as the step reported it.
-    pub message: String,
-}
-
-impl ScenarioOutcome {
-    /// `file:line: scenario`, and the failed step's line when there is one.
-    pub fn location(&self) -> String {
-        match &self.failed_step {
-            Some(step) => format!("{}:{} ({})", self.feature, step.line, self.scenario),
-            None => format!("{}:{} ({})", self.feature, self.line, self.scenario),
-        }
-    }
-}
+use crate::model::{FailedStep, ScenarioOutcome};
 
 /// How progress is shown while the run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,10 +170,10 @@ fn new_outcome(
             hosts
         });
     ScenarioOutcome {
-        feature: feature
-            .path
-            .as_ref()
-            .map_or_else(|| feature.name.clone(), |p| crate::runner::display_path(p)),
+        feature: feature.path.as_ref().map_or_else(
+            || feature.name.clone(),
+            |p| conformance_lab::display_path(p),
+        ),
         scenario: scenario.name.clone(),
         line: scenario.position.line,
         tags: feature
@@ -284,21 +247,5 @@ impl cucumber::Writer<ConformanceWorld> for Recorder {
             }
             _ => {}
         }
-    }
-}
-
-/// The properties of DESIGN.md, as scenario tags, in report order.
-
-impl ScenarioOutcome {
-    /// The property tags this scenario carries.
-    pub fn properties(&self) -> impl Iterator<Item = &str> {
-        self.tags
-            .iter()
-            .map(String::as_str)
-            .filter(|t| PROPERTY_TAGS.contains(t))
-    }
-
-    pub fn is_control(&self) -> bool {
-        self.tags.iter().any(|t| t == "@control")
     }
 }

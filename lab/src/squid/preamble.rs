@@ -8,7 +8,7 @@ pub const LOG_DIR: &str = "/var/log/squid-lab";
 pub const PROXY_PORT: u16 = 3128;
 /// The `lab_categorize` external ACL helper (Perl: the image has perl-base, no curl), installed
 /// in [`LAB_DIR`] under [`CATEGORIZE_HELPER_NAME`].
-pub const CATEGORIZE_HELPER_SCRIPT: &str = include_str!("../helpers/lab_categorize.pl");
+pub const CATEGORIZE_HELPER_SCRIPT: &str = include_str!("../../helpers/lab_categorize.pl");
 pub const CATEGORIZE_HELPER_NAME: &str = "lab_categorize";
 
 /// What the preamble needs to know about the rest of the lab.

@@ -4,21 +4,21 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::{Context, Result};
-use conformance_lab::Lab;
 use mock_servers::UpdateOrigin;
+use rustls::pki_types::CertificateDer;
 
 use crate::tls_capture::client_tls;
 
 const BASELINE_HOST: &str = "download.windowsupdate.com";
 
-/// The JA4 of the harness's own ClientHello.
-pub(crate) async fn measure(lab: &Lab) -> Result<String> {
-    let port = lab.origin().tls_port();
+/// The JA4 of the harness's own ClientHello, as `origin` fingerprints it.
+pub async fn measure_own_ja4(
+    origin: &UpdateOrigin,
+    trusted_roots: &[CertificateDer<'static>],
+) -> Result<String> {
+    let port = origin.tls_port();
     let target = UpdateOrigin::update_path(16, &format!("tls-baseline-{}", std::process::id()));
-    let (tls, _) = client_tls(&[
-        lab.pki().origin_ca.cert_der(),
-        lab.pki().interception_ca.cert_der(),
-    ])?;
+    let (tls, _) = client_tls(trusted_roots)?;
     let client = reqwest::Client::builder()
         .no_proxy()
         .resolve(BASELINE_HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -33,7 +33,7 @@ pub(crate) async fn measure(lab: &Lab) -> Result<String> {
         .context("direct request to the origin")?
         .bytes()
         .await?;
-    let journal = lab.origin().journal();
+    let journal = origin.journal();
     let request = journal
         .requests_containing(&target)
         .pop()

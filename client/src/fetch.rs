@@ -1,0 +1,253 @@
+//! One request through the proxy under test, made the way an update client makes it, with
+//! everything the client saw kept as an [`Exchange`]. The body is streamed and checked
+//! against the generated payload, never held in memory.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use mock_servers::{Payload, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::endpoint::ProxyEndpoint;
+use crate::exchange::{ClientResponse, Credentials, Exchange, Outcome, ReceivedPart, Scheme};
+use crate::tls_capture::{client_tls, issuer_of, SeenLeaf};
+
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A request to make through the proxy under test.
+pub struct Fetch<'a> {
+    pub proxy: &'a ProxyEndpoint,
+    pub scenario: &'a str,
+    pub method: reqwest::Method,
+    pub url: String,
+    pub scheme: Scheme,
+    pub credentials: Credentials,
+    pub range: Option<String>,
+    pub extra_headers: Vec<(String, String)>,
+    /// Verify the body against this payload, if it is a generated file.
+    pub payload: Option<Payload>,
+    /// Stop reading a body that runs past this many bytes (a widened range of a huge file).
+    pub read_limit: Option<u64>,
+}
+
+impl Fetch<'_> {
+    pub async fn send(self) -> Exchange {
+        let request_token = format!(
+            "{}-r{:06x}",
+            self.scenario,
+            rand::random::<u32>() & 0xff_ffff
+        );
+        let outcome = match self.try_send(&request_token).await {
+            Ok(outcome) => outcome,
+            Err(SendError::Http(error)) => classify_error(&error),
+            Err(SendError::Setup(error)) => {
+                Outcome::Failed(format!("building the client: {error:#}"))
+            }
+            Err(SendError::Body(message)) => Outcome::Failed(message),
+        };
+        Exchange {
+            method: self.method.to_string(),
+            url: self.url,
+            scheme: self.scheme,
+            credentials: self.credentials,
+            range: self.range,
+            extra_headers: self.extra_headers,
+            request_token,
+            outcome,
+        }
+    }
+
+    fn client(&self) -> anyhow::Result<(reqwest::Client, SeenLeaf)> {
+        let mut scenario_headers = HeaderMap::new();
+        scenario_headers.insert(
+            HeaderName::from_static(SCENARIO_HEADER),
+            HeaderValue::from_str(self.scenario).expect("scenario tokens are ASCII"),
+        );
+        let mut proxy = reqwest::Proxy::all(&self.proxy.url)?.headers(scenario_headers.clone());
+        if self.credentials == Credentials::Presented {
+            let (user, password) = self.proxy.credentials()?;
+            proxy = proxy.basic_auth(user, password);
+        }
+        let (tls, seen) = client_tls(&self.proxy.trusted_roots)?;
+        let client = reqwest::Client::builder()
+            .proxy(proxy)
+            .default_headers(scenario_headers)
+            .tls_backend_preconfigured(tls)
+            .http1_only()
+            .pool_max_idle_per_host(0)
+            .timeout(CLIENT_TIMEOUT)
+            .build()?;
+        Ok((client, seen))
+    }
+
+    async fn try_send(&self, request_token: &str) -> Result<Outcome, SendError> {
+        let (client, seen) = self.client().map_err(SendError::Setup)?;
+        let mut request = client
+            .request(self.method.clone(), &self.url)
+            .header(REQUEST_TOKEN_HEADER, request_token);
+        if let Some(range) = &self.range {
+            request = request.header(reqwest::header::RANGE, range);
+        }
+        for (name, value) in &self.extra_headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let mut response = request.send().await?;
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let issuer = seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .and_then(issuer_of);
+        let first_offset = response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let boundary = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .filter(|m| m.type_() == mime::MULTIPART)
+            .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()));
+        let verify = self.payload.filter(|_| status == 200 || status == 206);
+        let mut body_len = 0u64;
+        let mut body_mismatch = None;
+        let mut parts = Vec::new();
+        let mut stopped_reading = false;
+        if let Some(boundary) = boundary {
+            let received = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let counter = received.clone();
+            let counted = response.bytes_stream().inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    counter.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+            parts = read_parts(counted, boundary, verify)
+                .await
+                .map_err(SendError::Body)?;
+            body_len = received.load(std::sync::atomic::Ordering::Relaxed);
+        } else {
+            while let Some(chunk) = response.chunk().await? {
+                if self.read_limit.is_some_and(|limit| body_len > limit) {
+                    stopped_reading = true;
+                    break;
+                }
+                if let (Some(payload), None) = (verify, body_mismatch) {
+                    body_mismatch = payload
+                        .first_mismatch(first_offset + body_len, &chunk)
+                        .map(|i| body_len + i as u64);
+                }
+                body_len += chunk.len() as u64;
+            }
+        }
+        Ok(Outcome::Response(ClientResponse {
+            status,
+            headers,
+            body_len,
+            body_mismatch,
+            issuer,
+            parts,
+            stopped_reading,
+        }))
+    }
+}
+
+/// Reads a `multipart/byteranges` body part by part (streamed, each part checked against the
+/// payload at the offset its `Content-Range` names).
+async fn read_parts<S>(
+    body: S,
+    boundary: String,
+    payload: Option<Payload>,
+) -> Result<Vec<ReceivedPart>, String>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, reqwest::Error>> + Send + 'static,
+{
+    let mut multipart = multer::Multipart::new(body, boundary);
+    let mut parts = Vec::new();
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("malformed multipart/byteranges body: {e}"))?
+    {
+        let content_range = field
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let first = content_range
+            .as_deref()
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut len = 0u64;
+        let mut mismatch = None;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| format!("malformed multipart/byteranges part: {e}"))?
+        {
+            if let (Some(payload), None) = (payload, mismatch) {
+                mismatch = payload
+                    .first_mismatch(first + len, &chunk)
+                    .map(|i| len + i as u64);
+            }
+            len += chunk.len() as u64;
+        }
+        parts.push(ReceivedPart {
+            content_range,
+            len,
+            mismatch,
+        });
+    }
+    Ok(parts)
+}
+
+enum SendError {
+    Setup(anyhow::Error),
+    Http(reqwest::Error),
+    Body(String),
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(error: reqwest::Error) -> Self {
+        Self::Http(error)
+    }
+}
+
+fn classify_error(error: &reqwest::Error) -> Outcome {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if message.contains("proxy authorization required") || message.contains("407") {
+        return Outcome::TunnelRefused {
+            status: Some(407),
+            message,
+        };
+    }
+    if message.contains("tunnel error: unsuccessful") {
+        return Outcome::TunnelRefused {
+            status: None,
+            message,
+        };
+    }
+    Outcome::Failed(message)
+}

@@ -1,0 +1,24 @@
+//! The runner of the conformance suite: checks the features before anything starts, starts one
+//! lab per run, runs the features against it, records every scenario's outcome with its
+//! evidence, renders the reports (console, Cucumber JSON, JUnit XML, HTML) from one run model,
+//! and proves with the mutation self-test that the suite catches policy faults. The suite
+//! itself (features, reference policy, mutants) is bundled in the binary.
+
+mod bundle;
+mod error;
+mod interrupt;
+mod model;
+mod preflight;
+mod recorder;
+pub mod report;
+mod runner;
+mod selftest;
+
+pub use bundle::Bundle;
+pub use error::SuiteError;
+pub use interrupt::{Interrupt, Signal};
+pub use model::{FailedStep, ScenarioOutcome, SuiteReport};
+pub use runner::{run_suite, Console, SuiteOptions};
+pub use selftest::{
+    judge, load_mutants, run_selftest, Mutant, MutantVerdict, SelftestOptions, SelftestReport,
+};

@@ -1,0 +1,31 @@
+//! The console report: each failed scenario with its location, the failed step and its
+//! evidence, then the run's summary line.
+
+use crate::model::SuiteReport;
+
+/// The failures and the summary, as printed on stderr after a run.
+pub fn render(report: &SuiteReport) -> String {
+    let mut out = String::new();
+    for scenario in report.failed() {
+        out.push_str(&format!(
+            "\nFAILED {} {}\n",
+            scenario.location(),
+            scenario.tags.join(" ")
+        ));
+        if let Some(step) = &scenario.failed_step {
+            out.push_str(&format!(
+                "  step (line {}): {}\n",
+                step.line,
+                step.text.trim()
+            ));
+            for line in step.message.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    for error in &report.parse_errors {
+        out.push_str(&format!("parse error: {error}\n"));
+    }
+    out.push_str(&format!("\n{}\n", report.summary()));
+    out
+}
