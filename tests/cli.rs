@@ -1,6 +1,6 @@
 //! The `proxy-conformance` command on bad input and on an independently written policy: each
 //! case gets a clear message and its documented exit code (1 usage, 2 rejected before running,
-//! 3 lab could not start, 0 passed).
+//! 3 lab could not start, 4 failed, 0 passed, 128 + the signal's number when interrupted).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -236,7 +236,7 @@ fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
             "FAILED features/tls-interception.feature:",
             "expected: issuer CN=proxy-conformance Origin CA",
             "origin journal:",
-            "proxy access.log:",
+            "proxy log (Squid 5.7):",
         ],
     );
     let page = std::fs::read_to_string(html).unwrap();
@@ -289,8 +289,9 @@ fn cpl_lint_of_the_article_as_published_fails_with_located_errors() {
     assert!(text.contains("condition=ByPassWindowsUpdate"), "{text}");
 }
 
-#[test]
-fn ctrl_c_during_a_run_removes_the_lab_and_exits_130() {
+/// Sends `signal` to a run once its lab is up and checks it exits with `code`, says it was
+/// interrupted, and leaves no container or network of its own behind.
+fn a_signal_after_lab_start_removes_the_lab(signal: &str, code: i32) {
     let _turn = lab_turn();
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
@@ -317,38 +318,42 @@ fn ctrl_c_during_a_run_removes_the_lab_and_exits_130() {
         "the lab never became ready:\n{seen}"
     );
     let interrupted = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([format!("-{signal}"), pid.to_string()])
         .status()
         .expect("kill runs");
     assert!(interrupted.success());
     let status = child.wait().expect("the binary exits");
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert_eq!(status.code(), Some(code), "SIG{signal}: {seen}{rest}");
     assert!(rest.contains("interrupted"), "{rest}");
-    let left = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=io.proxy-conformance.lab-pid={pid}"),
-        ])
-        .output()
-        .expect("docker ps runs");
-    assert!(left.stdout.is_empty(), "containers left behind: {:?}", left);
-    let networks = Command::new("docker")
-        .args([
-            "network",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label=io.proxy-conformance.lab-pid={pid}"),
-        ])
-        .output()
-        .expect("docker network ls runs");
-    assert!(
-        networks.stdout.is_empty(),
-        "networks left behind: {:?}",
-        networks
-    );
+    for what in [&["ps", "-aq"][..], &["network", "ls", "-q"][..]] {
+        let left = Command::new("docker")
+            .args(what)
+            .args([
+                "--filter",
+                &format!("label=io.proxy-conformance.lab-pid={pid}"),
+            ])
+            .output()
+            .expect("docker runs");
+        assert!(
+            left.stdout.is_empty(),
+            "SIG{signal}: docker {what:?} left behind: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_run_removes_the_lab_and_exits_130() {
+    a_signal_after_lab_start_removes_the_lab("INT", 130);
+}
+
+#[test]
+fn sigterm_during_a_run_removes_the_lab_and_exits_143() {
+    a_signal_after_lab_start_removes_the_lab("TERM", 143);
+}
+
+#[test]
+fn sighup_during_a_run_removes_the_lab_and_exits_129() {
+    a_signal_after_lab_start_removes_the_lab("HUP", 129);
 }
