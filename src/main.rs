@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
-    report, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions,
+    report, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions, Verdict,
 };
 use conformance_lab::display_path;
 
@@ -91,7 +91,7 @@ struct SelftestArgs {
     features: Option<PathBuf>,
 }
 
-async fn run(args: RunArgs) -> Result<bool, SuiteError> {
+async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     let mut options = SuiteOptions {
         tags: args.tags,
         concurrency: args.concurrency.into(),
@@ -130,7 +130,11 @@ async fn run(args: RunArgs) -> Result<bool, SuiteError> {
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
     }
-    Ok(report.passed())
+    Ok(match report.verdict() {
+        Verdict::Pass => Exit::Passed,
+        Verdict::Fail => Exit::Failed,
+        Verdict::Inconclusive => Exit::Inconclusive,
+    })
 }
 
 /// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
@@ -166,7 +170,7 @@ fn translate_cpl(path: &Path) -> Result<(tempfile::TempDir, PathBuf), SuiteError
     Ok((dir, fragment))
 }
 
-async fn selftest(args: SelftestArgs) -> Result<bool, SuiteError> {
+async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     let mut options = SelftestOptions {
         progress: true,
         ..SelftestOptions::default()
@@ -179,7 +183,11 @@ async fn selftest(args: SelftestArgs) -> Result<bool, SuiteError> {
     }
     let report = run_selftest(options).await?;
     println!("{}", report.render());
-    Ok(report.passed())
+    Ok(if report.passed() {
+        Exit::Passed
+    } else {
+        Exit::Failed
+    })
 }
 
 #[tokio::main]
@@ -206,8 +214,7 @@ async fn main() -> ExitCode {
         }
     };
     match outcome {
-        Ok(true) => Exit::Passed.into(),
-        Ok(false) => Exit::Failed.into(),
+        Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("proxy-conformance: {error}");
             Exit::from(&error).into()

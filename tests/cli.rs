@@ -357,3 +357,48 @@ fn sigterm_during_a_run_removes_the_lab_and_exits_143() {
 fn sighup_during_a_run_removes_the_lab_and_exits_129() {
     a_signal_after_lab_start_removes_the_lab("HUP", 129);
 }
+
+#[test]
+fn controls_run_alongside_the_properties_selected_without_them() {
+    let _turn = lab_turn();
+    let output = run(&["run", "--tags", "@tls and not @control and not @hosts"]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "a control host is intercepted with the proxy's CA",
+            "@tls          PASS",
+        ],
+    );
+}
+
+#[test]
+fn a_policy_that_authenticates_nobody_is_inconclusive_for_auth() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let reference =
+        std::fs::read_to_string(format!("{ROOT}/policies/squid/windows-update-bypass.conf"))
+            .expect("reference policy");
+    let nobody = reference.replace("http_access allow lab_users", "http_access allow all");
+    assert_ne!(
+        nobody, reference,
+        "the reference policy changed its auth rule"
+    );
+    let policy = file_with(dir.path(), "authenticates-nobody.conf", nobody.as_bytes());
+    let output = run(&[
+        "run",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--tags",
+        "@auth and not @hosts",
+    ]);
+    assert_exit(
+        &output,
+        5,
+        &[
+            "INCONCLUSIVE",
+            "@auth         INCONCLUSIVE",
+            "control(s) failed",
+        ],
+    );
+}

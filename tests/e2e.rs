@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
                 println!("FAILED {}", failed.location());
             }
             println!("e2e: {}", report.summary());
-            if report.passed() {
+            if report.verdict() == conformance_harness::Verdict::Pass {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

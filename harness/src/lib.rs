@@ -13,6 +13,7 @@ mod recorder;
 pub mod report;
 mod runner;
 mod selftest;
+mod verdict;
 
 pub use bundle::Bundle;
 pub use error::SuiteError;
@@ -22,3 +23,4 @@ pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     judge, load_mutants, run_selftest, Mutant, MutantVerdict, SelftestOptions, SelftestReport,
 };
+pub use verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};

@@ -7,6 +7,8 @@ use std::time::Duration;
 use conformance_lab::display_path;
 use conformance_spec::PROPERTY_TAGS;
 
+use crate::verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};
+
 /// One scenario's result.
 #[derive(Debug, Clone)]
 pub struct ScenarioOutcome {
@@ -64,26 +66,49 @@ pub struct SuiteReport {
     pub policy: PathBuf,
     pub scenarios: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
+    /// Scenarios the run selected (the user's and the controls pulled in with them).
+    pub selected: usize,
     pub lab_start: Duration,
     pub duration: Duration,
 }
 
 impl SuiteReport {
+    /// Whether every selected scenario ran and passed (the self-test judges mutants by this).
     pub fn passed(&self) -> bool {
         self.parse_errors.is_empty()
             && !self.scenarios.is_empty()
+            && self.scenarios.len() >= self.selected
             && self.scenarios.iter().all(|s| s.passed)
+    }
+
+    /// The run's verdict: pass, fail or inconclusive (see [`crate::verdict`]).
+    pub fn verdict(&self) -> Verdict {
+        if !self.parse_errors.is_empty() {
+            return Verdict::Fail;
+        }
+        run_verdict(&self.scenarios, self.selected)
+    }
+
+    /// Each property's verdict with the reason.
+    pub fn properties(&self) -> Vec<PropertyVerdict> {
+        property_verdicts(&self.scenarios)
+    }
+
+    /// Selected scenarios that recorded no outcome.
+    pub fn missing_outcomes(&self) -> usize {
+        self.selected.saturating_sub(self.scenarios.len())
     }
 
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioOutcome> {
         self.scenarios.iter().filter(|s| !s.passed)
     }
 
-    /// `N scenarios: P passed, F failed (lab Xs, run Ys)`.
+    /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`.
     pub fn summary(&self) -> String {
         let failed = self.failed().count();
         format!(
-            "{} scenarios: {} passed, {failed} failed (lab start {:.1} s, whole run {:.1} s, policy {})",
+            "{}: {} scenarios: {} passed, {failed} failed (lab start {:.1} s, whole run {:.1} s, policy {})",
+            self.verdict().to_string().to_uppercase(),
             self.scenarios.len(),
             self.scenarios.len() - failed,
             self.lab_start.as_secs_f64(),

@@ -13,18 +13,46 @@ use cucumber::World as _;
 use conformance_lab::display_path;
 use conformance_steps::ConformanceWorld;
 
+use std::collections::BTreeSet;
+
+use conformance_spec::{CONTROL_TAG, PROPERTY_TAGS};
+
 use crate::error::SuiteError;
 
-/// How many scenarios (outline rows counted one by one) the run will execute.
-#[derive(Debug, Clone, Copy)]
+/// How many scenarios (outline rows counted one by one) the run will execute, and the property
+/// tags they carry (with their `@`).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct SelectedFeatures {
     pub scenarios: usize,
     pub all_scenarios: usize,
+    pub properties: BTreeSet<String>,
+}
+
+/// Which scenarios a run executes: those the user's tag expression selects, plus the controls
+/// of every property they check — a bypass verdict without its control proves nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub filter: Option<TagOperation>,
+    pub controls_of: BTreeSet<String>,
+}
+
+impl Selection {
+    /// Whether a scenario with these tags (cucumber's, without `@`) runs.
+    pub fn selects<'a>(&self, tags: impl Iterator<Item = &'a String> + Clone) -> bool {
+        let by_user = self.filter.as_ref().is_none_or(|f| f.eval(tags.clone()));
+        by_user || {
+            let tags: Vec<&String> = tags.collect();
+            tags.iter().any(|t| t.as_str() == &CONTROL_TAG[1..])
+                && tags
+                    .iter()
+                    .any(|t| self.controls_of.contains(&format!("@{t}")))
+        }
+    }
 }
 
 pub(crate) fn check_features(
     path: &Path,
-    filter: Option<&TagOperation>,
+    selection: &Selection,
 ) -> Result<SelectedFeatures, SuiteError> {
     let files = feature_files(path)?;
     if files.is_empty() {
@@ -35,10 +63,7 @@ pub(crate) fn check_features(
     }
     let steps = ConformanceWorld::collection();
     let mut problems = Vec::new();
-    let mut selected = SelectedFeatures {
-        scenarios: 0,
-        all_scenarios: 0,
-    };
+    let mut selected = SelectedFeatures::default();
     for file in files {
         let shown = display_path(&file);
         let feature = match gherkin::Feature::parse_path(&file, GherkinEnv::default()) {
@@ -68,10 +93,14 @@ pub(crate) fn check_features(
                 .iter()
                 .chain(rule.iter().flat_map(|r| &r.tags))
                 .chain(&scenario.tags);
-            if filter.is_some_and(|f| !f.eval(tags)) {
+            if !selection.selects(tags.clone()) {
                 continue;
             }
             selected.scenarios += 1;
+            selected.properties.extend(
+                tags.map(|t| format!("@{t}"))
+                    .filter(|t| PROPERTY_TAGS.contains(&t.as_str())),
+            );
             let background = rule
                 .and_then(|r| r.background.as_ref())
                 .into_iter()

@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use conformance_lab::{Lab, LabError, LabOptions, Policy};
 use cucumber::gherkin::tagexpr::TagOperation;
-use cucumber::tag::Ext as _;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
 
@@ -21,7 +20,7 @@ use crate::bundle::Bundle;
 use crate::error::SuiteError;
 use crate::interrupt::Interrupt;
 use crate::model::SuiteReport;
-use crate::preflight::{check_features, SelectedFeatures};
+use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
 use crate::report::{self, report_file, write_report};
 
@@ -89,17 +88,26 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         })?),
         None => None,
     };
-    let selected = check_features(&options.features, filter.as_ref())?;
-    if selected.scenarios == 0 {
+    let user_selection = Selection {
+        filter,
+        controls_of: Default::default(),
+    };
+    let chosen = check_features(&options.features, &user_selection)?;
+    if chosen.scenarios == 0 {
         return Err(SuiteError::Usage(match &options.tags {
             Some(tags) => format!(
                 "the tag expression {tags:?} selects none of the {} scenarios in {}",
-                selected.all_scenarios,
+                chosen.all_scenarios,
                 display_path(&options.features)
             ),
             None => format!("no scenarios in {}", display_path(&options.features)),
         }));
     }
+    let selection = Selection {
+        controls_of: chosen.properties.clone(),
+        ..user_selection
+    };
+    let selected = check_features(&options.features, &selection)?;
     let policy =
         Policy::load(&options.policy).map_err(|e| SuiteError::Rejected(format!("{e:#}")))?;
     if options.console == Console::Progress {
@@ -132,7 +140,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
                 SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
             })?;
             install_lab(Some(lab.clone()), Some(baseline));
-            execute(&options, filter, &selected).await
+            execute(&options, selection, &selected).await
         } => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
@@ -147,6 +155,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         policy: options.policy.clone(),
         scenarios: recorded.outcomes,
         parse_errors: recorded.parse_errors,
+        selected: selected.scenarios,
         lab_start,
         duration: started.elapsed(),
     };
@@ -161,7 +170,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
 
 async fn execute(
     options: &SuiteOptions,
-    filter: Option<TagOperation>,
+    selection: Selection,
     selected: &SelectedFeatures,
 ) -> Result<Recorded, SuiteError> {
     let recorded = Arc::new(Mutex::new(Recorded::default()));
@@ -191,14 +200,12 @@ async fn execute(
         .with_default_cli()
         .max_concurrent_scenarios(options.concurrency)
         .filter_run(options.features.clone(), move |feature, rule, scenario| {
-            filter.as_ref().is_none_or(|filter| {
-                let tags = feature
-                    .tags
-                    .iter()
-                    .chain(rule.iter().flat_map(|r| &r.tags))
-                    .chain(&scenario.tags);
-                filter.eval(tags)
-            })
+            let tags = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(&scenario.tags);
+            selection.selects(tags)
         })
         .await;
     let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));

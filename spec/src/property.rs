@@ -75,6 +75,17 @@ impl Property {
         }
     }
 
+    /// Whether a control scenario can show the proxy really does this to other hosts. Ranges,
+    /// per-client names and prefetch have none: a proxy that keeps ranges intact, keeps
+    /// per-client files apart and never prefetches is what every host should get, so their
+    /// checks stand on their own (and reports say so).
+    pub fn has_control(self) -> bool {
+        !matches!(
+            self,
+            Property::Range | Property::DynamicNames | Property::Prefetch
+        )
+    }
+
     /// What the property means for an update host, in the report's words.
     pub fn meaning(self) -> &'static str {
         match self {

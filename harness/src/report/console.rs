@@ -26,6 +26,22 @@ pub fn render(report: &SuiteReport) -> String {
     for error in &report.parse_errors {
         out.push_str(&format!("parse error: {error}\n"));
     }
+    if report.missing_outcomes() > 0 {
+        out.push_str(&format!(
+            "\n{} of the {} selected scenarios recorded no outcome: the verdict cannot be trusted\n",
+            report.missing_outcomes(),
+            report.selected
+        ));
+    }
+    out.push_str("\nproperties:\n");
+    for property in report.properties() {
+        out.push_str(&format!(
+            "  {:<13} {:<12} {}\n",
+            property.property.tag(),
+            property.verdict.to_string().to_uppercase(),
+            property.why
+        ));
+    }
     out.push_str(&format!("\n{}\n", report.summary()));
     out
 }

@@ -16,7 +16,29 @@ table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:
 text-align:center}th.host{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}\
 td.pass{background:#dfd}td.fail{background:#fbb;font-weight:bold}td.none{color:#bbb}\
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}\
-.failed h3{color:#a00}.control{font-style:italic}";
+.failed h3{color:#a00}.control{font-style:italic}\
+h1.pass{color:#080}h1.fail{color:#a00}h1.inconclusive{color:#b60}\
+td.inconclusive{background:#fe9;font-weight:bold}";
+
+/// One row per property: its verdict (pass, fail, inconclusive in its own colour) and why.
+fn properties(report: &SuiteReport) -> String {
+    let mut html = String::from(
+        "<h2>Properties</h2><table><tr><th>property</th><th>verdict</th><th>why</th></tr>",
+    );
+    for property in report.properties() {
+        let _ = write!(
+            html,
+            "<tr><td>{} ({})</td><td class=\"{}\">{}</td><td style=\"text-align:left\">{}</td></tr>",
+            property.property.tag(),
+            escape(property.property.meaning()),
+            property.verdict,
+            property.verdict.to_string().to_uppercase(),
+            escape(&property.why)
+        );
+    }
+    html.push_str("</table>");
+    html
+}
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -32,13 +54,14 @@ fn anchor(index: usize) -> String {
 
 pub fn render(report: &SuiteReport) -> String {
     let failed: Vec<&ScenarioOutcome> = report.failed().collect();
-    let verdict = if report.passed() { "PASSED" } else { "FAILED" };
+    let verdict = report.verdict().to_string().to_uppercase();
     let mut page = String::new();
     let _ = write!(
         page,
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
-         </title><style>{STYLE}</style></head><body><h1>proxy-conformance: {verdict}</h1>\
+         </title><style>{STYLE}</style></head><body><h1 class=\"{}\">proxy-conformance: {verdict}</h1>\
          <p>Policy <code>{}</code>. {}</p>",
+        report.verdict(),
         escape(&display_path(&report.policy)),
         escape(&report.summary())
     );
@@ -49,6 +72,7 @@ pub fn render(report: &SuiteReport) -> String {
             escape(error)
         );
     }
+    page.push_str(&properties(report));
     page.push_str(&matrix(report, &failed));
     if !failed.is_empty() {
         page.push_str("<h2>Failures</h2>");

@@ -1,0 +1,228 @@
+//! Three outcomes, per property and for the run: **pass**, **fail**, **inconclusive**. A bypass
+//! check that passes proves something only if its control — the same check against a host the
+//! proxy must police — shows the proxy really authenticates, caches, adapts, categorises or
+//! intercepts there. A failed or missing control, or scenarios that recorded no outcome, make
+//! the verdict inconclusive: never a pass.
+
+use std::fmt;
+
+use conformance_spec::{Property, CONTROL_TAG};
+
+use crate::model::ScenarioOutcome;
+
+/// The outcome of a property or a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Pass,
+    Inconclusive,
+    Fail,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "pass",
+            Self::Inconclusive => "inconclusive",
+            Self::Fail => "fail",
+        })
+    }
+}
+
+/// How one property fared, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyVerdict {
+    pub property: Property,
+    pub verdict: Verdict,
+    /// Update-host (bypass) scenarios: passed, failed.
+    pub bypass: (usize, usize),
+    /// Control scenarios: passed, failed.
+    pub controls: (usize, usize),
+    /// One sentence saying why, in the report's words.
+    pub why: String,
+}
+
+/// The verdict of every property the scenarios carry, in report order.
+pub fn property_verdicts(scenarios: &[ScenarioOutcome]) -> Vec<PropertyVerdict> {
+    Property::ALL
+        .into_iter()
+        .filter_map(|property| judge_property(property, scenarios))
+        .collect()
+}
+
+fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<PropertyVerdict> {
+    let mut bypass = (0, 0);
+    let mut controls = (0, 0);
+    for scenario in scenarios
+        .iter()
+        .filter(|s| s.tags.iter().any(|t| t == property.tag()))
+    {
+        let count = if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
+            &mut controls
+        } else {
+            &mut bypass
+        };
+        if scenario.passed {
+            count.0 += 1;
+        } else {
+            count.1 += 1;
+        }
+    }
+    if bypass == (0, 0) && controls == (0, 0) {
+        return None;
+    }
+    let meaning = property.meaning();
+    let (verdict, why) = if bypass.1 > 0 {
+        (
+            Verdict::Fail,
+            format!(
+                "{} update-host scenario(s) failed: update traffic was not {meaning}",
+                bypass.1
+            ),
+        )
+    } else if bypass.0 == 0 {
+        if controls.1 > 0 {
+            (
+                Verdict::Inconclusive,
+                format!("only controls ran, and {} failed", controls.1),
+            )
+        } else {
+            (Verdict::Pass, "only controls ran; they passed".to_owned())
+        }
+    } else if !property.has_control() {
+        (
+            Verdict::Pass,
+            format!(
+                "{} update-host scenario(s) passed; no control is possible for this property",
+                bypass.0
+            ),
+        )
+    } else if controls == (0, 0) {
+        (
+            Verdict::Inconclusive,
+            "no control ran: nothing shows the proxy does this to other hosts".to_owned(),
+        )
+    } else if controls.1 > 0 {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} control(s) failed: the proxy does not do this to other hosts either, so the passing update-host checks prove nothing",
+                controls.1
+            ),
+        )
+    } else {
+        (
+            Verdict::Pass,
+            format!(
+                "{} update-host scenario(s) and {} control(s) passed",
+                bypass.0, controls.0
+            ),
+        )
+    };
+    Some(PropertyVerdict {
+        property,
+        verdict,
+        bypass,
+        controls,
+        why,
+    })
+}
+
+/// The run's verdict: fail if any property (or untagged scenario) failed, inconclusive if any
+/// property is or if fewer outcomes were recorded than scenarios selected, pass otherwise.
+pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
+    let properties = property_verdicts(scenarios);
+    let untagged_failed = scenarios
+        .iter()
+        .any(|s| !s.passed && s.properties().next().is_none());
+    let worst = properties
+        .iter()
+        .map(|p| p.verdict)
+        .max()
+        .unwrap_or(Verdict::Inconclusive);
+    if untagged_failed || worst == Verdict::Fail {
+        Verdict::Fail
+    } else if scenarios.is_empty() || scenarios.len() < selected {
+        Verdict::Inconclusive
+    } else {
+        worst
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(tags: &[&str], passed: bool) -> ScenarioOutcome {
+        ScenarioOutcome {
+            feature: "features/x.feature".into(),
+            scenario: "s".into(),
+            line: 1,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            hosts: Vec::new(),
+            passed,
+            failed_step: None,
+        }
+    }
+
+    #[test]
+    fn a_bypass_with_its_control_passing_passes() {
+        let run = [
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+        ];
+        assert_eq!(property_verdicts(&run)[0].verdict, Verdict::Pass);
+        assert_eq!(run_verdict(&run, 2), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_failed_control_makes_a_passing_bypass_inconclusive() {
+        let run = [
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], false),
+        ];
+        let verdict = &property_verdicts(&run)[0];
+        assert_eq!(verdict.verdict, Verdict::Inconclusive);
+        assert!(verdict.why.contains("control(s) failed"), "{}", verdict.why);
+        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_missing_control_is_inconclusive_unless_none_is_possible() {
+        let tls = [scenario(&["@tls"], true)];
+        assert_eq!(property_verdicts(&tls)[0].verdict, Verdict::Inconclusive);
+        let range = [scenario(&["@range"], true)];
+        let verdict = &property_verdicts(&range)[0];
+        assert_eq!(verdict.verdict, Verdict::Pass);
+        assert!(verdict.why.contains("no control is possible"));
+    }
+
+    #[test]
+    fn a_failed_bypass_fails_whatever_its_control_did() {
+        let run = [
+            scenario(&["@cache"], false),
+            scenario(&["@cache", "@control"], false),
+        ];
+        assert_eq!(property_verdicts(&run)[0].verdict, Verdict::Fail);
+        assert_eq!(run_verdict(&run, 2), Verdict::Fail);
+    }
+
+    #[test]
+    fn missing_outcomes_or_none_at_all_are_never_a_pass() {
+        let run = [scenario(&["@range"], true)];
+        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
+        assert_eq!(run_verdict(&[], 0), Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn the_worst_property_decides_the_run() {
+        let run = [
+            scenario(&["@tls"], true),
+            scenario(&["@tls", "@control"], true),
+            scenario(&["@icap"], true),
+            scenario(&["@icap", "@control"], false),
+            scenario(&["@range"], false),
+        ];
+        assert_eq!(run_verdict(&run, 5), Verdict::Fail);
+        assert_eq!(run_verdict(&run[..4], 4), Verdict::Inconclusive);
+    }
+}
