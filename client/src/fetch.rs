@@ -229,25 +229,103 @@ impl From<reqwest::Error> for SendError {
     }
 }
 
+/// hyper-util's tunnel error, as it describes itself. The type (`TunnelError`) is not exported,
+/// so it cannot be downcast; its variants' own messages are matched exactly, each cause on its
+/// own — never the whole chain, which carries the URL (a scenario token such as `s407-…` must
+/// not turn a 403 into a 407).
+const TUNNEL_AUTH_REQUIRED: &str = "tunnel error: proxy authorization required";
+const TUNNEL_UNSUCCESSFUL: &str = "tunnel error: unsuccessful";
+
 fn classify_error(error: &reqwest::Error) -> Outcome {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut causes = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
+        causes.push(cause.to_string());
         source = cause.source();
     }
-    if message.contains("proxy authorization required") || message.contains("407") {
+    let message = causes.join(": ");
+    if causes.iter().any(|c| c == TUNNEL_AUTH_REQUIRED) {
         return Outcome::TunnelRefused {
             status: Some(407),
             message,
         };
     }
-    if message.contains("tunnel error: unsuccessful") {
+    if causes.iter().any(|c| c == TUNNEL_UNSUCCESSFUL) {
         return Outcome::TunnelRefused {
             status: None,
             message,
         };
     }
     Outcome::Failed(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A proxy that answers CONNECT with `status` once, then closes.
+    async fn refusing_proxy(status: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            if let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                let _ = stream.write_all(reply.as_bytes()).await;
+            }
+        });
+        format!("http://{address}")
+    }
+
+    async fn outcome_through(status: &'static str, scenario: &str) -> Outcome {
+        let proxy = ProxyEndpoint {
+            url: refusing_proxy(status).await,
+            user: None,
+            trusted_roots: vec![lab_certs::LabPki::generate(&[
+                "download.windowsupdate.com".to_owned()
+            ])
+            .unwrap()
+            .origin_ca
+            .cert_der()
+            .clone()],
+        };
+        Fetch {
+            proxy: &proxy,
+            scenario,
+            method: reqwest::Method::GET,
+            // The URL carries "407": only the tunnel error itself may say 407.
+            url: format!("https://download.windowsupdate.com/{scenario}/s407-x"),
+            scheme: Scheme::Https,
+            credentials: Credentials::Without,
+            range: None,
+            extra_headers: Vec::new(),
+            payload: None,
+            read_limit: None,
+        }
+        .send()
+        .await
+        .outcome
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_407_only_when_the_proxy_said_407() {
+        let challenged = outcome_through("407 Proxy Authentication Required", "s1407-a").await;
+        assert!(
+            matches!(
+                challenged,
+                Outcome::TunnelRefused {
+                    status: Some(407),
+                    ..
+                }
+            ),
+            "{challenged:?}"
+        );
+        let forbidden = outcome_through("403 Forbidden", "s407-b").await;
+        assert!(
+            matches!(forbidden, Outcome::TunnelRefused { status: None, .. }),
+            "{forbidden:?}"
+        );
+    }
 }
