@@ -8,6 +8,7 @@ mod accept;
 mod catalog;
 mod categorizer;
 mod conditional;
+mod dns;
 mod family;
 mod icap;
 mod journal;
@@ -19,6 +20,7 @@ mod soap;
 
 pub use catalog::{Catalog, CatalogError, CatalogFile, HostScope, Redirect};
 pub use categorizer::{Categorizer, CategoryVerdict, Lookup, LOOKUP_PATH};
+pub use dns::{DnsError, DnsOutcome, DnsQuery, DnsTransport, LabDns, LAB_DNS_TTL};
 pub use family::{
     content_type_for_path, UrlFamily, CLIENT_WEB_SERVICE_PATH, CTL_PATH, MCC_PROBE_PATH,
 };
