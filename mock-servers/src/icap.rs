@@ -75,10 +75,8 @@ impl IcapRecorder {
         let journal = calls.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
+            // Stops (instead of spinning) if the listener keeps failing; see `accept`.
+            while let Ok((stream, _)) = crate::accept::accept_next(&listener).await {
                 connections.spawn(serve(stream, journal.clone()));
                 while connections.try_join_next().is_some() {}
             }

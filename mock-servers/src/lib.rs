@@ -1,19 +1,34 @@
-//! In-process mock servers of the lab: the update origin (plain HTTP and TLS, generated and
-//! streamed payloads, ClientHello capture), scripted endpoints behind it (wiremock), the
-//! ICAP recorder and the categorisation service. Steps program them and read their journals
-//! directly.
+//! In-process mock servers of the lab: the update origin (plain HTTP and TLS, the real URL
+//! shapes of Windows Update served from a catalog of generated and streamed payloads,
+//! conditional requests, redirects, the agent's SOAP endpoint, ClientHello capture), scripted
+//! endpoints behind it (wiremock), the ICAP recorder, the categorisation service and the
+//! lab's DNS server for external mode. Steps program them and read their journals directly.
 
+mod accept;
+mod catalog;
 mod categorizer;
+mod conditional;
+mod dns;
+mod family;
 mod icap;
 mod journal;
 mod origin;
 mod payload;
 mod range;
 mod scripted;
+mod soap;
 
+pub use catalog::{Catalog, CatalogError, CatalogFile, HostScope, Redirect};
 pub use categorizer::{Categorizer, CategoryVerdict, Lookup, LOOKUP_PATH};
+pub use dns::{DnsError, DnsOutcome, DnsQuery, DnsTransport, LabDns, LAB_DNS_TTL};
+pub use family::{
+    content_type_for_path, UrlFamily, CLIENT_WEB_SERVICE_PATH, CTL_PATH, MCC_PROBE_PATH,
+};
 pub use icap::{IcapCall, IcapRecorder};
-pub use journal::{OriginJournal, OriginRequest, RawTunnel, Scheme, TlsHandshake};
+pub use journal::{
+    ConditionalHeader, ConditionalKind, ListenerFailure, OriginExchange, OriginJournal,
+    OriginRequest, RawTunnel, Scheme, TlsFailure, TlsFailureStage, TlsHandshake,
+};
 pub use origin::{UpdateOrigin, UPDATES_PREFIX};
 pub use payload::Payload;
 pub use range::{ByteRange, RangeRequest};

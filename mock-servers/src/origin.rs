@@ -1,7 +1,17 @@
 //! The update origin: one content server answering plain HTTP on one port and TLS on another
-//! for every lab host name. Paths under [`UPDATES_PREFIX`] are generated update files
-//! (HEAD, full GET, single and multi-range GET, `If-Range`); every other path is handed to
-//! the scripted endpoints (wiremock) in-process, so each host has one origin and one journal.
+//! for every lab host name, like the Microsoft CDN. A request goes, in order, to: the
+//! [`Catalog`] (registered and minted files of the real URL shapes, and redirects to other
+//! update hosts); the synthetic files under [`UPDATES_PREFIX`]; the Windows Update Agent's
+//! SOAP endpoint; and otherwise the scripted endpoints (wiremock) in-process, so each host
+//! has one origin and one journal.
+//!
+//! Files are generated and streamed, with the CDN's headers (`Content-Type` by extension,
+//! `Accept-Ranges`, `ETag`, `Last-Modified`, `Cache-Control` by family), conditional
+//! requests (304 / 412, `If-Range`), single and multi-range GETs, and HEAD.
+//!
+//! The TLS port serves one leaf certificate whatever the SNI (or none), so a leaf with
+//! wildcard SANs covers every drawn host name. A failed handshake is journaled as a
+//! [`TlsFailure`](crate::TlsFailure).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,12 +28,20 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lab_certs::LeafCertificate;
+use std::time::SystemTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::journal::{OriginJournal, OriginRequest, Scheme, TlsHandshake};
+use crate::accept::accept_next;
+use crate::catalog::{Catalog, CatalogError, Resolved};
+use crate::conditional::{evaluate, Precondition};
+use crate::family::{content_type_for_path, UrlFamily, CLIENT_WEB_SERVICE_PATH};
+use crate::journal::{
+    ListenerFailure, OriginExchange, OriginJournal, OriginRequest, Scheme, TlsFailure,
+    TlsFailureStage, TlsHandshake,
+};
 use crate::payload::Payload;
 use crate::range::{ByteRange, RangeRequest};
 use crate::scripted::ScriptedEndpoints;
@@ -32,7 +50,8 @@ use crate::REQUEST_TOKEN_HEADER;
 
 /// Paths the content server owns: `/updates/<size in bytes>/<anything>`.
 pub const UPDATES_PREFIX: &str = "/updates/";
-const LAST_MODIFIED: &str = "Tue, 10 Oct 2023 17:00:00 GMT";
+/// Last-Modified of the synthetic files: Tue, 10 Oct 2023 17:00:00 GMT.
+const SYNTHETIC_LAST_MODIFIED: u64 = 1_696_957_200;
 const MULTIPART_BOUNDARY: &str = "CONFORMANCE_BYTERANGES";
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -43,12 +62,14 @@ pub struct UpdateOrigin {
     http_addr: SocketAddr,
     tls_addr: SocketAddr,
     journal: OriginJournal,
+    catalog: Catalog,
     _tasks: JoinSet<()>,
 }
 
 struct Shared {
     journal: OriginJournal,
     scripted: ScriptedEndpoints,
+    catalog: Catalog,
 }
 
 impl UpdateOrigin {
@@ -56,9 +77,11 @@ impl UpdateOrigin {
     /// gateway), serving TLS with `leaf`.
     pub async fn start(leaf: &LeafCertificate, scripted: ScriptedEndpoints) -> Result<Self> {
         let journal = OriginJournal::default();
+        let catalog = Catalog::new();
         let context = Arc::new(Shared {
             journal: journal.clone(),
             scripted,
+            catalog: catalog.clone(),
         });
         let http = TcpListener::bind("0.0.0.0:0")
             .await
@@ -75,6 +98,7 @@ impl UpdateOrigin {
             http_addr,
             tls_addr,
             journal,
+            catalog,
             _tasks: tasks,
         })
     }
@@ -89,6 +113,16 @@ impl UpdateOrigin {
 
     pub fn journal(&self) -> &OriginJournal {
         &self.journal
+    }
+
+    /// The files this origin serves: register, mint, redirect, republish.
+    pub fn files(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Republishes the catalogued file at `path` (see [`Catalog::touch`]).
+    pub fn touch(&self, path: &str) -> Result<SystemTime, CatalogError> {
+        self.catalog.touch(path)
     }
 
     /// The path of a generated update file of `size` bytes; `name` may carry per-client
@@ -115,8 +149,16 @@ async fn accept_loop(
 ) {
     let mut connections = JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match accept_next(&listener).await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                let port = listener.local_addr().map_or(0, |a| a.port());
+                context.journal.record_listener_failure(ListenerFailure {
+                    port,
+                    reason: error.to_string(),
+                });
+                return;
+            }
         };
         let context = context.clone();
         let tls = tls.clone();
@@ -124,7 +166,7 @@ async fn accept_loop(
             let connection = context.journal.next_connection_id();
             let _ = match tls {
                 None => serve_http(stream, context, connection, Scheme::Http).await,
-                Some(config) => serve_tls_port(stream, context, connection, config).await,
+                Some(config) => serve_tls_port(stream, peer, context, connection, config).await,
             };
         });
         while connections.try_join_next().is_some() {}
@@ -152,14 +194,30 @@ where
 
 /// The TLS port: records the ClientHello (SNI, JA4) then serves HTTP over TLS. Bytes that
 /// are not TLS are recorded and echoed back verbatim, so a step can check that a tunnel
-/// carried them unchanged.
+/// carried them unchanged. A handshake that fails is journaled with its reason.
 async fn serve_tls_port(
     mut stream: TcpStream,
+    peer: SocketAddr,
     context: Arc<Shared>,
     connection: u64,
     config: Arc<rustls::ServerConfig>,
 ) -> Result<()> {
-    let first_record = peek_first_record(&stream).await?;
+    let fail = |stage, sni: Option<String>, reason: String| {
+        context.journal.record_tls_failure(TlsFailure {
+            connection,
+            peer,
+            sni,
+            stage,
+            reason,
+        });
+    };
+    let first_record = match peek_first_record(&stream).await {
+        Ok(record) => record,
+        Err(error) => {
+            fail(TlsFailureStage::ClientHello, None, format!("{error:#}"));
+            return Err(error);
+        }
+    };
     if first_record.first() != Some(&0x16) {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -172,14 +230,26 @@ async fn serve_tls_port(
         }
     }
     let ja4 = huginn_net_tls::parse_tls_client_hello_ja4(&first_record);
-    let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+    let start = match LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await {
+        Ok(start) => start,
+        Err(error) => {
+            fail(TlsFailureStage::ClientHello, None, error.to_string());
+            return Err(error.into());
+        }
+    };
     let sni = start.client_hello().server_name().map(str::to_owned);
     context.journal.record_handshake(TlsHandshake {
         connection,
-        sni,
+        sni: sni.clone(),
         ja4,
     });
-    let tls = start.into_stream(config).await?;
+    let tls = match start.into_stream(config).await {
+        Ok(tls) => tls,
+        Err(error) => {
+            fail(TlsFailureStage::Handshake, sni, error.to_string());
+            return Err(error.into());
+        }
+    };
     serve_http(tls, context, connection, Scheme::Https).await
 }
 
@@ -229,12 +299,12 @@ async fn respond(
         .or(request.uri().host())
         .unwrap_or("")
         .to_owned();
-    let mut record = OriginRequest {
+    let record = OriginRequest {
         connection,
         scheme,
         method: request.method().to_string(),
         target: target.clone(),
-        host,
+        host: host.clone(),
         headers: request
             .headers()
             .iter()
@@ -248,26 +318,55 @@ async fn respond(
         status: 0,
         bytes_sent: 0,
     };
+    let mut exchange = OriginExchange {
+        conditionals: record.conditional_headers(),
+        request: record,
+        request_body_bytes: None,
+        file: None,
+        location: None,
+    };
     let echo = request.headers().get(REQUEST_TOKEN_HEADER).cloned();
-    let (mut response, body_stream) = if target.starts_with(UPDATES_PREFIX) {
-        serve_update_file(&request, &target)
-    } else {
-        let (response, body) = context.scripted.forward(request).await;
-        record.bytes_sent = body.len() as u64;
-        (response, Some(futures::stream::iter([body]).boxed()))
+    let path = target.split('?').next().unwrap_or("/");
+    let (mut response, body) = match context.catalog.resolve(&host, &target) {
+        Some(Resolved::File(file)) => {
+            exchange.file = Some(file.path.clone());
+            let served = ServedFile {
+                payload: file.payload(),
+                etag: file.etag(),
+                last_modified: file.last_modified,
+                content_type: file.content_type(),
+                cache_control: file.cache_control(),
+            };
+            serve_file(&request, &served)
+        }
+        Some(Resolved::Redirect { path, redirect }) => {
+            exchange.file = Some(path);
+            exchange.location = Some(redirect.location.clone());
+            redirect_response(redirect.status, &redirect.location)
+        }
+        None if target.starts_with(UPDATES_PREFIX) => match synthetic_file(&target) {
+            Some(served) => serve_file(&request, &served),
+            None => (status_only(StatusCode::NOT_FOUND), Some(empty_body())),
+        },
+        None if path.eq_ignore_ascii_case(CLIENT_WEB_SERVICE_PATH) => {
+            let (response, body, read) = crate::soap::answer(request).await;
+            exchange.request_body_bytes = read;
+            (response, Some(buffered(body)))
+        }
+        None => {
+            let (response, body, read) = context.scripted.forward(request).await;
+            exchange.request_body_bytes = Some(read);
+            (response, Some(buffered(body)))
+        }
     };
     if let Some(echo) = echo {
         response.headers_mut().insert(ECHO_TOKEN_HEADER, echo);
     }
-    record.status = response.status().as_u16();
-    let scripted_bytes = record.bytes_sent;
-    let counter = context.journal.record_request(record);
+    exchange.request.status = response.status().as_u16();
+    let counter = context.journal.record_exchange(exchange);
     let (parts, ()) = response.into_parts();
-    let body = match body_stream {
+    let body = match body {
         None => Full::new(Bytes::new()).boxed_unsync(),
-        Some(stream) if scripted_bytes > 0 => {
-            BodyExt::boxed_unsync(StreamBody::new(stream.map(|b| Ok(Frame::data(b)))))
-        }
         Some(stream) => {
             let counted = stream.map(move |chunk| {
                 counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -281,38 +380,120 @@ async fn respond(
 
 type ByteStream = futures::stream::BoxStream<'static, Bytes>;
 
-fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Option<ByteStream>) {
+fn buffered(body: Bytes) -> ByteStream {
+    futures::stream::iter((!body.is_empty()).then_some(body)).boxed()
+}
+
+fn empty_body() -> ByteStream {
+    futures::stream::empty().boxed()
+}
+
+/// What the origin needs to know to serve one generated file.
+struct ServedFile {
+    payload: Payload,
+    etag: String,
+    last_modified: SystemTime,
+    content_type: &'static str,
+    cache_control: &'static str,
+}
+
+/// A synthetic `/updates/<size>/<name>` file: content keyed by the whole target (query
+/// included), fixed Last-Modified.
+fn synthetic_file(target: &str) -> Option<ServedFile> {
     let rest = &target[UPDATES_PREFIX.len()..];
-    let Some(size) = rest.split('/').next().and_then(|s| s.parse::<u64>().ok()) else {
-        return (status_only(StatusCode::NOT_FOUND), None);
-    };
+    let size = rest.split('/').next()?.parse::<u64>().ok()?;
     let payload = Payload::for_target(target, size);
+    Some(ServedFile {
+        etag: payload.etag(),
+        payload,
+        last_modified: std::time::UNIX_EPOCH + Duration::from_secs(SYNTHETIC_LAST_MODIFIED),
+        content_type: content_type_for_path(target),
+        cache_control: UrlFamily::Synthetic.cache_control(),
+    })
+}
+
+/// `302 Found` (or the registered status) with `Location` and IIS's small HTML body.
+fn redirect_response(status: u16, location: &str) -> (Response<()>, Option<ByteStream>) {
+    let mut response = status_only(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND));
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(location));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    let body = Bytes::from(format!(
+        "<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This document may be found <a HREF=\"{location}\">here</a></body>"
+    ));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    (response, Some(buffered(body)))
+}
+
+/// Serves a generated file: methods, preconditions, then the whole file or its ranges.
+fn serve_file<B>(request: &Request<B>, file: &ServedFile) -> (Response<()>, Option<ByteStream>) {
+    let size = file.payload.size();
     let mut headers = HeaderMap::new();
-    let etag = payload.etag();
-    headers.insert(header::ETAG, header_value(&etag));
+    headers.insert(header::ETAG, header_value(&file.etag));
     headers.insert(
         header::LAST_MODIFIED,
-        HeaderValue::from_static(LAST_MODIFIED),
+        header_value(&httpdate::fmt_http_date(file.last_modified)),
     );
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
+        HeaderValue::from_static(file.cache_control),
     );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let is_head = request.method() == Method::HEAD;
-    let range_applies = request
-        .headers()
-        .get(header::IF_RANGE)
-        .is_none_or(|validator| validator.as_bytes() == etag.as_bytes());
+    let method = request.method();
+    if method == Method::OPTIONS {
+        headers.insert(
+            header::ALLOW,
+            HeaderValue::from_static("OPTIONS, GET, HEAD"),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+        return (with_headers(StatusCode::OK, headers), Some(empty_body()));
+    }
+    if method != Method::GET && method != Method::HEAD {
+        headers.insert(
+            header::ALLOW,
+            HeaderValue::from_static("OPTIONS, GET, HEAD"),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+        return (
+            with_headers(StatusCode::METHOD_NOT_ALLOWED, headers),
+            Some(empty_body()),
+        );
+    }
+    let range_applies = match evaluate(method, request.headers(), &file.etag, file.last_modified) {
+        Precondition::NotModified => {
+            // RFC 9110 §15.4.5: the validators and caching headers a 200 would carry, no body.
+            return (with_headers(StatusCode::NOT_MODIFIED, headers), None);
+        }
+        Precondition::Failed => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+            return (
+                with_headers(StatusCode::PRECONDITION_FAILED, headers),
+                Some(empty_body()),
+            );
+        }
+        Precondition::Proceed { range_applies } => range_applies,
+    };
+    let is_head = method == Method::HEAD;
     let ranges = request
         .headers()
         .get(header::RANGE)
         .and_then(|r| r.to_str().ok())
         .and_then(RangeRequest::parse_header)
         .filter(|_| range_applies);
+    let payload = file.payload;
 
-    let (status, body): (StatusCode, Option<(u64, ByteStream)>) = match ranges {
-        None => (StatusCode::OK, whole(payload, &mut headers)),
+    let (status, length, stream): (StatusCode, u64, ByteStream) = match ranges {
+        None => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(file.content_type),
+            );
+            let last = size.saturating_sub(1);
+            (StatusCode::OK, size, payload.stream(0, last).boxed())
+        }
         Some(ranges) => {
             let resolved: Vec<ByteRange> = ranges.iter().filter_map(|r| r.resolve(size)).collect();
             match resolved.as_slice() {
@@ -321,10 +502,7 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
                         header::CONTENT_RANGE,
                         header_value(&format!("bytes */{size}")),
                     );
-                    (
-                        StatusCode::RANGE_NOT_SATISFIABLE,
-                        Some((0, futures::stream::empty().boxed())),
-                    )
+                    (StatusCode::RANGE_NOT_SATISFIABLE, 0, empty_body())
                 }
                 [single] => {
                     headers.insert(
@@ -333,14 +511,12 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
                     );
                     headers.insert(
                         header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/octet-stream"),
+                        HeaderValue::from_static(file.content_type),
                     );
                     (
                         StatusCode::PARTIAL_CONTENT,
-                        Some((
-                            single.len(),
-                            payload.stream(single.first, single.last).boxed(),
-                        )),
+                        single.len(),
+                        payload.stream(single.first, single.last).boxed(),
                     )
                 }
                 several => {
@@ -350,43 +526,24 @@ fn serve_update_file<B>(request: &Request<B>, target: &str) -> (Response<()>, Op
                             "multipart/byteranges; boundary={MULTIPART_BOUNDARY}"
                         )),
                     );
-                    (
-                        StatusCode::PARTIAL_CONTENT,
-                        Some(multipart(payload, several)),
-                    )
+                    let (length, stream) = multipart(payload, several, file.content_type);
+                    (StatusCode::PARTIAL_CONTENT, length, stream)
                 }
             }
         }
     };
-    let mut response = Response::new(());
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    let Some((length, stream)) = body else {
-        return (response, None);
-    };
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    (response, (!is_head).then_some(stream))
-}
-
-fn whole(payload: Payload, headers: &mut HeaderMap) -> Option<(u64, ByteStream)> {
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    let last = payload.size().saturating_sub(1);
-    Some((payload.size(), payload.stream(0, last).boxed()))
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    (with_headers(status, headers), (!is_head).then_some(stream))
 }
 
 /// A `multipart/byteranges` body (RFC 9110 §14.6), streamed part by part.
-fn multipart(payload: Payload, ranges: &[ByteRange]) -> (u64, ByteStream) {
+fn multipart(payload: Payload, ranges: &[ByteRange], content_type: &str) -> (u64, ByteStream) {
     let size = payload.size();
     let mut length = 0u64;
     let mut parts: Vec<ByteStream> = Vec::new();
     for range in ranges {
         let head = format!(
-            "\r\n--{MULTIPART_BOUNDARY}\r\nContent-Type: application/octet-stream\r\nContent-Range: {}\r\n\r\n",
+            "\r\n--{MULTIPART_BOUNDARY}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
             range.content_range(size)
         );
         length += head.len() as u64 + range.len();
@@ -397,6 +554,12 @@ fn multipart(payload: Payload, ranges: &[ByteRange]) -> (u64, ByteStream) {
     length += tail.len() as u64;
     parts.push(futures::stream::once(async move { Bytes::from(tail) }).boxed());
     (length, futures::stream::iter(parts).flatten().boxed())
+}
+
+fn with_headers(status: StatusCode, headers: HeaderMap) -> Response<()> {
+    let mut response = status_only(status);
+    *response.headers_mut() = headers;
+    response
 }
 
 fn status_only(status: StatusCode) -> Response<()> {

@@ -24,6 +24,18 @@ impl Payload {
         }
     }
 
+    /// The payload of a catalogued file: a function of its path without the query (the
+    /// resource's identity, shared by every client whatever its per-client query), its size
+    /// and its version (bumped when the file is republished).
+    pub fn for_resource(path: &str, size: u64, version: u32) -> Self {
+        let path = path.split('?').next().unwrap_or_default();
+        Self {
+            seed: fnv1a(path.as_bytes())
+                ^ splitmix64(size.rotate_left(17) ^ (u64::from(version) << 1 | 1)),
+            size,
+        }
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -81,13 +93,13 @@ impl Payload {
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
-fn splitmix64(mut z: u64) -> u64 {
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wiremock::MockServer;
 
@@ -21,6 +21,15 @@ const NOT_FORWARDED: &[&str] = &[
     "te",
     "upgrade",
 ];
+
+/// Largest request body forwarded to wiremock.
+const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+fn failure(status: StatusCode, _why: &str) -> Response<()> {
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    response
+}
 
 /// The wiremock server and the loopback client that forwards to it.
 #[derive(Debug, Clone)]
@@ -50,24 +59,35 @@ impl ScriptedEndpoints {
     }
 
     /// Forwards `request` to wiremock and returns its answer, body buffered (scripted bodies
-    /// are small by construction).
-    pub(crate) async fn forward(&self, request: Request<Incoming>) -> (Response<()>, Bytes) {
-        match self.try_forward(request).await {
-            Ok(answer) => answer,
+    /// are small by construction), and how many request body bytes were read.
+    pub(crate) async fn forward(&self, request: Request<Incoming>) -> (Response<()>, Bytes, u64) {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
             Err(error) => {
-                let mut response = Response::new(());
-                *response.status_mut() = StatusCode::BAD_GATEWAY;
-                (
-                    response,
-                    Bytes::from(format!("scripted endpoint failed: {error:#}")),
+                return (
+                    failure(StatusCode::PAYLOAD_TOO_LARGE, &format!("{error}")),
+                    Bytes::new(),
+                    0,
                 )
             }
+        };
+        let read = body.len() as u64;
+        match self.try_forward(parts, body).await {
+            Ok((response, body)) => (response, body, read),
+            Err(error) => (
+                failure(StatusCode::BAD_GATEWAY, ""),
+                Bytes::from(format!("scripted endpoint failed: {error:#}")),
+                read,
+            ),
         }
     }
 
-    async fn try_forward(&self, request: Request<Incoming>) -> Result<(Response<()>, Bytes)> {
-        let (parts, body) = request.into_parts();
-        let body = body.collect().await?.to_bytes();
+    async fn try_forward(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<(Response<()>, Bytes)> {
         let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let url = format!("http://{}{}", self.server.address(), target);
         let mut outgoing = self.client.request(parts.method.clone(), url).body(body);

@@ -1,0 +1,395 @@
+//! Host names drawn per run, so a policy is tested against Microsoft's documented patterns
+//! and not against names someone could memorise: every wildcard pattern of
+//! [`WINDOWS_UPDATE_HOSTS`] gets fresh random labels (one label deep and two labels deep,
+//! since `*.` covers any depth in Microsoft's lists), exact patterns keep their bare name,
+//! and look-alike control hosts are drawn that an over-broad bypass would wrongly match
+//! (`windowsupdate.com.k3x9.example.net`, `k3x9windowsupdate.com`,
+//! `microsoft.com-k3x9.example.net`, `update.microsoft.com.k3x9.example`, `k3x9.microsoft.com`).
+//!
+//! Pure and seeded: the same seed gives the same names. Reports print the seed
+//! ([`DrawnHosts::seed`]) and the harness reads [`HOST_SEED_ENV`] (parsed by [`parse_seed`])
+//! to replay a failing run with the same names.
+
+use std::collections::BTreeSet;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::hosts::WINDOWS_UPDATE_HOSTS;
+
+/// Environment variable a run takes its host seed from (decimal or `0x` hex), to replay the
+/// names of an earlier run; reports print the seed they ran with.
+pub const HOST_SEED_ENV: &str = "CONFORMANCE_HOST_SEED";
+
+/// Redraws allowed for one name before giving up on a label length (never reached in
+/// practice: a clash needs a random label to spell a real one).
+const REDRAWS: usize = 64;
+
+/// Parses a seed as written in a report or [`HOST_SEED_ENV`]: decimal or `0x`-prefixed hex.
+pub fn parse_seed(text: &str) -> Option<u64> {
+    let text = text.trim();
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+/// Whether `host` is covered by a documented `pattern`: an exact name, or `*.suffix`
+/// covering every name with at least one more label (at any depth), as in Microsoft's lists.
+/// Case-insensitive; a final dot is ignored.
+pub fn pattern_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+        None => host == pattern,
+    }
+}
+
+/// Whether `name` is a valid DNS host name: at most 253 characters, labels of 1–63 letters,
+/// digits and inner hyphens.
+pub fn is_valid_host_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// The host names of one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawnHosts {
+    seed: u64,
+    by_pattern: Vec<(&'static str, Vec<String>)>,
+    look_alikes: Vec<String>,
+}
+
+impl DrawnHosts {
+    /// Draws the names of a run from `seed`.
+    pub fn draw(seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut taken = BTreeSet::new();
+        let mut by_pattern = Vec::new();
+        for host in WINDOWS_UPDATE_HOSTS {
+            let names = match host.pattern.strip_prefix("*.") {
+                None => vec![host.pattern.to_owned()],
+                Some(suffix) => [1, 2]
+                    .into_iter()
+                    .map(|depth| {
+                        draw_unique(
+                            &mut rng,
+                            &mut taken,
+                            |rng| {
+                                let mut labels: Vec<String> =
+                                    (0..depth).map(|_| label(rng)).collect();
+                                labels.push(suffix.to_owned());
+                                labels.join(".")
+                            },
+                            |name| belongs_to(host.pattern, name),
+                        )
+                    })
+                    .collect(),
+            };
+            taken.extend(names.iter().cloned());
+            by_pattern.push((host.pattern, names));
+        }
+        let look_alikes = LOOK_ALIKES
+            .iter()
+            .map(|shape| {
+                draw_unique(
+                    &mut rng,
+                    &mut taken,
+                    |rng| shape.render(&label(rng)),
+                    |name| {
+                        !WINDOWS_UPDATE_HOSTS
+                            .iter()
+                            .any(|h| pattern_matches(h.pattern, name))
+                    },
+                )
+            })
+            .collect();
+        Self {
+            seed,
+            by_pattern,
+            look_alikes,
+        }
+    }
+
+    /// The seed these names were drawn from (print it; replay with [`HOST_SEED_ENV`]).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The names drawn for a documented `pattern` (as written in [`WINDOWS_UPDATE_HOSTS`]);
+    /// empty for a pattern that is not in the list.
+    pub fn for_pattern(&self, pattern: &str) -> &[String] {
+        self.by_pattern
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(pattern))
+            .map_or(&[], |(_, names)| names.as_slice())
+    }
+
+    /// Every pattern with its names, in the order of [`WINDOWS_UPDATE_HOSTS`].
+    pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &[String])> {
+        self.by_pattern.iter().map(|(p, n)| (*p, n.as_slice()))
+    }
+
+    /// Every drawn Windows Update name.
+    pub fn windows_update_names(&self) -> Vec<String> {
+        self.by_pattern
+            .iter()
+            .flat_map(|(_, names)| names.iter().cloned())
+            .collect()
+    }
+
+    /// Control hosts that look like update hosts but match no documented pattern: the proxy
+    /// must still authenticate, cache, adapt and bump them.
+    pub fn look_alikes(&self) -> &[String] {
+        &self.look_alikes
+    }
+
+    /// Every name the lab must resolve and serve this run: the Windows Update names, then
+    /// the look-alikes.
+    pub fn all_names(&self) -> Vec<String> {
+        let mut names = self.windows_update_names();
+        names.extend(self.look_alikes.iter().cloned());
+        names
+    }
+
+    /// The suffixes of the wildcard patterns (`dl.delivery.mp.microsoft.com` for
+    /// `*.dl.delivery.mp.microsoft.com`), for a DNS server answering any name under them.
+    pub fn wildcard_suffixes(&self) -> Vec<String> {
+        self.by_pattern
+            .iter()
+            .filter_map(|(p, _)| p.strip_prefix("*.").map(str::to_owned))
+            .collect()
+    }
+
+    /// The subject names an origin leaf needs to serve every drawn name: each name exactly.
+    /// (A wildcard SAN covers one label only, RFC 6125 §6.4.3, so `*.suffix` alone would not
+    /// cover the two-label-deep names.)
+    pub fn certificate_names(&self) -> Vec<String> {
+        self.all_names()
+    }
+}
+
+/// Whether `name`, drawn for `pattern`, matches no documented pattern narrower than or
+/// unrelated to it (it may match the broader patterns that contain `pattern`, as
+/// `*.dl.delivery.mp.microsoft.com` names match `*.delivery.mp.microsoft.com`).
+fn belongs_to(pattern: &str, name: &str) -> bool {
+    pattern_matches(pattern, name)
+        && WINDOWS_UPDATE_HOSTS.iter().all(|other| {
+            other.pattern == pattern
+                || !pattern_matches(other.pattern, name)
+                || contains(other.pattern, pattern)
+        })
+}
+
+/// Whether every name of `inner` is also a name of `outer`.
+fn contains(outer: &str, inner: &str) -> bool {
+    let Some(outer_suffix) = outer.strip_prefix("*.") else {
+        return outer == inner;
+    };
+    let inner_base = inner.strip_prefix("*.").unwrap_or(inner);
+    inner_base
+        .strip_suffix(outer_suffix)
+        .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+}
+
+/// Draws names with `make` until one is valid, new and accepted by `keep`.
+fn draw_unique(
+    rng: &mut StdRng,
+    taken: &mut BTreeSet<String>,
+    make: impl Fn(&mut StdRng) -> String,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    for _ in 0..REDRAWS {
+        let name = make(rng);
+        if is_valid_host_name(&name) && !taken.contains(&name) && keep(&name) {
+            taken.insert(name.clone());
+            return name;
+        }
+    }
+    panic!("no acceptable host name in {REDRAWS} draws: the label alphabet is broken")
+}
+
+/// A random DNS label: 4 to 8 lower-case letters and digits, starting with a letter.
+fn label(rng: &mut StdRng) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    const ALPHANUMERIC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let len = rng.random_range(4..=8);
+    let mut label = String::with_capacity(len);
+    label.push(LETTERS[rng.random_range(0..LETTERS.len())] as char);
+    for _ in 1..len {
+        label.push(ALPHANUMERIC[rng.random_range(0..ALPHANUMERIC.len())] as char);
+    }
+    label
+}
+
+/// How a look-alike is built from a random label and a real update domain.
+#[derive(Debug, Clone, Copy)]
+enum LookAlike {
+    /// `windowsupdate.com.<r>.example.net`: defeats unanchored suffix regexes.
+    Appended(&'static str),
+    /// `<r>windowsupdate.com`: defeats a suffix match without the leading dot.
+    Glued(&'static str),
+    /// `microsoft.com-<r>.example.net`: defeats substring matches.
+    Hyphenated(&'static str),
+    /// `update.microsoft.com.<r>.example`: an attacker's domain with the real one in front.
+    OtherTld(&'static str),
+    /// `<r>.microsoft.com`: a real parent domain outside the update set (`*.microsoft.com`
+    /// is over-broad).
+    Parent(&'static str),
+}
+
+impl LookAlike {
+    fn render(self, label: &str) -> String {
+        match self {
+            Self::Appended(domain) => format!("{domain}.{label}.example.net"),
+            Self::Glued(domain) => format!("{label}{domain}"),
+            Self::Hyphenated(domain) => format!("{domain}-{label}.example.net"),
+            Self::OtherTld(domain) => format!("{domain}.{label}.example"),
+            Self::Parent(domain) => format!("{label}.{domain}"),
+        }
+    }
+}
+
+const LOOK_ALIKES: &[LookAlike] = &[
+    LookAlike::Appended("windowsupdate.com"),
+    LookAlike::Appended("download.windowsupdate.com"),
+    LookAlike::Appended("update.microsoft.com"),
+    LookAlike::Appended("dl.delivery.mp.microsoft.com"),
+    LookAlike::Glued("windowsupdate.com"),
+    LookAlike::Glued("update.microsoft.com"),
+    LookAlike::Glued("microsoft.com"),
+    LookAlike::Hyphenated("microsoft.com"),
+    LookAlike::Hyphenated("windowsupdate.com"),
+    LookAlike::OtherTld("update.microsoft.com"),
+    LookAlike::OtherTld("windowsupdate.com"),
+    LookAlike::Parent("microsoft.com"),
+    LookAlike::Parent("windows.com"),
+    LookAlike::Parent("mp.microsoft.com"),
+    LookAlike::Parent("dsp.mp.microsoft.com"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matcher_follows_microsofts_wildcards() {
+        assert!(pattern_matches(
+            "*.dl.delivery.mp.microsoft.com",
+            "7.tlu.dl.delivery.mp.microsoft.com"
+        ));
+        assert!(pattern_matches(
+            "*.dl.delivery.mp.microsoft.com",
+            "K3X9.dl.delivery.mp.microsoft.com."
+        ));
+        assert!(!pattern_matches(
+            "*.dl.delivery.mp.microsoft.com",
+            "dl.delivery.mp.microsoft.com"
+        ));
+        assert!(!pattern_matches(
+            "*.windowsupdate.com",
+            "notwindowsupdate.com"
+        ));
+        assert!(!pattern_matches(
+            "*.windowsupdate.com",
+            "windowsupdate.com.example.net"
+        ));
+        assert!(pattern_matches(
+            "download.windowsupdate.com",
+            "Download.WindowsUpdate.com"
+        ));
+        assert!(!pattern_matches(
+            "download.windowsupdate.com",
+            "au.download.windowsupdate.com"
+        ));
+    }
+
+    #[test]
+    fn every_pattern_gets_valid_names_that_match_it_and_no_narrower_pattern() {
+        for seed in 0..200 {
+            let hosts = DrawnHosts::draw(seed);
+            for host in WINDOWS_UPDATE_HOSTS {
+                let names = hosts.for_pattern(host.pattern);
+                assert!(!names.is_empty(), "{}", host.pattern);
+                for name in names {
+                    assert!(is_valid_host_name(name), "{name}");
+                    assert!(
+                        belongs_to(host.pattern, name),
+                        "{name} for {}",
+                        host.pattern
+                    );
+                }
+                if let Some(suffix) = host.pattern.strip_prefix("*.") {
+                    let depths: Vec<usize> = names
+                        .iter()
+                        .map(|n| n.strip_suffix(suffix).unwrap().matches('.').count())
+                        .collect();
+                    assert_eq!(depths, [1, 2], "{names:?}");
+                } else {
+                    assert_eq!(names, [host.pattern]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn look_alikes_match_no_pattern_and_all_names_are_distinct() {
+        for seed in 0..200 {
+            let hosts = DrawnHosts::draw(seed);
+            assert_eq!(hosts.look_alikes().len(), LOOK_ALIKES.len());
+            for name in hosts.look_alikes() {
+                assert!(is_valid_host_name(name), "{name}");
+                for host in WINDOWS_UPDATE_HOSTS {
+                    assert!(
+                        !pattern_matches(host.pattern, name),
+                        "{name} matches {}",
+                        host.pattern
+                    );
+                }
+            }
+            let all = hosts.all_names();
+            let distinct: BTreeSet<&String> = all.iter().collect();
+            assert_eq!(distinct.len(), all.len());
+        }
+    }
+
+    #[test]
+    fn the_same_seed_replays_the_same_names_and_another_seed_does_not() {
+        assert_eq!(DrawnHosts::draw(42), DrawnHosts::draw(42));
+        assert_ne!(
+            DrawnHosts::draw(42).for_pattern("*.dl.delivery.mp.microsoft.com"),
+            DrawnHosts::draw(43).for_pattern("*.dl.delivery.mp.microsoft.com")
+        );
+        assert_eq!(DrawnHosts::draw(42).seed(), 42);
+    }
+
+    #[test]
+    fn wildcard_suffixes_and_lookups_by_pattern() {
+        let hosts = DrawnHosts::draw(7);
+        let suffixes = hosts.wildcard_suffixes();
+        assert!(suffixes.contains(&"dl.delivery.mp.microsoft.com".to_owned()));
+        assert!(!suffixes.iter().any(|s| s.starts_with('*')));
+        assert!(hosts.for_pattern("*.nothing.example").is_empty());
+        assert_eq!(hosts.patterns().count(), WINDOWS_UPDATE_HOSTS.len());
+        assert_eq!(hosts.certificate_names(), hosts.all_names());
+    }
+
+    #[test]
+    fn seeds_parse_in_decimal_and_hex() {
+        assert_eq!(parse_seed("42"), Some(42));
+        assert_eq!(parse_seed(" 0x2A "), Some(42));
+        assert_eq!(parse_seed("nope"), None);
+    }
+}
