@@ -16,10 +16,23 @@ const PROXY_LOG_GRACE: Duration = Duration::from_secs(3);
 impl ConformanceWorld {
     /// The proxy's facts for this scenario; none is a failure, never a vacuous pass. A proxy
     /// logs a tunnel when it closes, just after the client is done, so this polls (bounded)
-    /// until there is a fact per client exchange.
+    /// until there is a fact per client exchange; fewer facts than requests after the grace
+    /// period is a failure of its own (a judgement over part of the log proves nothing).
     pub(crate) async fn proxy_log(&self) -> Result<Vec<ProxyFact>, String> {
         let expected = self.requests_sent();
-        self.proxy_log_until(|lines| lines.len() >= expected).await
+        let facts = self
+            .proxy_log_until(|lines| lines.len() >= expected)
+            .await?;
+        if facts.len() < expected {
+            return Err(self.failure(
+                format!("the proxy to log each of the {expected} requests this scenario sent"),
+                format!(
+                    "{} logged within {PROXY_LOG_GRACE:?}: the log is incomplete, so it cannot be judged",
+                    facts.len()
+                ),
+            ));
+        }
+        Ok(facts)
     }
 
     /// The proxy's facts for this scenario once `complete` holds for them (or the grace
