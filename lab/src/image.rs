@@ -321,7 +321,8 @@ pub const EXTERNAL_SQUID_PLACEHOLDERS: &[&str] = &[
 pub const EXTERNAL_SQUID_COMMAND: &[&str] = &[
     "sh",
     "-c",
-    "/usr/lib/squid/security_file_certgen -c -s /var/lib/squid/ssl_db -M 4MB >/dev/null \
+    "mkdir -p /var/lib/squid \
+     && /usr/lib/squid/security_file_certgen -c -s /var/lib/squid/ssl_db -M 4MB >/dev/null \
      && chown -R proxy:proxy /var/lib/squid/ssl_db \
      && exec squid -N -d 1 -f /etc/squid/external/squid.conf",
 ];
