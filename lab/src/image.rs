@@ -224,7 +224,8 @@ pub struct ReadyLine {
 /// connection. Start it with no command: the image's command is [`MITMPROXY_COMMAND`]. Before
 /// starting, copy into [`MITMPROXY_CONFDIR`] (writable; mitmproxy writes its DH parameters
 /// there): the interception CA, certificate and key in one PEM, as [`MITMPROXY_CA_FILE`], and
-/// the CA that upstream certificates must chain to as [`MITMPROXY_UPSTREAM_CA_FILE`]. Names
+/// the CA that upstream certificates must chain to as [`MITMPROXY_UPSTREAM_CA_FILE`] (required:
+/// without it mitmdump still prints its ready line, then answers 502 to every HTTPS request). Names
 /// resolve through the container's resolver (give the container `--dns` or extra hosts).
 pub const MITMPROXY_IMAGE: DebianImage = debian_image!(
     "proxy-conformance/mitmproxy",
