@@ -13,7 +13,6 @@
 
 // lib.rs re-exports only the Squid items so far (this worktree may not change it); the rest is
 // public API waiting for its `pub use` line.
-#![allow(dead_code)]
 
 use std::io::Write as _;
 

@@ -19,7 +19,14 @@ mod squid;
 pub use backend::ProxyBackend;
 pub use docker::DockerEngine;
 pub use facts::{CacheUse, ProxyFact};
-pub use image::{SquidImage, SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
+pub use image::{
+    DebianImage, DebianRecipe, LogStream, ReadyLine, SquidImage, EXTERNAL_SQUID_BUMPED_CONF,
+    EXTERNAL_SQUID_BYPASS_CONF, EXTERNAL_SQUID_COMMAND, EXTERNAL_SQUID_DIR,
+    EXTERNAL_SQUID_PLACEHOLDERS, EXTERNAL_SQUID_PORT, EXTERNAL_SQUID_READY_LINE, MITMPROXY_CA_FILE,
+    MITMPROXY_COMMAND, MITMPROXY_CONFDIR, MITMPROXY_IMAGE, MITMPROXY_PORT, MITMPROXY_READY_LINE,
+    MITMPROXY_UPSTREAM_CA_FILE, SQUID_IMAGE, SQUID_IMAGE_NAME, SQUID_IMAGE_TAG, TINYPROXY_CONF,
+    TINYPROXY_CONF_FILE, TINYPROXY_IMAGE, TINYPROXY_PORT, TINYPROXY_READY_LINE,
+};
 pub use lab::{Lab, LabError, LabOptions};
 pub use paths::{display_path, show_relative_to};
 pub use proxy_log::ProxyLog;
