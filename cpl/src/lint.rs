@@ -12,10 +12,27 @@ use crate::coverage;
 use crate::decision::Decision;
 use crate::diagnostic::Diagnostic;
 use crate::evaluate::{Component, Matcher, Test};
+use crate::names;
+
+/// What `lint` checks beyond the language itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LintOptions {
+    /// Check that every Windows Update host gets every bypass property, even when the policy
+    /// does not evidently bypass update hosts (`lint --require windows-update`).
+    pub require_windows_update: bool,
+}
+
+/// [`lint_with`] under the default options: the Windows Update coverage check runs only when
+/// the policy evidently bypasses update hosts.
+pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+    lint_with(policy, &LintOptions::default())
+}
 
 /// Every finding about `policy`, in source order, with the host-coverage finding last.
-pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+pub fn lint_with(policy: &Policy, options: &LintOptions) -> Vec<Diagnostic> {
     let mut diagnostics = policy.parse_diagnostics.clone();
+    diagnostics.extend(names::check(policy));
+    diagnostics.extend(empty_layers_and_sections(policy));
     diagnostics.extend(rules_outside_layers(policy));
     diagnostics.extend(undefined_conditions(policy));
     diagnostics.extend(condition_names_as_strings(policy));
@@ -23,12 +40,43 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     diagnostics.extend(empty_conditions(policy));
     diagnostics.extend(unused_conditions(policy));
     diagnostics.extend(broad_bypass_matches(policy));
-    diagnostics.extend(properties_in_other_layers(policy));
     diagnostics.extend(spaced_properties(policy));
     diagnostics.extend(unreachable_rules(policy));
     diagnostics.extend(wildcard_patterns(policy));
     diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(usize::MAX, |l| l.span.start));
-    diagnostics.extend(coverage::check(policy));
+    if options.require_windows_update || coverage::bypasses_update_hosts(policy) {
+        diagnostics.extend(coverage::check(policy, options.require_windows_update));
+    }
+    diagnostics
+}
+
+/// The Guide: a layer (or section) without rules has no effect.
+fn empty_layers_and_sections(policy: &Policy) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for layer in &policy.layers {
+        if layer.kind == LayerKind::Outside {
+            continue;
+        }
+        if layer.rules().next().is_none() {
+            diagnostics.push(
+                Diagnostic::warning(&policy.file_name, format!("{} layer has no rule", layer.kind))
+                    .code("empty-layer")
+                    .at(layer.span, "no rule follows before the next layer or the end")
+                    .note("the CPL Guide: a layer without rules has no effect, its guard's properties included"),
+            );
+            continue;
+        }
+        for section in &layer.sections {
+            if let (Some(span), true) = (section.span, section.rules.is_empty()) {
+                diagnostics.push(
+                    Diagnostic::warning(&policy.file_name, "section has no rule")
+                        .code("empty-layer")
+                        .at(span, "no rule follows before the next section or layer")
+                        .note("a section without rules has no effect"),
+                );
+            }
+        }
+    }
     diagnostics
 }
 
@@ -148,9 +196,11 @@ fn condition_names_as_strings(policy: &Policy) -> Vec<Diagnostic> {
 fn duplicate_conditions(policy: &Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for (index, definition) in policy.conditions.iter().enumerate() {
-        let earlier = policy.conditions[..index]
-            .iter()
-            .find(|other| other.name.is(&definition.name.text));
+        let earlier = policy
+            .condition_index
+            .get(&definition.name.key())
+            .filter(|&&first| first != index)
+            .map(|&first| &policy.conditions[first]);
         if let Some(earlier) = earlier {
             diagnostics.push(
                 Diagnostic::error(
@@ -166,11 +216,17 @@ fn duplicate_conditions(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 fn empty_conditions(policy: &Policy) -> Vec<Diagnostic> {
-    let uses = condition_uses(policy);
-    policy
+    let empty: Vec<&crate::ast::ConditionDefinition> = policy
         .conditions
         .iter()
         .filter(|definition| definition.entries.is_empty())
+        .collect();
+    if empty.is_empty() {
+        return Vec::new();
+    }
+    let uses = condition_uses(policy);
+    empty
+        .into_iter()
         .map(|definition| {
             let name = &definition.name.text;
             let mut diagnostic = Diagnostic::error(
@@ -197,11 +253,14 @@ fn empty_conditions(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 fn unused_conditions(policy: &Policy) -> Vec<Diagnostic> {
-    let uses = condition_uses(policy);
+    let uses: std::collections::HashSet<String> = condition_uses(policy)
+        .into_iter()
+        .map(|(_, atom)| atom.text.to_ascii_lowercase())
+        .collect();
     policy
         .conditions
         .iter()
-        .filter(|definition| !uses.iter().any(|(_, atom)| definition.name.is(&atom.text)))
+        .filter(|definition| !uses.contains(&definition.name.key()))
         .map(|definition| {
             Diagnostic::warning(
                 &policy.file_name,
@@ -350,50 +409,6 @@ fn matcher_name(matcher: Matcher) -> &'static str {
         Matcher::Regex => "regular-expression",
         _ => "string",
     }
-}
-
-fn properties_in_other_layers(policy: &Policy) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    for layer in &policy.layers {
-        if matches!(layer.kind, LayerKind::Outside | LayerKind::Unknown(_)) {
-            continue;
-        }
-        let items = layer
-            .guard
-            .iter()
-            .chain(layer.sections.iter().flat_map(|s| s.guard.iter()))
-            .chain(layer.rules().flat_map(|r| r.items.iter()));
-        for item in items {
-            let Item::Property(property) = item else {
-                continue;
-            };
-            let Some(decision) = Decision::of_property(&property.name.text) else {
-                continue;
-            };
-            let Some(allowed) = decision.allowed_layers() else {
-                continue;
-            };
-            if allowed.contains(&layer.kind) {
-                continue;
-            }
-            let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-            diagnostics.push(
-                Diagnostic::error(
-                    &policy.file_name,
-                    format!(
-                        "`{}` is not allowed in a {} layer",
-                        property.name.text, layer.kind
-                    ),
-                )
-                .at(
-                    property.span,
-                    format!("CPL takes it in {} layers", allowed.join(" and ")),
-                )
-                .also_at(layer.span, "the layer"),
-            );
-        }
-    }
-    diagnostics
 }
 
 fn spaced_properties(policy: &Policy) -> Vec<Diagnostic> {

@@ -32,7 +32,7 @@ use std::fmt;
 
 use crate::ast::{ConditionKind, Item, Policy, Trigger};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate, Component, Evaluation, Matcher, Test};
+use crate::evaluate::{evaluate_in, Component, Evaluation, Matcher, Mode, Test};
 use crate::request::{domain_matches, Request, UrlPattern};
 use crate::span::{Location, Span};
 
@@ -40,7 +40,26 @@ use crate::span::{Location, Span};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Translation {
     pub fragment: String,
+    /// Every construct the fragment does not carry over, with where and why.
     pub untranslated: Vec<Untranslated>,
+    /// Where something not carried over could change how a Windows Update host
+    /// (`conformance_spec::WINDOWS_UPDATE_HOSTS`) is treated: for each, the host, the
+    /// decision (access or one of KB 166719's bypass properties), and the rule that would
+    /// decide it differently if its untranslated triggers matched. Computed by evaluating
+    /// the CPL for every update host over `http://` and `https://` twice — undecidable
+    /// triggers taken as not matching (what the fragment does) and as matching — and
+    /// keeping the decisions that differ.
+    pub update_host_risks: Vec<Untranslated>,
+}
+
+impl Translation {
+    /// Whether an untranslated construct could change one of the article's properties (or
+    /// access) for an update host. A lab run of such a fragment proves nothing about the CPL:
+    /// `run --cpl` reports it as inconclusive. The constructs concerned are in
+    /// [`Translation::update_host_risks`].
+    pub fn may_change_update_properties(&self) -> bool {
+        !self.update_host_risks.is_empty()
+    }
 }
 
 /// Something of the CPL the fragment does not carry.
@@ -62,7 +81,7 @@ impl fmt::Display for Untranslated {
 }
 
 /// A host name test Squid can express by destination.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum HostMatch {
     /// The domain and its subdomains.
     Domain(String),
@@ -78,7 +97,20 @@ enum HostMatch {
 const OTHER_HOST: &str = "any-other-host.invalid";
 
 impl HostMatch {
-    fn sample(&self) -> &str {
+    /// A host name the test matches, chosen so that no other kind of pattern for the same
+    /// text matches it too (`zzmicrosoftzz.sample.invalid` for a substring `microsoft`, not
+    /// `microsoft`, which a domain rule may also match).
+    fn sample(&self) -> String {
+        match self {
+            HostMatch::Domain(text) | HostMatch::Exact(text) => text.clone(),
+            HostMatch::Substring(text) => format!("zz{text}zz.sample.invalid"),
+            HostMatch::Prefix(text) => format!("{text}zz.sample.invalid"),
+            HostMatch::Suffix(text) => format!("zz{text}"),
+            HostMatch::Others => OTHER_HOST.to_owned(),
+        }
+    }
+
+    fn text(&self) -> &str {
         match self {
             HostMatch::Domain(text)
             | HostMatch::Exact(text)
@@ -142,6 +174,21 @@ impl HostMatch {
     }
 }
 
+/// Whether the trigger decides by destination host (and scheme) alone, as the fragment does.
+fn host_decidable(trigger: &Trigger) -> bool {
+    match Test::of(&trigger.name.text) {
+        Test::Condition | Test::CertificateHost(_) => true,
+        Test::Url(Component::Host | Component::Scheme, _) => true,
+        Test::Url(Component::Whole, Matcher::Default | Matcher::Domain) => {
+            trigger.atoms().iter().all(|(atom, _)| {
+                let pattern = UrlPattern::parse(&atom.text);
+                pattern.path.is_none() && pattern.port.is_none()
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Escapes the characters POSIX extended regular expressions treat specially.
 fn escape(text: &str) -> String {
     let mut escaped = String::new();
@@ -201,6 +248,19 @@ impl Purpose {
         }
     }
 
+    const ALL: [Purpose; 10] = [
+        Purpose::Deny,
+        Purpose::NoAuth,
+        Purpose::NoCache,
+        Purpose::NoReqmod,
+        Purpose::NoRespmod,
+        Purpose::SpliceAtStep1,
+        Purpose::SpliceAfterPeek,
+        Purpose::TunnelUnsupported,
+        Purpose::NoCategorize,
+        Purpose::NoPipeline,
+    ];
+
     /// The purposes that together are the Windows Update bypass in the reference policy.
     const CORE: [Purpose; 5] = [
         Purpose::NoAuth,
@@ -240,12 +300,78 @@ pub fn to_squid(policy: &Policy) -> Translation {
     for candidate in &mut candidates {
         candidate.purposes = translator.purposes(&candidate.host, candidate.span);
     }
-    translator.note_conflicts(&candidates);
     translator.note_static_gaps();
     let fragment = translator.write_fragment(&candidates);
+    let update_host_risks = translator.update_host_risks();
     Translation {
         fragment,
         untranslated: translator.untranslated,
+        update_host_risks,
+    }
+}
+
+/// Host tests grouped for inclusion checks in time linear in the number of tests: domains and
+/// exact names by hash, partial (substring, prefix, suffix) matches one by one.
+struct HostSet<'a> {
+    domains: std::collections::HashSet<&'a str>,
+    exact: std::collections::HashSet<&'a str>,
+    partial: Vec<&'a HostMatch>,
+    others: bool,
+}
+
+impl<'a> HostSet<'a> {
+    fn new(hosts: impl IntoIterator<Item = &'a HostMatch>) -> Self {
+        let mut set = HostSet {
+            domains: Default::default(),
+            exact: Default::default(),
+            partial: Vec::new(),
+            others: false,
+        };
+        for host in hosts {
+            match host {
+                HostMatch::Domain(d) => {
+                    set.domains.insert(d.as_str());
+                }
+                HostMatch::Exact(h) => {
+                    set.exact.insert(h.as_str());
+                }
+                HostMatch::Others => set.others = true,
+                partial => set.partial.push(partial),
+            }
+        }
+        set
+    }
+
+    /// Some other member matches every host `host` matches.
+    fn includes_strictly(&self, host: &HostMatch) -> bool {
+        if *host == HostMatch::Others {
+            return false;
+        }
+        if self.others {
+            return true;
+        }
+        let (name, skip_self) = match host {
+            HostMatch::Domain(d) => (d.as_str(), true),
+            HostMatch::Exact(h) => (h.as_str(), false),
+            _ => ("", true),
+        };
+        if !name.is_empty() {
+            let mut suffix = name;
+            let mut first = true;
+            loop {
+                if !(first && skip_self) && self.domains.contains(suffix) {
+                    return true;
+                }
+                first = false;
+                match suffix.find('.') {
+                    Some(dot) => suffix = &suffix[dot + 1..],
+                    None => break,
+                }
+            }
+        }
+        self.partial
+            .iter()
+            .any(|other| *other != host && other.includes(host))
     }
 }
 
@@ -289,8 +415,9 @@ impl Translator<'_> {
         }
         found.sort_by_key(|(_, span)| span.start);
         let mut candidates: Vec<Candidate> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (host, span) in found {
-            if !candidates.iter().any(|c| c.host == host) {
+            if seen.insert(host.clone()) {
                 candidates.push(Candidate {
                     host,
                     span: Some(span),
@@ -316,7 +443,7 @@ impl Translator<'_> {
             self.skip(
                 text,
                 Some(span),
-                "only the host is translated: the fragment decides by destination host, not by scheme, port or path",
+                "the fragment decides by destination host, not by scheme, port or path: translated as never matching",
             );
         }
         let host = host.trim_start_matches('.').to_owned();
@@ -382,7 +509,7 @@ impl Translator<'_> {
                 }
                 _ => None,
             };
-            if let Some(host) = host.filter(|h| !h.sample().is_empty()) {
+            if let Some(host) = host.filter(|h| !h.text().is_empty()) {
                 hosts.push((host, atom.span));
             }
         }
@@ -391,9 +518,13 @@ impl Translator<'_> {
 
     /// The purposes the CPL gives `host`, from evaluating it over HTTP and HTTPS.
     fn purposes(&mut self, host: &HostMatch, span: Option<Span>) -> Vec<Purpose> {
-        let sample = host.sample().to_owned();
-        let http = evaluate(self.policy, &Request::to_host(&sample, false));
-        let https = evaluate(self.policy, &Request::to_host(&sample, true));
+        let sample = host.sample();
+        let mode = Mode {
+            host_only: true,
+            assume_unknown: false,
+        };
+        let http = evaluate_in(self.policy, &Request::to_host(&sample, false), mode);
+        let https = evaluate_in(self.policy, &Request::to_host(&sample, true), mode);
         let mut purposes = Vec::new();
         let denied = |e: &Evaluation| !e.bypasses(Decision::Access);
         if denied(&http) || denied(&https) {
@@ -443,42 +574,16 @@ impl Translator<'_> {
         purposes
     }
 
-    /// A narrower pattern the CPL treats differently from a broader one it falls under gets
-    /// the broader one's decision in Squid, which unions ACLs: say so.
-    fn note_conflicts(&mut self, candidates: &[Candidate]) {
-        for narrow in candidates {
-            for broad in candidates {
-                if broad.host == narrow.host || !broad.host.includes(&narrow.host) {
-                    continue;
-                }
-                let lost: Vec<String> = broad
-                    .purposes
-                    .iter()
-                    .filter(|p| !narrow.purposes.contains(p))
-                    .flat_map(|p| p.decisions().iter().map(|d| d.bypass_setting()))
-                    .collect();
-                if lost.is_empty() {
-                    continue;
-                }
-                self.skip(
-                    narrow.host.describe(),
-                    narrow.span,
-                    format!(
-                        "the CPL does not give it {}, but it falls under {}, which gets it; the fragment treats it like {}",
-                        lost.join(" "),
-                        broad.host.describe(),
-                        broad.host.describe()
-                    ),
-                );
-            }
-        }
-    }
-
     /// Triggers that do not depend on the destination, and properties outside the list.
     fn note_static_gaps(&mut self) {
         let policy = self.policy;
-        for (items, _) in policy.guarded_rules() {
-            for item in items {
+        let definition_items = policy
+            .conditions
+            .iter()
+            .flat_map(|d| d.entries.iter().flat_map(|e| e.items.iter()));
+        let rule_items = policy.guarded_rules().flat_map(|(items, _)| items);
+        for item in rule_items.chain(definition_items) {
+            {
                 match item {
                     Item::Trigger(trigger)
                         if matches!(
@@ -490,6 +595,13 @@ impl Translator<'_> {
                             policy.text_of(trigger.span),
                             Some(trigger.span),
                             "does not depend on the destination host, which is all the fragment decides by; the rule is translated as never matching",
+                        );
+                    }
+                    Item::Trigger(trigger) if !host_decidable(trigger) => {
+                        self.skip(
+                            policy.text_of(trigger.span),
+                            Some(trigger.span),
+                            "tests the URL's path, query, extension, port or text, which the fragment does not decide by; the rule is translated as never matching",
                         );
                     }
                     Item::Property(property)
@@ -505,6 +617,62 @@ impl Translator<'_> {
                 }
             }
         }
+    }
+
+    fn update_host_risks(&self) -> Vec<Untranslated> {
+        let policy = self.policy;
+        let mut risks: Vec<Untranslated> = Vec::new();
+        for host in conformance_spec::WINDOWS_UPDATE_HOSTS {
+            for name in host.names {
+                for tls in [false, true] {
+                    let request = Request::to_host(name, tls);
+                    let carried = evaluate_in(
+                        policy,
+                        &request,
+                        Mode {
+                            host_only: true,
+                            assume_unknown: false,
+                        },
+                    );
+                    let possible = evaluate_in(
+                        policy,
+                        &request,
+                        Mode {
+                            host_only: true,
+                            assume_unknown: true,
+                        },
+                    );
+                    for decision in Decision::ALL {
+                        if decision.is_tls_only() && !tls {
+                            continue;
+                        }
+                        if carried.bypasses(decision) == possible.bypasses(decision) {
+                            continue;
+                        }
+                        let setting = possible
+                            .settings
+                            .get(&decision)
+                            .or(carried.settings.get(&decision));
+                        let location = setting.map(|s| Location::new(&policy.file_name, s.span));
+                        if risks.iter().any(|r| {
+                            r.location == location && r.subject.starts_with(decision.cpl_name())
+                        }) {
+                            continue;
+                        }
+                        risks.push(Untranslated {
+                            subject: format!("{} for {name}", decision.cpl_name()),
+                            location,
+                            reason: format!(
+                                "ends `{}` in the fragment, but `{}` when the rule's untranslated triggers match",
+                                carried.value(decision),
+                                possible.value(decision)
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        risks
     }
 
     /// `CPL line 22` / `CPL lines 22, 29`: where the decisions behind `purpose` were set.
@@ -536,14 +704,52 @@ impl Translator<'_> {
             if all.contains(&&HostMatch::Others) {
                 return vec![&HostMatch::Others];
             }
+            let set = HostSet::new(all.iter().copied());
             all.iter()
                 .copied()
-                .filter(|host| {
-                    !all.iter()
-                        .any(|other| other != host && other.includes(host))
-                })
+                .filter(|host| !set.includes_strictly(host))
                 .collect()
         };
+        // Hosts the CPL does not give a purpose although a broader member has it: excluded
+        // from that member's ACL, so Squid's union of ACLs does not change their decision.
+        let mut excepts: BTreeMap<Purpose, Vec<&HostMatch>> = BTreeMap::new();
+        for purpose in Purpose::ALL {
+            let with: Vec<&HostMatch> = members(purpose);
+            if with.is_empty() {
+                continue;
+            }
+            let set = HostSet::new(with.iter().copied());
+            let without: Vec<&HostMatch> = candidates
+                .iter()
+                .filter(|c| !c.purposes.contains(&purpose) && set.includes_strictly(&c.host))
+                .map(|c| &c.host)
+                .collect();
+            if without.is_empty() {
+                continue;
+            }
+            let excluded = HostSet::new(without.iter().copied());
+            for candidate in candidates {
+                if candidate.purposes.contains(&purpose)
+                    && candidate.host != HostMatch::Others
+                    && excluded.includes_strictly(&candidate.host)
+                {
+                    let settings: Vec<String> = purpose
+                        .decisions()
+                        .iter()
+                        .map(|d| d.bypass_setting())
+                        .collect();
+                    self.skip(
+                        candidate.host.describe(),
+                        candidate.span,
+                        format!(
+                            "the CPL gives it {} although a broader pattern around it does not get it inside a broader one that does; the fragment does not",
+                            settings.join(" ")
+                        ),
+                    );
+                }
+            }
+            excepts.insert(purpose, without);
+        }
         let core: Vec<Vec<&HostMatch>> = Purpose::CORE.iter().map(|p| members(*p)).collect();
         let shared_core = !core[0].is_empty() && core.iter().all(|m| *m == core[0]);
         let mut names: Vec<(Vec<&HostMatch>, String)> = Vec::new();
@@ -552,19 +758,31 @@ impl Translator<'_> {
         }
         let mut acl_lines = Vec::new();
         let mut refs: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
-        let all_purposes = [
-            Purpose::Deny,
-            Purpose::NoAuth,
-            Purpose::NoCache,
-            Purpose::NoReqmod,
-            Purpose::NoRespmod,
-            Purpose::SpliceAtStep1,
-            Purpose::SpliceAfterPeek,
-            Purpose::TunnelUnsupported,
-            Purpose::NoCategorize,
-        ];
         let mut emitted: Vec<String> = Vec::new();
-        for purpose in all_purposes {
+        let mut except_names: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
+        for (purpose, hosts) in &excepts {
+            let name = format!("{}_except", purpose.acl_name());
+            let mut names = Vec::new();
+            for (kind, suffix) in [("dstdomain", ""), ("dstdom_regex", "_regex")] {
+                let values: Vec<String> = hosts
+                    .iter()
+                    .filter_map(|host| host.squid())
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, value)| value)
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let acl = format!("{name}{suffix}");
+                acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
+                names.push(acl);
+            }
+            except_names.insert(*purpose, names);
+        }
+        for purpose in Purpose::ALL {
+            if purpose == Purpose::NoPipeline {
+                continue;
+            }
             let set = members(purpose);
             if set.is_empty() {
                 continue;
@@ -602,7 +820,7 @@ impl Translator<'_> {
             refs.insert(purpose, acl_refs);
         }
         self.note_pipeline(candidates);
-        self.render(acl_lines, &refs)
+        self.render(acl_lines, &refs, &except_names)
     }
 
     /// `pipeline(no)` needs no directive: say so rather than drop it silently.
@@ -624,7 +842,12 @@ impl Translator<'_> {
         }
     }
 
-    fn render(&self, acl_lines: Vec<String>, refs: &BTreeMap<Purpose, Vec<String>>) -> String {
+    fn render(
+        &self,
+        acl_lines: Vec<String>,
+        refs: &BTreeMap<Purpose, Vec<String>>,
+        excepts: &BTreeMap<Purpose, Vec<String>>,
+    ) -> String {
         let mut out = vec![
             "# Squid policy fragment translated by the cpl crate from".to_owned(),
             format!("#   {}", self.policy.file_name),
@@ -658,10 +881,16 @@ impl Translator<'_> {
             format!("# {setting}{}{how}", self.sources_of(purpose))
         };
         let lines_for = |purpose: Purpose, directive: &str| -> Vec<String> {
+            let excluded: String = excepts
+                .get(&purpose)
+                .into_iter()
+                .flatten()
+                .map(|acl| format!("!{acl} "))
+                .collect();
             refs.get(&purpose)
                 .into_iter()
                 .flatten()
-                .map(|acl| format!("{directive} {acl}"))
+                .map(|acl| format!("{directive} {excluded}{acl}"))
                 .collect()
         };
         if refs.contains_key(&Purpose::Deny) {
@@ -680,6 +909,9 @@ impl Translator<'_> {
                         "webpulse.categorize.mode(none)",
                         ": the hosts it exempts never reach the categoriser",
                     ));
+                    for except in excepts.get(&Purpose::NoCategorize).into_iter().flatten() {
+                        out.push(format!("http_access deny {except} blocked_category"));
+                    }
                     let negated: Vec<String> = acls.iter().map(|acl| format!("!{acl}")).collect();
                     out.push(format!(
                         "http_access deny {} blocked_category",
@@ -836,20 +1068,66 @@ mod tests {
     }
 
     #[test]
-    fn a_narrower_host_the_cpl_treats_differently_is_reported() {
+    fn a_narrower_host_the_cpl_treats_differently_is_excluded() {
         let translation = translate(
             "<Proxy>\nurl.host=login.microsoft.com authenticate(realm)\nurl.domain=microsoft.com authenticate(no)\n",
         );
-        assert!(translation.fragment.contains("http_access allow no_auth\n"));
-        let conflict = translation
+        let fragment = &translation.fragment;
+        assert!(
+            fragment.contains("acl no_auth_except dstdomain login.microsoft.com\n"),
+            "{fragment}"
+        );
+        assert!(
+            fragment.contains("http_access allow !no_auth_except no_auth\n"),
+            "{fragment}"
+        );
+    }
+
+    #[test]
+    fn ssl_layer_allow_and_deny_by_certificate_name_keep_their_meaning() {
+        let translation = translate(
+            "<SSL>\nserver.certificate.hostname.exact=\"www.example.com\" Allow\nserver.certificate.hostname=\".example.com\" Deny\nserver.certificate.hostname.substring=\"example.com\" Allow\n",
+        );
+        let fragment = &translation.fragment;
+        assert!(
+            fragment.contains("acl denied_hosts dstdomain .example.com\n"),
+            "{fragment}"
+        );
+        assert!(
+            fragment.contains("acl denied_hosts_except dstdomain www.example.com\n"),
+            "{fragment}"
+        );
+        assert!(
+            fragment.contains("http_access deny !denied_hosts_except denied_hosts\n"),
+            "{fragment}"
+        );
+    }
+
+    #[test]
+    fn path_tests_and_header_tests_in_conditions_are_listed() {
+        let translation = translate(
+            "define condition Agents\nrequest.header.User-Agent=\"Windows-Update-Agent\"\nend\n<Proxy>\ncondition=Agents authenticate(no)\nurl.domain=windowsupdate.com url.path.prefix=/v9 bypass_cache(yes)\n",
+        );
+        let subjects: Vec<&str> = translation
             .untranslated
             .iter()
-            .find(|u| u.subject == "login.microsoft.com (exact)")
-            .expect("conflict reported");
-        assert!(conflict.reason.contains("authenticate(no)"), "{conflict}");
+            .map(|u| u.subject.as_str())
+            .collect();
+        assert!(
+            subjects
+                .iter()
+                .any(|s| s.starts_with("request.header.User-Agent")),
+            "{subjects:?}"
+        );
+        assert!(
+            subjects.iter().any(|s| s.starts_with("url.path.prefix")),
+            "{subjects:?}"
+        );
+        assert!(translation.may_change_update_properties());
         assert!(translation
-            .fragment
-            .contains("# not translated: login.microsoft.com (exact)"));
+            .update_host_risks
+            .iter()
+            .any(|r| r.subject.starts_with("authenticate for")));
     }
 
     #[test]
