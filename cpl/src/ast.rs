@@ -316,6 +316,8 @@ pub struct Trigger {
     pub negated: bool,
     pub value: ValueExpr,
     pub span: Span,
+    /// What the name tests, worked out once when parsed.
+    pub(crate) test: crate::evaluate::Test,
 }
 
 impl Trigger {

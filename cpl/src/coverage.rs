@@ -220,7 +220,7 @@ pub(crate) fn bypass_list(policy: &Policy) -> Option<&ConditionDefinition> {
             let Item::Trigger(trigger) = item else {
                 continue;
             };
-            if Test::of(&trigger.name.text) != Test::Condition {
+            if trigger.test != Test::Condition {
                 continue;
             }
             for (atom, negated) in trigger.atoms() {

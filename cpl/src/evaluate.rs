@@ -284,6 +284,9 @@ pub(crate) struct Mode {
     pub host_only: bool,
     /// Take undecided rules as matching instead of not matching.
     pub assume_unknown: bool,
+    /// Record every rule's status in [`LayerResult::trace`] (for `explain`; it costs time
+    /// proportional to the whole policy per request).
+    pub trace: bool,
 }
 
 impl Evaluation<'_> {
@@ -443,23 +446,29 @@ impl<'p> Evaluator<'p, '_> {
         let mut matched = None;
         for (section_index, section) in layer.sections.iter().enumerate() {
             if matched.is_some() {
-                trace.extend(section.rules.iter().map(|r| (r, RuleStatus::NotReached)));
+                if self.mode.trace {
+                    trace.extend(section.rules.iter().map(|r| (r, RuleStatus::NotReached)));
+                }
                 continue;
             }
             match self.items(&section.guard, 0) {
                 Truth::False => {
-                    trace.extend(section.rules.iter().map(|r| (r, RuleStatus::Missed)));
+                    if self.mode.trace {
+                        trace.extend(section.rules.iter().map(|r| (r, RuleStatus::Missed)));
+                    }
                     continue;
                 }
                 Truth::Unknown(why) if !self.mode.assume_unknown => {
                     let why = format!("section guard: {why}");
                     undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
-                    trace.extend(
-                        section
-                            .rules
-                            .iter()
-                            .map(|r| (r, RuleStatus::Undecided(why.clone()))),
-                    );
+                    if self.mode.trace {
+                        trace.extend(
+                            section
+                                .rules
+                                .iter()
+                                .map(|r| (r, RuleStatus::Undecided(why.clone()))),
+                        );
+                    }
                     continue;
                 }
                 _ => {}
@@ -469,31 +478,58 @@ impl<'p> Evaluator<'p, '_> {
                     .index
                     .candidate_rules(layer_index, section_index, &self.request.host);
             let mut next_candidate = candidates.as_ref().map(|c| c.iter().peekable());
+            let mut record = |rule, status| {
+                if self.mode.trace {
+                    trace.push((rule, status));
+                }
+            };
+            if !self.mode.trace {
+                if let Some(candidates) = &candidates {
+                    // Only the candidates can match: test them alone.
+                    for &rule_index in candidates {
+                        let rule = &section.rules[rule_index];
+                        match self.items(&rule.items, 0) {
+                            Truth::True => return Outcome::Matched(section, rule),
+                            Truth::False => {}
+                            Truth::Unknown(why) => {
+                                undetermined.push((rule, why));
+                                if self.mode.assume_unknown {
+                                    return Outcome::Matched(section, rule);
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
             for (rule_index, rule) in section.rules.iter().enumerate() {
                 if matched.is_some() {
-                    trace.push((rule, RuleStatus::NotReached));
+                    if !self.mode.trace {
+                        break;
+                    }
+                    record(rule, RuleStatus::NotReached);
                     continue;
                 }
                 if let Some(iter) = next_candidate.as_mut() {
                     if iter.peek().is_none_or(|&&next| next != rule_index) {
-                        trace.push((rule, RuleStatus::Missed));
+                        record(rule, RuleStatus::Missed);
                         continue;
                     }
                     iter.next();
                 }
                 match self.items(&rule.items, 0) {
                     Truth::True => {
-                        trace.push((rule, RuleStatus::Matched));
+                        record(rule, RuleStatus::Matched);
                         matched = Some(Outcome::Matched(section, rule));
                     }
-                    Truth::False => trace.push((rule, RuleStatus::Missed)),
+                    Truth::False => record(rule, RuleStatus::Missed),
                     Truth::Unknown(why) => {
                         undetermined.push((rule, why.clone()));
                         if self.mode.assume_unknown {
-                            trace.push((rule, RuleStatus::Matched));
+                            record(rule, RuleStatus::Matched);
                             matched = Some(Outcome::Matched(section, rule));
                         } else {
-                            trace.push((rule, RuleStatus::Undecided(why)));
+                            record(rule, RuleStatus::Undecided(why));
                         }
                     }
                 }
@@ -513,7 +549,7 @@ impl<'p> Evaluator<'p, '_> {
     }
 
     fn trigger(&self, trigger: &Trigger, depth: usize) -> Truth {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         let truth = self.value(&trigger.value, &|atom| {
             self.atom(test, trigger, atom, depth)
         });

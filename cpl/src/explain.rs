@@ -12,7 +12,7 @@ use std::fmt;
 
 use crate::ast::{LayerKind, Policy};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate, Outcome, RuleStatus};
+use crate::evaluate::{evaluate_in, Mode, Outcome, RuleStatus};
 use crate::request::{InvalidUrl, Request};
 use crate::span::Location;
 
@@ -115,7 +115,11 @@ impl Explanation {
 /// connection, so `<SSL-Intercept>` layers and certificate triggers apply).
 pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
     let request = Request::parse(url)?;
-    let evaluation = evaluate(policy, &request);
+    let mode = Mode {
+        trace: true,
+        ..Mode::default()
+    };
+    let evaluation = evaluate_in(policy, &request, mode);
     let file = policy.file_name.as_str();
     let rule_report = |span| RuleReport {
         location: Location::new(file, span),

@@ -24,12 +24,18 @@ struct KeyIndex {
 impl KeyIndex {
     fn candidates(&self, host: &str) -> Vec<usize> {
         let mut found = self.unkeyed.clone();
-        if let Some(list) = self.keys.get(&format!("e:{host}")) {
+        let mut key = String::with_capacity(host.len() + 2);
+        key.push_str("e:");
+        key.push_str(host);
+        if let Some(list) = self.keys.get(&key) {
             found.extend(list);
         }
         let mut suffix = host;
         loop {
-            if let Some(list) = self.keys.get(&format!("d:{suffix}")) {
+            key.clear();
+            key.push_str("d:");
+            key.push_str(suffix);
+            if let Some(list) = self.keys.get(&key) {
                 found.extend(list);
             }
             match suffix.find('.') {
@@ -75,7 +81,7 @@ fn rule_key(items: &[Item]) -> Option<String> {
         if trigger.negated {
             return None;
         }
-        match Test::of(&trigger.name.text) {
+        match trigger.test {
             Test::Url(Component::Whole, Matcher::Default) => host_key(&atom.text, false),
             Test::Url(Component::Whole, Matcher::Domain) => host_key(&atom.text, true),
             Test::Url(Component::Host, Matcher::Default | Matcher::Exact) => {

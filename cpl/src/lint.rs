@@ -84,7 +84,7 @@ fn condition_uses(policy: &Policy) -> Vec<(&Trigger, &Atom)> {
     policy
         .triggers()
         .into_iter()
-        .filter(|t| Test::of(&t.name.text) == Test::Condition)
+        .filter(|t| t.test == Test::Condition)
         .flat_map(|t| t.atoms().into_iter().map(move |(atom, _)| (t, atom)))
         .collect()
 }
@@ -156,7 +156,7 @@ fn undefined_conditions(policy: &Policy) -> Vec<Diagnostic> {
 fn condition_names_as_strings(policy: &Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for trigger in policy.triggers() {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         if test == Test::Condition {
             continue;
         }
@@ -292,7 +292,7 @@ fn deciding_triggers<'p>(policy: &'p Policy, items: &[&'p Item]) -> Vec<&'p Trig
     let mut pending: Vec<&'p Trigger> = items.iter().filter_map(|i| i.as_trigger()).collect();
     let mut visited: Vec<String> = Vec::new();
     while let Some(trigger) = pending.pop() {
-        if Test::of(&trigger.name.text) != Test::Condition {
+        if trigger.test != Test::Condition {
             found.push(trigger);
             continue;
         }
@@ -326,7 +326,7 @@ fn broad_bypass_matches(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         }
         for trigger in deciding_triggers(policy, &items) {
-            let test = Test::of(&trigger.name.text);
+            let test = trigger.test;
             let Some(matcher) = test.host_matcher().filter(|m| m.is_partial()) else {
                 continue;
             };
@@ -502,11 +502,7 @@ fn wildcard_patterns(policy: &Policy) -> Vec<Diagnostic> {
     let trigger_values = policy
         .triggers()
         .into_iter()
-        .filter(|t| {
-            Test::of(&t.name.text)
-                .host_matcher()
-                .is_some_and(|m| !m.is_partial())
-        })
+        .filter(|t| t.test.host_matcher().is_some_and(|m| !m.is_partial()))
         .flat_map(|t| t.atoms().into_iter().map(|(atom, _)| atom));
     entry_patterns
         .chain(trigger_values)

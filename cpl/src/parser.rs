@@ -12,6 +12,7 @@ use crate::ast::{
     Trigger, ValueExpr,
 };
 use crate::diagnostic::{count, Diagnostic};
+use crate::evaluate::Test;
 use crate::lexer::{lex, Token, TokenKind};
 use crate::reference;
 use crate::span::{LineIndex, Span};
@@ -298,6 +299,7 @@ impl Parser<'_> {
             let first = &tokens[0];
             if matches!(first.kind, TokenKind::Word | TokenKind::Quoted) {
                 items.push(Item::Trigger(Trigger {
+                    test: Test::of(trigger_name),
                     name: Name {
                         text: trigger_name.to_owned(),
                         span: first.span,
@@ -658,6 +660,7 @@ impl Parser<'_> {
             Ok(value) => {
                 let last = &tokens[cursor - 1];
                 let trigger = Trigger {
+                    test: Test::of(&tokens[at].text),
                     name: name(&tokens[at]),
                     negated,
                     value,

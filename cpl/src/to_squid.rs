@@ -63,7 +63,7 @@ impl Translation {
 }
 
 /// Something of the CPL the fragment does not carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Untranslated {
     /// The CPL text concerned, e.g. `pipeline(no)` or `group=staff`.
     pub subject: String,
@@ -176,7 +176,7 @@ impl HostMatch {
 
 /// Whether the trigger decides by destination host (and scheme) alone, as the fragment does.
 fn host_decidable(trigger: &Trigger) -> bool {
-    match Test::of(&trigger.name.text) {
+    match trigger.test {
         Test::Condition | Test::CertificateHost(_) => true,
         Test::Url(Component::Host | Component::Scheme, _) => true,
         Test::Url(Component::Whole, Matcher::Default | Matcher::Domain) => {
@@ -281,7 +281,9 @@ struct Translator<'p> {
     policy: &'p Policy,
     untranslated: Vec<Untranslated>,
     /// Where the decisions behind each purpose were set.
-    sources: BTreeMap<Purpose, Vec<Span>>,
+    sources: BTreeMap<Purpose, std::collections::BTreeSet<Span>>,
+    /// The entries of `untranslated`, to keep each once.
+    seen: std::collections::HashSet<Untranslated>,
 }
 
 /// Translates `policy` into a Squid fragment under the lab contract.
@@ -290,6 +292,7 @@ pub fn to_squid(policy: &Policy) -> Translation {
         policy,
         untranslated: Vec::new(),
         sources: BTreeMap::new(),
+        seen: std::collections::HashSet::new(),
     };
     let mut candidates = translator.host_candidates();
     candidates.push(Candidate {
@@ -386,7 +389,7 @@ impl Translator<'_> {
             location: span.map(|s| self.location(s)),
             reason: reason.into(),
         };
-        if !self.untranslated.contains(&entry) {
+        if self.seen.insert(entry.clone()) {
             self.untranslated.push(entry);
         }
     }
@@ -455,7 +458,7 @@ impl Translator<'_> {
     }
 
     fn trigger_hosts(&mut self, trigger: &Trigger) -> Vec<(HostMatch, Span)> {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         let mut hosts = Vec::new();
         for (atom, _) in trigger.atoms() {
             let text = atom.text.to_ascii_lowercase();
@@ -521,7 +524,7 @@ impl Translator<'_> {
         let sample = host.sample();
         let mode = Mode {
             host_only: true,
-            assume_unknown: false,
+            ..Mode::default()
         };
         let http = evaluate_in(self.policy, &Request::to_host(&sample, false), mode);
         let https = evaluate_in(self.policy, &Request::to_host(&sample, true), mode);
@@ -564,9 +567,7 @@ impl Translator<'_> {
             for decision in purpose.decisions() {
                 for evaluation in [&http, &https] {
                     if let Some(setting) = evaluation.settings.get(decision) {
-                        if !spans.contains(&setting.span) {
-                            spans.push(setting.span);
-                        }
+                        spans.insert(setting.span);
                     }
                 }
             }
@@ -586,10 +587,7 @@ impl Translator<'_> {
             {
                 match item {
                     Item::Trigger(trigger)
-                        if matches!(
-                            Test::of(&trigger.name.text),
-                            Test::Undecidable | Test::Unmodelled
-                        ) =>
+                        if matches!(trigger.test, Test::Undecidable | Test::Unmodelled) =>
                     {
                         self.skip(
                             policy.text_of(trigger.span),
@@ -631,7 +629,7 @@ impl Translator<'_> {
                         &request,
                         Mode {
                             host_only: true,
-                            assume_unknown: false,
+                            ..Mode::default()
                         },
                     );
                     let possible = evaluate_in(
@@ -640,6 +638,7 @@ impl Translator<'_> {
                         Mode {
                             host_only: true,
                             assume_unknown: true,
+                            trace: false,
                         },
                     );
                     for decision in Decision::ALL {
@@ -686,7 +685,10 @@ impl Translator<'_> {
             .collect();
         lines.sort_unstable();
         lines.dedup();
-        let numbers: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        let mut numbers: Vec<String> = lines.iter().take(8).map(ToString::to_string).collect();
+        if lines.len() > 8 {
+            numbers.push(format!("… ({} lines)", lines.len()));
+        }
         match numbers.len() {
             0 => String::new(),
             1 => format!(" (CPL line {})", numbers[0]),
@@ -832,7 +834,7 @@ impl Translator<'_> {
             let span = self
                 .sources
                 .get(&Purpose::NoPipeline)
-                .and_then(|spans| spans.first())
+                .and_then(|spans| spans.iter().next())
                 .copied();
             self.skip(
                 "pipeline(no)",
