@@ -24,27 +24,47 @@ struct Gap {
 /// Whether some Windows Update host gets a bypass value from the policy itself (not from a
 /// default): the policy is evidently a Windows Update bypass, so its coverage is checked.
 pub(crate) fn bypasses_update_hosts(policy: &Policy) -> bool {
-    WINDOWS_UPDATE_HOSTS.iter().any(|host| {
-        host.names.iter().any(|name| {
-            [false, true].into_iter().any(|tls| {
+    !intended_bypass(policy).is_empty()
+}
+
+/// The bypass properties the policy itself gives some Windows Update host: the bypass it
+/// evidently intends. Without `--require windows-update`, coverage checks only these.
+pub(crate) fn intended_bypass(policy: &Policy) -> Vec<Decision> {
+    let mut intended = Vec::new();
+    for host in WINDOWS_UPDATE_HOSTS {
+        for name in host.names {
+            for tls in [false, true] {
                 let evaluation = evaluate(policy, &Request::to_host(name, tls));
-                evaluation.settings.iter().any(|(decision, setting)| {
-                    *decision != Decision::Access && decision.is_bypass(&setting.value)
-                })
-            })
-        })
-    })
+                for (decision, setting) in &evaluation.settings {
+                    if *decision != Decision::Access
+                        && decision.is_bypass(&setting.value)
+                        && !intended.contains(decision)
+                    {
+                        intended.push(*decision);
+                    }
+                }
+            }
+        }
+    }
+    intended.sort();
+    intended
 }
 
 /// One short finding naming the host patterns the bypass misses, or `None`.
 pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
+    let checked: Vec<Decision> = if required {
+        Decision::BYPASS.to_vec()
+    } else {
+        intended_bypass(policy)
+    };
     let mut gaps = Vec::new();
     for host in WINDOWS_UPDATE_HOSTS {
         for name in host.names {
             let http = evaluate(policy, &Request::to_host(name, false));
             let https = evaluate(policy, &Request::to_host(name, true));
-            let not_bypassed: Vec<Decision> = Decision::BYPASS
-                .into_iter()
+            let not_bypassed: Vec<Decision> = checked
+                .iter()
+                .copied()
                 .filter(|decision| {
                     !https.bypasses(*decision)
                         || (!decision.is_tls_only() && !http.bypasses(*decision))
