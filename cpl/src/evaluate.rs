@@ -83,6 +83,8 @@ pub(crate) enum Component {
     Path,
     Scheme,
     Port,
+    /// The file extension of the path's last segment (`url.extension=`).
+    Extension,
 }
 
 /// How a trigger compares (`.exact`, `.substring`, … ; `Default` when no modifier is given).
@@ -187,6 +189,7 @@ impl Test {
                 match part {
                     "host" => component = Component::Host,
                     "path" => component = Component::Path,
+                    "extension" => component = Component::Extension,
                     "scheme" => component = Component::Scheme,
                     "port" => component = Component::Port,
                     "case_sensitive" | "no_lookup" => {}
@@ -325,7 +328,22 @@ pub(crate) fn evaluate_in<'p>(policy: &'p Policy, request: &Request, mode: Mode)
         } else {
             match evaluator.items(&layer.guard, 0) {
                 Truth::False => Outcome::GuardFalse,
-                Truth::Unknown(why) if !mode.assume_unknown => Outcome::GuardUndetermined(why),
+                Truth::Unknown(why) if !mode.assume_unknown => {
+                    if !mode.trace {
+                        // The rules that would apply if the guard held: alternatives for
+                        // analyses of what undecided triggers could change.
+                        let mut ignored = Vec::new();
+                        if let Outcome::Matched(_, rule) = evaluator.first_match(
+                            layer_index,
+                            layer,
+                            &mut undetermined,
+                            &mut ignored,
+                        ) {
+                            undetermined.push((rule, format!("layer guard: {why}")));
+                        }
+                    }
+                    Outcome::GuardUndetermined(why)
+                }
                 _ => evaluator.first_match(layer_index, layer, &mut undetermined, &mut trace),
             }
         };
@@ -342,6 +360,40 @@ pub(crate) fn evaluate_in<'p>(policy: &'p Policy, request: &Request, mode: Mode)
         });
     }
     evaluation
+}
+
+/// The decisions `evaluation` would end with if, in layer `layer_index`, `rule` (an
+/// undecided rule of that layer) were the one that matched.
+pub(crate) fn settings_with_alternative<'p>(
+    evaluation: &Evaluation<'p>,
+    layer_index: usize,
+    rule: &'p Rule,
+) -> BTreeMap<Decision, Setting> {
+    let mut alternative = Evaluation {
+        layers: Vec::new(),
+        settings: BTreeMap::new(),
+        properties: BTreeMap::new(),
+        forced: false,
+    };
+    for (index, result) in evaluation.layers.iter().enumerate() {
+        let layer = result.layer;
+        if index == layer_index {
+            let section = layer
+                .sections
+                .iter()
+                .find(|s| s.rules.iter().any(|r| std::ptr::eq(r, rule)));
+            if let Some(section) = section {
+                for items in [&layer.guard, &section.guard, &rule.items] {
+                    apply(&mut alternative, items);
+                }
+            }
+        } else if let Outcome::Matched(section, matched) = result.outcome {
+            for items in [&layer.guard, &section.guard, &matched.items] {
+                apply(&mut alternative, items);
+            }
+        }
+    }
+    alternative.settings
 }
 
 /// Whether `definition` holds for `request` on its own.
@@ -630,6 +682,13 @@ impl<'p> Evaluator<'p, '_> {
                 Truth::Unknown(format!("`.domain` does not apply to a path (`{value}`)"))
             }
             (Component::Path, matcher) => string_test(&request.path, value, matcher),
+            (Component::Extension, _) => {
+                let segment = request.path.rsplit('/').next().unwrap_or_default();
+                let extension = segment.rsplit_once('.').map_or("", |(_, e)| e);
+                extension
+                    .eq_ignore_ascii_case(value.trim_start_matches('.'))
+                    .into()
+            }
             (Component::Scheme, _) => request.scheme.eq_ignore_ascii_case(value).into(),
             (Component::Port, _) => port_matches(request.port, value),
         }

@@ -32,7 +32,9 @@ use std::fmt;
 
 use crate::ast::{ConditionKind, Item, Policy, Trigger};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate_in, Component, Evaluation, Matcher, Mode, Test};
+use crate::evaluate::{
+    evaluate_in, settings_with_alternative, Component, Evaluation, Matcher, Mode, Test,
+};
 use crate::request::{domain_matches, Request, UrlPattern};
 use crate::span::{Location, Span};
 
@@ -205,6 +207,10 @@ fn escape(text: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Purpose {
     Deny,
+    /// Denied over TLS only (a `<SSL>` or `<SSL-Intercept>` layer's decision): `CONNECT`.
+    DenyTls,
+    /// Denied over plain HTTP only.
+    DenyPlain,
     NoAuth,
     NoCache,
     NoReqmod,
@@ -220,6 +226,8 @@ impl Purpose {
     fn acl_name(self) -> &'static str {
         match self {
             Purpose::Deny => "denied_hosts",
+            Purpose::DenyTls => "denied_tls_hosts",
+            Purpose::DenyPlain => "denied_plain_hosts",
             Purpose::NoAuth => "no_auth",
             Purpose::NoCache => "no_cache",
             Purpose::NoReqmod => "no_reqmod",
@@ -235,7 +243,7 @@ impl Purpose {
     /// The CPL decisions behind the purpose, for comments.
     fn decisions(self) -> &'static [Decision] {
         match self {
-            Purpose::Deny => &[Decision::Access],
+            Purpose::Deny | Purpose::DenyTls | Purpose::DenyPlain => &[Decision::Access],
             Purpose::NoAuth => &[Decision::Authenticate],
             Purpose::NoCache => &[Decision::BypassCache],
             Purpose::NoReqmod => &[Decision::RequestIcap],
@@ -248,8 +256,10 @@ impl Purpose {
         }
     }
 
-    const ALL: [Purpose; 10] = [
+    const ALL: [Purpose; 12] = [
         Purpose::Deny,
+        Purpose::DenyTls,
+        Purpose::DenyPlain,
         Purpose::NoAuth,
         Purpose::NoCache,
         Purpose::NoReqmod,
@@ -530,8 +540,11 @@ impl Translator<'_> {
         let https = evaluate_in(self.policy, &Request::to_host(&sample, true), mode);
         let mut purposes = Vec::new();
         let denied = |e: &Evaluation| !e.bypasses(Decision::Access);
-        if denied(&http) || denied(&https) {
-            purposes.push(Purpose::Deny);
+        match (denied(&http), denied(&https)) {
+            (true, true) => purposes.push(Purpose::Deny),
+            (false, true) => purposes.push(Purpose::DenyTls),
+            (true, false) => purposes.push(Purpose::DenyPlain),
+            (false, false) => {}
         }
         for (decision, purpose) in [
             (Decision::Authenticate, Purpose::NoAuth),
@@ -586,13 +599,18 @@ impl Translator<'_> {
         for item in rule_items.chain(definition_items) {
             {
                 match item {
-                    Item::Trigger(trigger)
-                        if matches!(trigger.test, Test::Undecidable | Test::Unmodelled) =>
-                    {
+                    Item::Trigger(trigger) if trigger.test == Test::Undecidable => {
                         self.skip(
                             policy.text_of(trigger.span),
                             Some(trigger.span),
-                            "does not depend on the destination host, which is all the fragment decides by; the rule is translated as never matching",
+                            "depends on the user, client, time or request content, not on the destination host the fragment decides by; the rule is translated as never matching",
+                        );
+                    }
+                    Item::Trigger(trigger) if trigger.test == Test::Unmodelled => {
+                        self.skip(
+                            policy.text_of(trigger.span),
+                            Some(trigger.span),
+                            "not modelled by this tool (an address, or a URL part other than host, scheme, path and extension); the rule is translated as never matching",
                         );
                     }
                     Item::Trigger(trigger) if !host_decidable(trigger) => {
@@ -617,56 +635,47 @@ impl Translator<'_> {
         }
     }
 
+    /// For every update host and scheme: each undecided rule (a trigger the fragment cannot
+    /// carry) taken in turn as the one its layer matches; where that changes whether a
+    /// decision is bypassed, a risk.
     fn update_host_risks(&self) -> Vec<Untranslated> {
         let policy = self.policy;
+        let mode = Mode {
+            host_only: true,
+            ..Mode::default()
+        };
         let mut risks: Vec<Untranslated> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for host in conformance_spec::WINDOWS_UPDATE_HOSTS {
             for name in host.names {
                 for tls in [false, true] {
                     let request = Request::to_host(name, tls);
-                    let carried = evaluate_in(
-                        policy,
-                        &request,
-                        Mode {
-                            host_only: true,
-                            ..Mode::default()
-                        },
-                    );
-                    let possible = evaluate_in(
-                        policy,
-                        &request,
-                        Mode {
-                            host_only: true,
-                            assume_unknown: true,
-                            trace: false,
-                        },
-                    );
-                    for decision in Decision::ALL {
-                        if decision.is_tls_only() && !tls {
-                            continue;
+                    let carried = evaluate_in(policy, &request, mode);
+                    for (layer_index, result) in carried.layers.iter().enumerate() {
+                        for (rule, why) in &result.undetermined {
+                            let settings = settings_with_alternative(&carried, layer_index, rule);
+                            for decision in Decision::ALL {
+                                if decision.is_tls_only() && !tls {
+                                    continue;
+                                }
+                                let value = settings
+                                    .get(&decision)
+                                    .map_or(decision.baseline(), |s| s.value.as_str());
+                                if decision.is_bypass(value) == carried.bypasses(decision)
+                                    || !seen.insert((decision, rule.span))
+                                {
+                                    continue;
+                                }
+                                risks.push(Untranslated {
+                                    subject: format!("{} for {name}", decision.cpl_name()),
+                                    location: Some(Location::new(&policy.file_name, rule.span)),
+                                    reason: format!(
+                                        "ends `{}` in the fragment, but `{value}` when this rule matches ({why})",
+                                        carried.value(decision)
+                                    ),
+                                });
+                            }
                         }
-                        if carried.bypasses(decision) == possible.bypasses(decision) {
-                            continue;
-                        }
-                        let setting = possible
-                            .settings
-                            .get(&decision)
-                            .or(carried.settings.get(&decision));
-                        let location = setting.map(|s| Location::new(&policy.file_name, s.span));
-                        if risks.iter().any(|r| {
-                            r.location == location && r.subject.starts_with(decision.cpl_name())
-                        }) {
-                            continue;
-                        }
-                        risks.push(Untranslated {
-                            subject: format!("{} for {name}", decision.cpl_name()),
-                            location,
-                            reason: format!(
-                                "ends `{}` in the fragment, but `{}` when the rule's untranslated triggers match",
-                                carried.value(decision),
-                                possible.value(decision)
-                            ),
-                        });
                     }
                 }
             }
@@ -895,6 +904,14 @@ impl Translator<'_> {
                 .map(|acl| format!("{directive} {excluded}{acl}"))
                 .collect()
         };
+        if refs.contains_key(&Purpose::DenyTls) {
+            out.push(comment(Purpose::DenyTls, "DENY over TLS only", ""));
+            out.extend(lines_for(Purpose::DenyTls, "http_access deny CONNECT"));
+        }
+        if refs.contains_key(&Purpose::DenyPlain) {
+            out.push(comment(Purpose::DenyPlain, "DENY over plain HTTP only", ""));
+            out.extend(lines_for(Purpose::DenyPlain, "http_access deny !CONNECT"));
+        }
         if refs.contains_key(&Purpose::Deny) {
             out.push(comment(Purpose::Deny, "DENY", ""));
             out.extend(lines_for(Purpose::Deny, "http_access deny"));
@@ -1091,18 +1108,13 @@ mod tests {
             "<SSL>\nserver.certificate.hostname.exact=\"www.example.com\" Allow\nserver.certificate.hostname=\".example.com\" Deny\nserver.certificate.hostname.substring=\"example.com\" Allow\n",
         );
         let fragment = &translation.fragment;
-        assert!(
-            fragment.contains("acl denied_hosts dstdomain .example.com\n"),
-            "{fragment}"
-        );
-        assert!(
-            fragment.contains("acl denied_hosts_except dstdomain www.example.com\n"),
-            "{fragment}"
-        );
-        assert!(
-            fragment.contains("http_access deny !denied_hosts_except denied_hosts\n"),
-            "{fragment}"
-        );
+        for line in [
+            "acl denied_tls_hosts dstdomain .example.com\n",
+            "acl denied_tls_hosts_except dstdomain www.example.com\n",
+            "http_access deny CONNECT !denied_tls_hosts_except denied_tls_hosts\n",
+        ] {
+            assert!(fragment.contains(line), "missing {line:?} in\n{fragment}");
+        }
     }
 
     #[test]
