@@ -326,3 +326,66 @@ fn containing<'a>(text: &str, defined: &[&'a Name]) -> Option<&'a str> {
     let first = found.next()?;
     found.next().is_none().then_some(first.text.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::lint;
+    use crate::parser::parse;
+
+    fn findings(source: &str) -> Vec<(bool, usize, String, Vec<String>)> {
+        let policy = parse(source, "t.cpl").unwrap();
+        lint(&policy)
+            .into_iter()
+            .map(|d| {
+                let line = d.location().map_or(0, |l| l.line);
+                (d.is_error(), line, d.message, d.help)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn misspelt_names_get_a_suggestion_and_unknown_ones_a_warning() {
+        let found =
+            findings("<Proxy>\nurl.domin=a.com deny\nauthentiate(no)\nfrobnicate.widget=3 deny\n");
+        assert!(found.iter().any(|(e, l, m, h)| *e
+            && *l == 2
+            && m.contains("url.domin")
+            && h.iter().any(|h| h.contains("url.domain="))));
+        assert!(found
+            .iter()
+            .any(|(e, l, _, h)| *e && *l == 3 && h.iter().any(|h| h.contains("authenticate()"))));
+        assert!(found.iter().any(|(e, l, _, _)| !*e && *l == 4));
+    }
+
+    #[test]
+    fn references_resolve_to_definitions() {
+        let found = findings(
+            "define subnet local_net\n10.0.0.0/8\nend\ndefine string custom-exception-page\ntext\nend\n<Proxy>\nclient.address=!local_subnet deny\nclient.address=10.1.0.0/16 deny\nurl.domain=a.com exception(policy_denyed)\nurl.domain=b.com authenticate(exception-page)\n",
+        );
+        let errors: Vec<usize> = found.iter().filter(|f| f.0).map(|f| f.1).collect();
+        assert_eq!(errors, [8, 10, 11], "{found:?}");
+    }
+
+    #[test]
+    fn conditions_are_checked_in_the_layer_that_tests_them() {
+        let found = findings(
+            "define condition Staff\nclient.address=10.0.0.0/8\nend\n<Cache>\ncondition=Staff cache(no)\n<Proxy>\ncondition=Staff bypass_cache(yes)\n",
+        );
+        let errors: Vec<(usize, &str)> = found
+            .iter()
+            .filter(|f| f.0)
+            .map(|f| (f.1, f.2.as_str()))
+            .collect();
+        assert_eq!(errors.len(), 1, "{found:?}");
+        assert_eq!(errors[0].0, 2);
+        assert!(errors[0].1.contains("<Cache>"));
+    }
+
+    #[test]
+    fn a_mistake_on_a_line_is_one_error() {
+        let found = findings(
+            "<Proxy>\ncategory=(violence, gambling exception(content_filter_denied)\nallow\n",
+        );
+        assert_eq!(found.iter().filter(|f| f.0).count(), 1, "{found:?}");
+    }
+}
