@@ -147,18 +147,6 @@ impl Decision {
 }
 
 impl Decision {
-    /// The layers the CPL Guide's layer notes allow the property in, where this tool is sure
-    /// of them; `None` when it does not check.
-    pub fn allowed_layers(self) -> Option<&'static [LayerKind]> {
-        match self {
-            Decision::Authenticate => Some(&[LayerKind::Proxy, LayerKind::Admin]),
-            Decision::BypassCache | Decision::RequestIcap => Some(&[LayerKind::Proxy]),
-            Decision::ResponseIcap => Some(&[LayerKind::Proxy, LayerKind::Cache]),
-            Decision::SslForwardProxy => Some(&[LayerKind::SslIntercept]),
-            _ => None,
-        }
-    }
-
     /// The layer a bypass should set the decision in.
     pub fn home_layer(self) -> LayerKind {
         match self {

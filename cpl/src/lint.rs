@@ -69,10 +69,10 @@ fn empty_layers_and_sections(policy: &Policy) -> Vec<Diagnostic> {
         for section in &layer.sections {
             if let (Some(span), true) = (section.span, section.rules.is_empty()) {
                 diagnostics.push(
-                    Diagnostic::warning(&policy.file_name, "section has no rule")
-                        .code("empty-layer")
+                    Diagnostic::error(&policy.file_name, "section has no rule")
+                        .code("empty-section")
                         .at(span, "no rule follows before the next section or layer")
-                        .note("a section without rules has no effect"),
+                        .note("the CPL Guide: a section must contain at least one rule"),
                 );
             }
         }
