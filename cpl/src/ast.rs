@@ -410,6 +410,8 @@ pub enum ConditionKind {
     UrlDomain,
     /// `define server_url.domain condition`.
     ServerUrlDomain,
+    /// `define url.regex condition`: each line a regular expression over the URL.
+    UrlRegex,
 }
 
 impl ConditionKind {
@@ -420,6 +422,7 @@ impl ConditionKind {
             Self::Url => "url condition",
             Self::UrlDomain => "url.domain condition",
             Self::ServerUrlDomain => "server_url.domain condition",
+            Self::UrlRegex => "url.regex condition",
         }
     }
 }

@@ -715,6 +715,12 @@ impl<'p> Evaluator<'p, '_> {
                 (Some(pattern), ConditionKind::Url) => UrlPattern::parse(&pattern.text)
                     .matches(request, HostRule::Exact)
                     .into(),
+                (Some(_), ConditionKind::UrlRegex) if self.mode.host_only => Truth::Unknown(
+                    "a `define url.regex condition` tests the whole URL, which a decision by destination host does not see".to_owned(),
+                ),
+                (Some(pattern), ConditionKind::UrlRegex) => {
+                    string_test(&request.url, &pattern.text, Matcher::Regex)
+                }
                 (Some(pattern), ConditionKind::UrlDomain | ConditionKind::ServerUrlDomain) => {
                     UrlPattern::parse(&pattern.text)
                         .matches(request, HostRule::Domain)

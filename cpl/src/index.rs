@@ -116,7 +116,11 @@ impl PolicyIndex {
             }
         }
         for definition in conditions {
-            if definition.entries.len() < INDEX_FROM || definition.kind == ConditionKind::Condition
+            if definition.entries.len() < INDEX_FROM
+                || matches!(
+                    definition.kind,
+                    ConditionKind::Condition | ConditionKind::UrlRegex
+                )
             {
                 continue;
             }

@@ -142,7 +142,13 @@ fn rules_outside_layers(policy: &Policy) -> Option<Diagnostic> {
 fn undefined_conditions(policy: &Policy) -> Vec<Diagnostic> {
     condition_uses(policy)
         .into_iter()
-        .filter(|(_, atom)| policy.condition(&atom.text).is_none())
+        .filter(|(_, atom)| {
+            policy.condition(&atom.text).is_none()
+                && !policy.other_definitions.iter().any(|d| {
+                    d.keywords.to_ascii_lowercase().ends_with("condition")
+                        && d.name.as_ref().is_some_and(|n| n.is(&atom.text))
+                })
+        })
         .map(|(_, atom)| {
             Diagnostic::error(
                 &policy.file_name,
@@ -493,7 +499,10 @@ fn unreachable_rules(policy: &Policy) -> Vec<Diagnostic> {
 
 fn wildcard_patterns(policy: &Policy) -> Vec<Diagnostic> {
     let entry_patterns = policy.conditions.iter().flat_map(|definition| {
-        let domain = definition.kind != ConditionKind::Condition;
+        let domain = !matches!(
+            definition.kind,
+            ConditionKind::Condition | ConditionKind::UrlRegex
+        );
         definition
             .entries
             .iter()

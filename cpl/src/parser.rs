@@ -191,12 +191,32 @@ impl Parser<'_> {
         let header = &tokens[..=close];
         let span = line_span(header);
         let words = &header[1..close];
-        if words.is_empty() || words.iter().any(|t| t.kind != TokenKind::Word) {
-            return self.error(
+        let well_formed = words.first().is_some_and(|t| t.kind == TokenKind::Word)
+            && words[1..]
+                .iter()
+                .all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Quoted));
+        if !well_formed {
+            self.error(
                 span,
                 "malformed layer header",
                 "expected `<Type>` or `<Type label>`",
             );
+            // Keep a layer open so the rules that follow are not reported again.
+            self.layers.push(Layer {
+                kind: LayerKind::Unknown(
+                    words
+                        .iter()
+                        .map(Token::written)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                label: None,
+                guard: Vec::new(),
+                sections: Vec::new(),
+                span,
+            });
+            self.in_layer = true;
+            return;
         }
         if words.len() > 2 {
             self.error(
@@ -239,8 +259,17 @@ impl Parser<'_> {
         };
         let span = line_span(&tokens[..=close]);
         let words = &tokens[1..close];
-        if words.len() != 1 || words[0].kind != TokenKind::Word {
-            return self.error(span, "malformed section header", "expected `[Type]`");
+        let well_formed = matches!(words.len(), 1 | 2)
+            && words[0].kind == TokenKind::Word
+            && words[1..]
+                .iter()
+                .all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Quoted));
+        if !well_formed {
+            return self.error(
+                span,
+                "malformed section header",
+                "expected `[Type]` or `[Type label]`",
+            );
         }
         let kind = SectionKind::from_header(&words[0].text);
         if let SectionKind::Unknown(written) = &kind {
@@ -369,6 +398,7 @@ impl Parser<'_> {
             "url" => ConditionKind::Url,
             "url.domain" => ConditionKind::UrlDomain,
             "server_url.domain" => ConditionKind::ServerUrlDomain,
+            "url.regex" => ConditionKind::UrlRegex,
             other => {
                 let other = other.to_owned();
                 self.open_definition = Some(OpenDefinition::Other(OtherDefinition {
@@ -937,6 +967,32 @@ mod tests {
             "{:?}",
             warning.help
         );
+    }
+
+    #[test]
+    fn labelled_sections_quoted_layer_labels_and_regex_conditions() {
+        let policy = policy(
+            "define url.regex condition Media\n\"\\.mp4$\"\nend\n<Proxy \"Web Access\">\n[Rule Streaming] url.scheme=http\ncondition=Media deny\n",
+        );
+        assert!(
+            policy.parse_diagnostics.is_empty(),
+            "{:?}",
+            policy.parse_diagnostics
+        );
+        assert_eq!(policy.conditions[0].kind, ConditionKind::UrlRegex);
+        assert_eq!(policy.layers[0].sections[0].kind, SectionKind::Rule);
+    }
+
+    #[test]
+    fn a_malformed_layer_header_still_opens_a_layer() {
+        let policy = policy("<(Proxy)>\ndeny\nallow\n");
+        assert_eq!(
+            policy.parse_diagnostics.len(),
+            1,
+            "{:?}",
+            policy.parse_diagnostics
+        );
+        assert!(policy.layers.iter().all(|l| l.kind != LayerKind::Outside));
     }
 
     #[test]

@@ -413,6 +413,14 @@ impl Translator<'_> {
                 let Some(pattern) = &entry.pattern else {
                     continue;
                 };
+                if definition.kind == ConditionKind::UrlRegex {
+                    self.skip(
+                        &pattern.text,
+                        Some(pattern.span),
+                        "a regular expression over the whole URL is not translated; rules testing this condition are translated as never matching",
+                    );
+                    continue;
+                }
                 let domain = definition.kind != ConditionKind::Url;
                 if let Some(host) = self.url_pattern_host(&pattern.text, domain, pattern.span) {
                     found.push((host, pattern.span));
