@@ -85,7 +85,7 @@ impl<'p> Checker<'p> {
         }
         if base == "category" || base.ends_with(".category") {
             for (atom, _) in trigger.atoms() {
-                self.near_definition(atom, "category", "category");
+                self.near_category(atom);
             }
         }
     }
@@ -233,7 +233,9 @@ impl<'p> Checker<'p> {
             Diagnostic::error(self.file(), format!("{kind} `{name}` is not defined"))
                 .code("undefined-reference")
                 .at(span, format!("no `define {kind} {name}`"));
-        if let Some(near) = reference::closest(name, defined.iter().map(|d| d.text.as_str())) {
+        if let Some(near) =
+            reference::closest_defined(name, defined.iter().map(|d| d.text.as_str()))
+        {
             diagnostic = diagnostic.help(format!("did you mean `{near}`?"));
         }
         self.diagnostics.push(diagnostic);
@@ -266,8 +268,9 @@ impl<'p> Checker<'p> {
                     atom.span,
                     format!("not an address, and no `define subnet {text}`"),
                 );
-        if let Some(near) = reference::closest(text, defined.iter().map(|d| d.text.as_str()))
-            .or_else(|| containing(text, &defined))
+        if let Some(near) =
+            reference::closest_defined(text, defined.iter().map(|d| d.text.as_str()))
+                .or_else(|| containing(text, &defined))
         {
             diagnostic = diagnostic.help(format!("did you mean `{near}`?"));
         }
@@ -293,6 +296,31 @@ impl<'p> Checker<'p> {
             .code("undefined-reference")
             .at(atom.span, format!("no `define {kind} {}`", atom.text))
             .help(format!("did you mean `{near}`?")),
+        );
+    }
+
+    /// A category one edit away from a `define category` name (and not that name): built-in
+    /// categories are not known here, so only a near miss of the policy's own is reported.
+    fn near_category(&mut self, atom: &Atom) {
+        let defined: Vec<&Name> = self.policy.defined("category").collect();
+        if defined.iter().any(|d| d.is(&atom.text)) {
+            return;
+        }
+        let written = atom.text.to_ascii_lowercase();
+        let Some(near) = defined
+            .iter()
+            .find(|d| written.len() > 5 && strsim::levenshtein(&written, &d.key()) == 1)
+        else {
+            return;
+        };
+        self.diagnostics.push(
+            Diagnostic::error(
+                self.file(),
+                format!("category `{}` is not defined", atom.text),
+            )
+            .code("undefined-reference")
+            .at(atom.span, format!("no `define category {}`", atom.text))
+            .help(format!("did you mean `{}`?", near.text)),
         );
     }
 

@@ -260,6 +260,7 @@ const MODIFIERS: &[&str] = &[
     "address",
     "category",
     "strength",
+    "utc",
 ];
 
 /// Properties and where they may be set.
@@ -551,15 +552,35 @@ pub(crate) fn closest<'a>(
             4..=6 => 1,
             _ => 2,
         };
-        let similar = strsim::jaro_winkler(&written, &lowered);
-        if distance <= limit || (similar > 0.93 && written.len() > 6) {
-            let score = similar - distance as f64;
+        // Edit distance only: similarity scores that reward a shared prefix would take a
+        // real name missing from the table (`authenticate.charset`) for a typo.
+        if distance <= limit {
+            let score = strsim::jaro_winkler(&written, &lowered) - distance as f64;
             if best.is_none_or(|(s, _)| score > s) {
                 best = Some((score, candidate));
             }
         }
     }
     best.map(|(_, c)| c.trim_end_matches(".*"))
+}
+
+/// The most similar of the policy's own names to an undefined reference, for a help text
+/// only (the reference is an error whatever the suggestion): a looser match than
+/// [`closest`], since the candidates are few and chosen by the policy's author.
+pub(crate) fn closest_defined<'a>(
+    written: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let written = written.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|candidate| {
+            let lowered = candidate.to_ascii_lowercase();
+            (strsim::jaro_winkler(&written, &lowered), candidate)
+        })
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
 }
 
 /// Names in the trigger table, for suggestions.
