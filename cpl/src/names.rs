@@ -186,6 +186,11 @@ impl<'p> Checker<'p> {
     fn property(&mut self, property: &'p Property, layer: Option<(Layers, &'p Layer)>) {
         let written = &property.name.text;
         let lowered = written.to_ascii_lowercase();
+        for arg in &property.args {
+            if !arg.quoted {
+                self.near_definition(arg, "string", "string");
+            }
+        }
         let Some((_, allowed)) = reference::property(written) else {
             let diagnostic = match reference::closest(&lowered, reference::property_names()) {
                 Some(near) => {
@@ -214,11 +219,6 @@ impl<'p> Checker<'p> {
         if lowered == "exception" || lowered == "force_exception" {
             if let Some(id) = property.args.first() {
                 self.exception_id(id);
-            }
-        }
-        for arg in &property.args {
-            if !arg.quoted {
-                self.near_definition(arg, "string", "string");
             }
         }
     }
@@ -392,6 +392,16 @@ mod tests {
         );
         let errors: Vec<usize> = found.iter().filter(|f| f.0).map(|f| f.1).collect();
         assert_eq!(errors, [8, 10, 11], "{found:?}");
+        let found = findings(
+            "define string custom-exception-page\ntext\nend\n<Exception>\nexception.id=policy_denied exception.format(exception-page)\n",
+        );
+        assert!(
+            found.iter().any(|(e, l, m, h)| *e
+                && *l == 5
+                && m.contains("string `exception-page`")
+                && h.iter().any(|h| h.contains("custom-exception-page"))),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -61,6 +61,15 @@ pub fn parse(source: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> {
         parser.keep_first_error(before);
     }
     parser.finish(source, &index);
+    // One error per line: the lexer's and the parser's findings on the same line are usually
+    // one mistake seen twice.
+    let mut lines_with_errors = std::collections::HashSet::new();
+    parser.diagnostics.retain(|d| {
+        !d.is_error()
+            || d.primary
+                .as_ref()
+                .is_none_or(|label| lines_with_errors.insert(label.span.line))
+    });
     let errors = parser.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > TOO_MANY_ERRORS && errors * 2 > lines.len() {
         let mut first: Vec<Diagnostic> = parser
