@@ -2,6 +2,7 @@
 //! rules made of triggers, properties and actions. Every node keeps its [`Span`]; names are
 //! kept as written and compared case-insensitively, as CPL does.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::diagnostic::Diagnostic;
@@ -19,14 +20,44 @@ pub struct Policy {
     pub other_definitions: Vec<OtherDefinition>,
     /// Mistakes the parser recovered from; `lint` reports them with its own findings.
     pub parse_diagnostics: Vec<Diagnostic>,
+    /// Lower-cased condition name → index of its first definition in `conditions`.
+    #[doc(hidden)]
+    pub condition_index: HashMap<String, usize>,
+    /// Rule and entry indexes by host (see the `index` module).
+    #[doc(hidden)]
+    pub index: crate::index::PolicyIndex,
 }
 
 impl Policy {
     /// The condition defined under `name`, compared case-insensitively.
     pub fn condition(&self, name: &str) -> Option<&ConditionDefinition> {
-        self.conditions
+        let index = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.condition_index.get(&name.to_ascii_lowercase())
+        } else {
+            self.condition_index.get(name)
+        };
+        index.and_then(|&index| self.conditions.get(index))
+    }
+
+    /// Builds [`Policy::condition_index`] from `conditions`.
+    pub(crate) fn index_conditions(&mut self) {
+        self.index = crate::index::PolicyIndex::build(&self.layers, &self.conditions);
+        self.condition_index.clear();
+        for (index, definition) in self.conditions.iter().enumerate() {
+            self.condition_index
+                .entry(definition.name.key())
+                .or_insert(index);
+        }
+    }
+
+    /// The names of `define KIND NAME` definitions other than conditions (`subnet`, `string`,
+    /// `action`, `category` …), as written.
+    pub fn defined(&self, kind: &str) -> impl Iterator<Item = &Name> {
+        let kind = kind.to_ascii_lowercase();
+        self.other_definitions
             .iter()
-            .find(|definition| definition.name.is(name))
+            .filter(move |d| d.keywords.eq_ignore_ascii_case(&kind))
+            .filter_map(|d| d.name.as_ref())
     }
 
     /// Every rule with the layer and section it belongs to, in source order.
@@ -285,6 +316,8 @@ pub struct Trigger {
     pub negated: bool,
     pub value: ValueExpr,
     pub span: Span,
+    /// What the name tests, worked out once when parsed.
+    pub(crate) test: crate::evaluate::Test,
 }
 
 impl Trigger {
@@ -377,6 +410,8 @@ pub enum ConditionKind {
     UrlDomain,
     /// `define server_url.domain condition`.
     ServerUrlDomain,
+    /// `define url.regex condition`: each line a regular expression over the URL.
+    UrlRegex,
 }
 
 impl ConditionKind {
@@ -387,6 +422,7 @@ impl ConditionKind {
             Self::Url => "url condition",
             Self::UrlDomain => "url.domain condition",
             Self::ServerUrlDomain => "server_url.domain condition",
+            Self::UrlRegex => "url.regex condition",
         }
     }
 }

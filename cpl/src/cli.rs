@@ -1,213 +1,269 @@
-//! The command line: `lint FILE`, `explain FILE --url URL`, `to-squid FILE [-o OUT]`.
-//! Diagnostics, explanations and fragments go to stdout; usage errors, notes and I/O errors to
-//! stderr. Exit codes: 0 success, 1 usage (bad arguments, a URL that is not absolute), 2 lint
-//! errors, or a file that cannot be read, is not a policy, or cannot be written.
+//! The `cpl` subcommands as a clap [`Subcommand`] the project's one binary embeds as
+//! `proxy-conformance cpl <lint|explain|to-squid>`, and [`run_command`], which runs one and
+//! reports how it went as a value: the crate never exits the process.
+//!
+//! Exit codes belong to the binary, which maps [`CplStatus::Clean`] to 0, usage errors (clap's
+//! own) to 1, and [`CplStatus::Findings`] and every [`CplError`] to 2.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand, ValueEnum};
+use thiserror::Error;
+
 use crate::ast::Policy;
-use crate::diagnostic::{count, render_report};
+use crate::diagnostic::{count, render_report, Diagnostic};
 use crate::explain::explain;
-use crate::lint::lint;
+use crate::lint::{lint_with, LintOptions};
+use crate::output::{to_json, to_sarif};
 use crate::parser::parse;
+use crate::request::InvalidUrl;
 use crate::to_squid::to_squid;
 
-pub const USAGE: &str = "usage: cpl lint FILE
-       cpl explain FILE --url URL
-       cpl to-squid FILE [-o OUT]";
-
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_USAGE: i32 = 1;
-pub const EXIT_FAILED: i32 = 2;
-
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
-    Help,
-    Lint {
-        file: PathBuf,
-    },
-    Explain {
-        file: PathBuf,
-        url: String,
-    },
-    ToSquid {
-        file: PathBuf,
-        output: Option<PathBuf>,
-    },
+/// ProxySG CPL tools: check a policy, trace one request through it, translate it for the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CplCommand {
+    /// Report syntax errors, unknown names, unresolved references, layer misuse, dead rules
+    /// and (when asked, or when the policy bypasses update hosts) Windows Update coverage.
+    Lint(LintArgs),
+    /// Trace how the policy treats one request: every rule matched, missed or not applicable,
+    /// and every property that ends up set.
+    Explain(ExplainArgs),
+    /// Translate the policy into a Squid fragment under the lab contract, listing every
+    /// construct it cannot carry over.
+    ToSquid(ToSquidArgs),
 }
 
-/// Runs one command; `args` start with the subcommand (`lint`, `explain`, `to-squid`).
-/// Prints to stdout and stderr and returns the exit code.
-pub fn run_cli(args: &[String]) -> i32 {
-    run_cli_with(args, &mut io::stdout().lock(), &mut io::stderr().lock())
+/// What `lint` checks and how it reports.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct LintArgs {
+    /// The CPL policy file.
+    pub file: PathBuf,
+    /// Also require that the policy bypasses every Windows Update host (`windows-update`).
+    #[arg(long = "require", value_enum)]
+    pub require: Vec<Requirement>,
+    /// Treat warnings as findings (status `Findings`, exit 2 in the binary).
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Output format: `text` for people, `json`, or `sarif` for code-scanning views.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-/// [`run_cli`] writing to the given streams.
-pub fn run_cli_with(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let command = match parse_args(args) {
-        Ok(command) => command,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}\n{USAGE}");
-            return EXIT_USAGE;
-        }
-    };
-    let file = match &command {
-        Command::Help => {
-            let _ = writeln!(out, "{USAGE}");
-            return EXIT_OK;
-        }
-        Command::Lint { file } | Command::Explain { file, .. } | Command::ToSquid { file, .. } => {
-            file
-        }
-    };
-    let policy = match load(file, err) {
-        Ok(policy) => policy,
-        Err(code) => return code,
-    };
-    match command {
-        Command::Help => EXIT_OK,
-        Command::Lint { .. } => {
-            let diagnostics = lint(&policy);
-            let report = render_report(&diagnostics, &policy.source, &policy.file_name);
-            let _ = write!(out, "{report}");
-            if diagnostics.iter().any(|d| d.is_error()) {
-                EXIT_FAILED
-            } else {
-                EXIT_OK
-            }
-        }
-        Command::Explain { url, .. } => match explain(&policy, &url) {
-            Ok(explanation) => {
-                let _ = write!(out, "{explanation}");
-                EXIT_OK
-            }
-            Err(invalid) => {
-                let _ = writeln!(err, "error: {invalid}");
-                EXIT_USAGE
-            }
-        },
-        Command::ToSquid { output, .. } => translate(&policy, output, out, err),
-    }
+/// A requirement `lint --require` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Requirement {
+    /// Every Windows Update host of the article gets every bypass property.
+    WindowsUpdate,
 }
 
-fn translate(
-    policy: &Policy,
-    output: Option<PathBuf>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ExplainArgs {
+    /// The CPL policy file.
+    pub file: PathBuf,
+    /// The request to trace: an absolute URL (`https://` means a TLS connection).
+    #[arg(long)]
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ToSquidArgs {
+    /// The CPL policy file.
+    pub file: PathBuf,
+    /// Write the fragment here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// How a command that ran to the end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CplStatus {
+    /// Nothing to report (lint: no errors, and no warnings under `--deny-warnings`).
+    Clean,
+    /// Lint found errors, or warnings under `--deny-warnings`.
+    Findings,
+}
+
+/// Why a command could not do its work.
+#[derive(Debug, Error)]
+pub enum CplError {
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not UTF-8 text (a binary file?)", path.display())]
+    NotText { path: PathBuf },
+    /// The file is not a policy at all; `report` holds the rendered diagnostics.
+    #[error("{} is not a CPL policy:\n{report}", path.display())]
+    Parse {
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+        report: String,
+    },
+    #[error(transparent)]
+    BadUrl(#[from] InvalidUrl),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+/// Runs `command`, writing results to `out` and notes to `err`.
+pub fn run_command(
+    command: &CplCommand,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> i32 {
-    let translation = to_squid(policy);
-    let errors = lint(policy).iter().filter(|d| d.is_error()).count();
+) -> Result<CplStatus, CplError> {
+    match command {
+        CplCommand::Lint(args) => run_lint(args, out),
+        CplCommand::Explain(args) => {
+            let policy = load(&args.file)?;
+            let explanation = explain(&policy, &args.url)?;
+            write!(out, "{explanation}").map_err(CplError::Output)?;
+            Ok(CplStatus::Clean)
+        }
+        CplCommand::ToSquid(args) => run_to_squid(args, out, err),
+    }
+}
+
+fn run_lint(args: &LintArgs, out: &mut dyn Write) -> Result<CplStatus, CplError> {
+    let policy = load(&args.file)?;
+    let options = LintOptions {
+        require_windows_update: args.require.contains(&Requirement::WindowsUpdate),
+    };
+    let diagnostics = lint_with(&policy, &options);
+    let text = match args.format {
+        Format::Text => render_report(&diagnostics, &policy.source, &policy.file_name),
+        Format::Json => to_json(&diagnostics),
+        Format::Sarif => to_sarif(&diagnostics),
+    };
+    write!(out, "{text}").map_err(CplError::Output)?;
+    let findings = diagnostics
+        .iter()
+        .any(|d| d.is_error() || args.deny_warnings);
+    Ok(if findings {
+        CplStatus::Findings
+    } else {
+        CplStatus::Clean
+    })
+}
+
+fn run_to_squid(
+    args: &ToSquidArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<CplStatus, CplError> {
+    let policy = load(&args.file)?;
+    let translation = to_squid(&policy);
+    let errors = lint_with(&policy, &LintOptions::default())
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    let mut notes = String::new();
     if errors > 0 {
-        let _ = writeln!(
-            err,
-            "warning: `lint` reports {} in {}; the fragment reproduces what the policy does, faults included",
+        notes.push_str(&format!(
+            "warning: `lint` reports {} in {}; the fragment reproduces what the policy does, faults included\n",
             count(errors, "error"),
             policy.file_name
-        );
+        ));
     }
     for item in &translation.untranslated {
-        let _ = writeln!(err, "note: not translated: {item}");
+        notes.push_str(&format!("note: not translated: {item}\n"));
     }
-    let Some(path) = output else {
-        let _ = write!(out, "{}", translation.fragment);
-        return EXIT_OK;
-    };
-    match std::fs::write(&path, &translation.fragment) {
-        Ok(()) => {
-            let _ = writeln!(err, "wrote {}", path.display());
-            EXIT_OK
-        }
-        Err(error) => {
-            let _ = writeln!(err, "error: cannot write {}: {error}", path.display());
-            EXIT_FAILED
+    if translation.may_change_update_properties() {
+        notes.push_str(
+            "warning: what is not translated could change how Windows Update hosts are treated; a lab run of this fragment is inconclusive\n",
+        );
+        for risk in &translation.update_host_risks {
+            notes.push_str(&format!("  {risk}\n"));
         }
     }
+    err.write_all(notes.as_bytes()).map_err(CplError::Output)?;
+    match &args.output {
+        None => out
+            .write_all(translation.fragment.as_bytes())
+            .map_err(CplError::Output)?,
+        Some(path) => {
+            std::fs::write(path, &translation.fragment).map_err(|source| CplError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            writeln!(err, "wrote {}", path.display()).map_err(CplError::Output)?;
+        }
+    }
+    Ok(CplStatus::Clean)
 }
 
-fn parse_args(args: &[String]) -> Result<Command, String> {
-    let mut words = args.iter().map(String::as_str);
-    let subcommand = words.next().ok_or("no command given")?;
-    if matches!(subcommand, "-h" | "--help" | "help") {
-        return Ok(Command::Help);
-    }
-    let mut file = None;
-    let mut url = None;
-    let mut output = None;
-    while let Some(word) = words.next() {
-        match word {
-            "--url" if subcommand == "explain" => {
-                url = Some(words.next().ok_or("--url needs a URL")?.to_owned());
-            }
-            "-o" | "--output" if subcommand == "to-squid" => {
-                output = Some(PathBuf::from(words.next().ok_or("-o needs a file")?));
-            }
-            flag if flag.starts_with('-') && flag.len() > 1 => {
-                return Err(format!("unknown option {flag:?} for {subcommand}"));
-            }
-            path if file.is_none() => file = Some(PathBuf::from(path)),
-            extra => return Err(format!("unexpected argument {extra:?}")),
-        }
-    }
-    let file = || {
-        file.clone()
-            .ok_or_else(|| format!("{subcommand} needs a FILE"))
-    };
-    match subcommand {
-        "lint" => Ok(Command::Lint { file: file()? }),
-        "explain" => Ok(Command::Explain {
-            file: file()?,
-            url: url.ok_or("explain needs --url URL")?,
-        }),
-        "to-squid" => Ok(Command::ToSquid {
-            file: file()?,
-            output,
-        }),
-        other => Err(format!("unknown command {other:?}")),
-    }
-}
-
-/// Reads and parses `file`; a file that cannot be read or is not a policy is reported on
-/// `err`, and the exit code returned.
-fn load(file: &Path, err: &mut dyn Write) -> Result<Policy, i32> {
+/// Reads and parses `file`.
+pub fn load(file: &Path) -> Result<Policy, CplError> {
     let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|error| {
-        let _ = writeln!(err, "error: cannot read {name}: {error}");
-        EXIT_FAILED
+    let bytes = std::fs::read(file).map_err(|source| CplError::Unreadable {
+        path: file.to_owned(),
+        source,
     })?;
     let Ok(source) = String::from_utf8(bytes) else {
-        let _ = writeln!(err, "error: {name} is not UTF-8 text (a binary file?)");
-        return Err(EXIT_FAILED);
+        return Err(CplError::NotText {
+            path: file.to_owned(),
+        });
     };
-    parse(&source, &name).map_err(|diagnostics| {
-        let _ = write!(err, "{}", render_report(&diagnostics, &source, &name));
-        EXIT_FAILED
+    parse(&source, &name).map_err(|diagnostics| CplError::Parse {
+        path: file.to_owned(),
+        report: render_report(&diagnostics, &source, &name),
+        diagnostics,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    fn args(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| (*w).to_owned()).collect()
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: CplCommand,
+    }
+
+    fn parse_args(words: &[&str]) -> Result<CplCommand, clap::Error> {
+        Cli::try_parse_from(std::iter::once("cpl").chain(words.iter().copied()))
+            .map(|cli| cli.command)
     }
 
     #[test]
     fn commands_and_their_arguments() {
         assert_eq!(
-            parse_args(&args(&["explain", "--url", "https://a/", "p.cpl"])),
-            Ok(Command::Explain {
+            parse_args(&["explain", "--url", "https://a/", "p.cpl"]).unwrap(),
+            CplCommand::Explain(ExplainArgs {
                 file: "p.cpl".into(),
                 url: "https://a/".into()
             })
         );
         assert_eq!(
-            parse_args(&args(&["to-squid", "p.cpl", "-o", "out.conf"])),
-            Ok(Command::ToSquid {
+            parse_args(&[
+                "lint",
+                "p.cpl",
+                "--require",
+                "windows-update",
+                "--format",
+                "sarif"
+            ])
+            .unwrap(),
+            CplCommand::Lint(LintArgs {
                 file: "p.cpl".into(),
-                output: Some("out.conf".into())
+                require: vec![Requirement::WindowsUpdate],
+                deny_warnings: false,
+                format: Format::Sarif,
             })
         );
         for bad in [
@@ -215,47 +271,35 @@ mod tests {
             &["explain", "p.cpl"],
             &["lint", "a", "b"],
             &["lint", "-o", "x"],
-            &[],
             &["frob"],
         ] {
-            assert!(parse_args(&args(bad)).is_err(), "{bad:?}");
+            assert!(parse_args(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
-    fn exit_codes_for_usage_unreadable_and_binary_files() {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        assert_eq!(
-            run_cli_with(&args(&["lint"]), &mut out, &mut err),
-            EXIT_USAGE
-        );
-        assert_eq!(
-            run_cli_with(&args(&["lint", "/nonexistent/p.cpl"]), &mut out, &mut err),
-            EXIT_FAILED
-        );
+    fn unreadable_binary_and_empty_files_are_typed_errors() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let missing = parse_args(&["lint", "/nonexistent/p.cpl"]).unwrap();
+        assert!(matches!(
+            run_command(&missing, &mut out, &mut err),
+            Err(CplError::Unreadable { .. })
+        ));
         let dir = std::env::temp_dir().join(format!("cpl-cli-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let binary = dir.join("binary.cpl");
         std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
-        let mut err = Vec::new();
-        let code = run_cli_with(
-            &args(&["lint", binary.to_str().unwrap()]),
-            &mut out,
-            &mut err,
-        );
-        assert_eq!(code, EXIT_FAILED);
-        assert!(String::from_utf8_lossy(&err).contains("not UTF-8"));
+        let command = parse_args(&["lint", binary.to_str().unwrap()]).unwrap();
+        assert!(matches!(
+            run_command(&command, &mut out, &mut err),
+            Err(CplError::NotText { .. })
+        ));
         let empty = dir.join("empty.cpl");
         std::fs::write(&empty, "").unwrap();
-        let mut err = Vec::new();
-        let code = run_cli_with(
-            &args(&["explain", empty.to_str().unwrap(), "--url", "http://a/"]),
-            &mut out,
-            &mut err,
-        );
-        assert_eq!(code, EXIT_FAILED);
-        assert!(String::from_utf8_lossy(&err).contains("empty"));
+        let command =
+            parse_args(&["explain", empty.to_str().unwrap(), "--url", "http://a/"]).unwrap();
+        let error = run_command(&command, &mut out, &mut err).unwrap_err();
+        assert!(error.to_string().contains("empty"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

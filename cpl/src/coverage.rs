@@ -21,16 +21,50 @@ struct Gap {
     denied: bool,
 }
 
-pub(crate) fn check(policy: &Policy) -> Option<Diagnostic> {
-    let mut gaps = Vec::new();
-    let mut total = 0;
+/// Whether some Windows Update host gets a bypass value from the policy itself (not from a
+/// default): the policy is evidently a Windows Update bypass, so its coverage is checked.
+pub(crate) fn bypasses_update_hosts(policy: &Policy) -> bool {
+    !intended_bypass(policy).is_empty()
+}
+
+/// The bypass properties the policy itself gives some Windows Update host: the bypass it
+/// evidently intends. Without `--require windows-update`, coverage checks only these.
+pub(crate) fn intended_bypass(policy: &Policy) -> Vec<Decision> {
+    let mut intended = Vec::new();
     for host in WINDOWS_UPDATE_HOSTS {
         for name in host.names {
-            total += 1;
+            for tls in [false, true] {
+                let evaluation = evaluate(policy, &Request::to_host(name, tls));
+                for (decision, setting) in &evaluation.settings {
+                    if *decision != Decision::Access
+                        && decision.is_bypass(&setting.value)
+                        && !intended.contains(decision)
+                    {
+                        intended.push(*decision);
+                    }
+                }
+            }
+        }
+    }
+    intended.sort();
+    intended
+}
+
+/// One short finding naming the host patterns the bypass misses, or `None`.
+pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
+    let checked: Vec<Decision> = if required {
+        Decision::BYPASS.to_vec()
+    } else {
+        intended_bypass(policy)
+    };
+    let mut gaps = Vec::new();
+    for host in WINDOWS_UPDATE_HOSTS {
+        for name in host.names {
             let http = evaluate(policy, &Request::to_host(name, false));
             let https = evaluate(policy, &Request::to_host(name, true));
-            let not_bypassed: Vec<Decision> = Decision::BYPASS
-                .into_iter()
+            let not_bypassed: Vec<Decision> = checked
+                .iter()
+                .copied()
                 .filter(|decision| {
                     !https.bypasses(*decision)
                         || (!decision.is_tls_only() && !http.bypasses(*decision))
@@ -50,31 +84,58 @@ pub(crate) fn check(policy: &Policy) -> Option<Diagnostic> {
     if gaps.is_empty() {
         return None;
     }
-    let mut diagnostic = Diagnostic::error(
-        &policy.file_name,
+    let total = WINDOWS_UPDATE_HOSTS.len();
+    let mut patterns: Vec<&str> = gaps.iter().map(|g| g.pattern).collect();
+    patterns.dedup();
+    let blocking = !bypasses_update_hosts(policy);
+    let message = if blocking {
         format!(
-            "the bypass does not cover {} of the {total} Windows Update host names",
-            gaps.len()
-        ),
-    );
+            "Windows Update is required, but the policy bypasses none of its {total} host patterns"
+        )
+    } else {
+        format!(
+            "the Windows Update bypass misses {} of {total} host patterns",
+            patterns.len()
+        )
+    };
+    let mut diagnostic =
+        Diagnostic::error(&policy.file_name, message).code("windows-update-coverage");
     let bypass_list = bypass_list(policy);
     match bypass_list {
-        Some(definition) => {
-            diagnostic = diagnostic.at(definition.name.span, "the bypass list");
-        }
+        Some(definition) => diagnostic = diagnostic.at(definition.name.span, "the bypass list"),
         None => {
             if let Some(rule) = first_bypass_rule(policy) {
                 diagnostic = diagnostic.at(rule.span, "the first bypass rule");
             }
         }
     }
+    // One line per distinct shortfall, naming the patterns that share it.
+    let mut shortfalls: Vec<(String, Vec<&str>)> = Vec::new();
     for gap in &gaps {
-        diagnostic = diagnostic.note(describe(gap));
+        let what = describe(gap);
+        match shortfalls.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, list)) => {
+                if !list.contains(&gap.pattern) {
+                    list.push(gap.pattern);
+                }
+            }
+            None => shortfalls.push((what, vec![gap.pattern])),
+        }
     }
-    diagnostic = diagnostic.note(format!(
-        "covered means that over http:// and https:// every one of {} ends with that value (ssl.forward_proxy over https:// only), and the request is not denied; the names are DESIGN.md's Windows Update host set",
-        Decision::BYPASS.map(Decision::bypass_setting).join(" ")
-    ));
+    for (what, list) in &shortfalls {
+        diagnostic = diagnostic.note(format!("{what}: {}", list.join(", ")));
+    }
+    if blocking {
+        let note = if required {
+            "`--require windows-update` asked for this check; drop it for a policy meant to block or not to touch Windows Update"
+        } else {
+            "the policy does not bypass update hosts"
+        };
+        return Some(diagnostic.note(note));
+    }
+    if gaps.iter().any(|g| g.denied) {
+        diagnostic = diagnostic.note("a denied update host cannot be bypassed: remove the rule that denies it if Windows Update must work");
+    }
     let on_list = |gap: &Gap| {
         bypass_list.is_some_and(|definition| {
             [false, true]
@@ -82,16 +143,19 @@ pub(crate) fn check(policy: &Policy) -> Option<Diagnostic> {
                 .any(|tls| condition_holds(policy, definition, &Request::to_host(gap.name, tls)))
         })
     };
-    let (listed, unlisted): (Vec<&Gap>, Vec<&Gap>) = gaps.iter().partition(|gap| on_list(gap));
+    let (listed, unlisted): (Vec<&Gap>, Vec<&Gap>) = gaps
+        .iter()
+        .filter(|g| !g.not_bypassed.is_empty())
+        .partition(|gap| on_list(gap));
     let list_name = bypass_list.map_or("the bypass".to_owned(), |d| format!("`{}`", d.name.text));
     let domains = domains_for(&unlisted);
     if !domains.is_empty() {
         let kind_change = match bypass_list {
             Some(definition) if definition.kind != ConditionKind::UrlDomain => format!(
-                "; make it a `define url.domain condition` (it is a `define {}`), whose entries also match their subdomains",
+                " (as a `define url.domain condition`: it is a `define {}`, whose entries do not match subdomains)",
                 definition.kind.keywords()
             ),
-            _ => "; in a `define url.domain condition` each entry also matches its subdomains".to_owned(),
+            _ => String::new(),
         };
         diagnostic = diagnostic.help(format!(
             "add {} to {list_name}{kind_change}",
@@ -100,9 +164,7 @@ pub(crate) fn check(policy: &Policy) -> Option<Diagnostic> {
     }
     if let (false, Some(definition)) = (listed.is_empty(), bypass_list) {
         diagnostic = diagnostic.help(format!(
-            "{} already holds {}: give each property named above a rule that tests `condition={}` and sets its bypass value, in the layer the property belongs to",
-            list_name,
-            listed.iter().map(|gap| gap.name).collect::<Vec<_>>().join(", "),
+            "{list_name} already lists the others: give each missing property a rule testing `condition={}` in its layer",
             definition.name.text
         ));
     }
@@ -111,7 +173,7 @@ pub(crate) fn check(policy: &Policy) -> Option<Diagnostic> {
 
 fn describe(gap: &Gap) -> String {
     let mut what = if gap.not_bypassed.len() == Decision::BYPASS.len() {
-        "nothing is bypassed".to_owned()
+        "nothing bypassed".to_owned()
     } else if gap.not_bypassed.is_empty() {
         String::new()
     } else {
@@ -128,13 +190,9 @@ fn describe(gap: &Gap) -> String {
         if !what.is_empty() {
             what.push_str("; ");
         }
-        what.push_str("the request is denied");
+        what.push_str("denied");
     }
-    if gap.pattern == gap.name {
-        format!("{}: {what}", gap.name)
-    } else {
-        format!("{} ({}): {what}", gap.name, gap.pattern)
-    }
+    what
 }
 
 /// The domains to add for `gaps`: each pattern without `*.`, leaving out those another one
@@ -182,7 +240,7 @@ pub(crate) fn bypass_list(policy: &Policy) -> Option<&ConditionDefinition> {
             let Item::Trigger(trigger) = item else {
                 continue;
             };
-            if Test::of(&trigger.name.text) != Test::Condition {
+            if trigger.test != Test::Condition {
                 continue;
             }
             for (atom, negated) in trigger.atoms() {

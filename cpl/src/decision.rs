@@ -82,6 +82,37 @@ impl Decision {
         }
     }
 
+    /// CPL's own default, from the Guide's property reference: what the appliance does when no
+    /// rule sets the property. `access` follows the appliance's configured default proxy
+    /// policy (deny on new appliances); `detect_protocol` and the categorisation mode follow
+    /// the service and WebPulse configuration.
+    pub fn cpl_default(self) -> &'static str {
+        match self {
+            Decision::Access => "deny",
+            Decision::Authenticate => "no",
+            Decision::BypassCache => "no",
+            Decision::DetectProtocol => "service",
+            Decision::RequestIcap | Decision::ResponseIcap => "no",
+            Decision::Categorize => "config",
+            Decision::Pipeline => "yes",
+            Decision::SslForwardProxy => "no",
+        }
+    }
+
+    /// What `explain` says about [`Decision::cpl_default`].
+    pub fn default_note(self) -> &'static str {
+        match self {
+            Decision::Access => {
+                "(CPL default: the configured default proxy policy, deny on new appliances)"
+            }
+            Decision::DetectProtocol => {
+                "(CPL default: the proxy service's protocol detection setting)"
+            }
+            Decision::Categorize => "(CPL default: the WebPulse configuration)",
+            _ => "(CPL default)",
+        }
+    }
+
     /// The value that leaves Windows Update untouched, as the bypass writes it.
     pub fn bypass_value(self) -> &'static str {
         match self {
@@ -95,7 +126,7 @@ impl Decision {
     /// Whether `value` (lower case) leaves Windows Update untouched.
     pub fn is_bypass(self, value: &str) -> bool {
         match self {
-            Decision::Access => value != "deny",
+            Decision::Access => !value.starts_with("deny"),
             Decision::DetectProtocol => value == "none" || value == "no",
             _ => value == self.bypass_value(),
         }
@@ -116,18 +147,6 @@ impl Decision {
 }
 
 impl Decision {
-    /// The layers the CPL Guide's layer notes allow the property in, where this tool is sure
-    /// of them; `None` when it does not check.
-    pub fn allowed_layers(self) -> Option<&'static [LayerKind]> {
-        match self {
-            Decision::Authenticate => Some(&[LayerKind::Proxy, LayerKind::Admin]),
-            Decision::BypassCache | Decision::RequestIcap => Some(&[LayerKind::Proxy]),
-            Decision::ResponseIcap => Some(&[LayerKind::Proxy, LayerKind::Cache]),
-            Decision::SslForwardProxy => Some(&[LayerKind::SslIntercept]),
-            _ => None,
-        }
-    }
-
     /// The layer a bypass should set the decision in.
     pub fn home_layer(self) -> LayerKind {
         match self {

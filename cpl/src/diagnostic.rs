@@ -30,6 +30,9 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Vec<String>,
+    /// A stable identifier of the kind of finding (`unknown-name`, `undefined-reference` …),
+    /// the rule id in SARIF.
+    pub code: &'static str,
 }
 
 impl Diagnostic {
@@ -50,7 +53,14 @@ impl Diagnostic {
             secondary: Vec::new(),
             notes: Vec::new(),
             help: Vec::new(),
+            code: "cpl",
         }
+    }
+
+    /// Sets [`Diagnostic::code`].
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use regex::RegexBuilder;
 
 use crate::ast::{
-    ActionKind, Atom, ConditionDefinition, ConditionKind, Item, Layer, Policy, Rule, Section,
-    Trigger, ValueExpr,
+    ActionKind, Atom, ConditionDefinition, ConditionEntry, ConditionKind, Item, Layer, Policy,
+    Rule, Section, Trigger, ValueExpr,
 };
 use crate::decision::Decision;
 use crate::request::{domain_matches, HostRule, Request, UrlPattern};
@@ -83,6 +83,8 @@ pub(crate) enum Component {
     Path,
     Scheme,
     Port,
+    /// The file extension of the path's last segment (`url.extension=`).
+    Extension,
 }
 
 /// How a trigger compares (`.exact`, `.substring`, … ; `Default` when no modifier is given).
@@ -187,6 +189,7 @@ impl Test {
                 match part {
                     "host" => component = Component::Host,
                     "path" => component = Component::Path,
+                    "extension" => component = Component::Extension,
                     "scheme" => component = Component::Scheme,
                     "port" => component = Component::Port,
                     "case_sensitive" | "no_lookup" => {}
@@ -243,18 +246,50 @@ pub(crate) enum Outcome<'p> {
     TlsOnly,
 }
 
+/// What became of one rule, as the appliance's policy trace shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RuleStatus {
+    Matched,
+    Missed,
+    /// A trigger could not be decided from the request; taken as not matching (as matching
+    /// under [`Mode::assume_unknown`]).
+    Undecided(String),
+    /// An earlier rule of the layer matched first.
+    NotReached,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct LayerResult<'p> {
     pub layer: &'p Layer,
     pub outcome: Outcome<'p>,
     /// Rules that could not be decided, with why; they were taken as not matching.
     pub undetermined: Vec<(&'p Rule, String)>,
+    /// Every rule of the layer in order with its status (empty when the layer was skipped).
+    pub trace: Vec<(&'p Rule, RuleStatus)>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Evaluation<'p> {
     pub layers: Vec<LayerResult<'p>>,
     pub settings: BTreeMap<Decision, Setting>,
+    /// Every property that ends up set (lower-cased name → its arguments as written), the
+    /// access properties (`allow`, `deny`, `exception()` …) excepted.
+    pub properties: BTreeMap<String, Setting>,
+    /// Set by `force_deny` / `force_exception()`: a later `allow` cannot undo it.
+    pub forced: bool,
+}
+
+/// How triggers that cannot be decided are treated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Mode {
+    /// Decide by destination host (and scheme) only: tests of the path, query, extension,
+    /// port or whole URL text are undecided, as they are for the Squid fragment.
+    pub host_only: bool,
+    /// Take undecided rules as matching instead of not matching.
+    pub assume_unknown: bool,
+    /// Record every rule's status in [`LayerResult::trace`] (for `explain`; it costs time
+    /// proportional to the whole policy per request).
+    pub trace: bool,
 }
 
 impl Evaluation<'_> {
@@ -270,34 +305,95 @@ impl Evaluation<'_> {
 }
 
 pub(crate) fn evaluate<'p>(policy: &'p Policy, request: &Request) -> Evaluation<'p> {
-    let evaluator = Evaluator { policy, request };
+    evaluate_in(policy, request, Mode::default())
+}
+
+pub(crate) fn evaluate_in<'p>(policy: &'p Policy, request: &Request, mode: Mode) -> Evaluation<'p> {
+    let evaluator = Evaluator {
+        policy,
+        request,
+        mode,
+    };
     let mut evaluation = Evaluation {
         layers: Vec::new(),
         settings: BTreeMap::new(),
+        properties: BTreeMap::new(),
+        forced: false,
     };
-    for layer in &policy.layers {
+    for (layer_index, layer) in policy.layers.iter().enumerate() {
         let mut undetermined = Vec::new();
+        let mut trace = Vec::new();
         let outcome = if layer.kind.is_tls_only() && !request.is_tls() {
             Outcome::TlsOnly
         } else {
             match evaluator.items(&layer.guard, 0) {
                 Truth::False => Outcome::GuardFalse,
-                Truth::Unknown(why) => Outcome::GuardUndetermined(why),
-                Truth::True => evaluator.first_match(layer, &mut undetermined),
+                Truth::Unknown(why) if !mode.assume_unknown => {
+                    if !mode.trace {
+                        // The rules that would apply if the guard held: alternatives for
+                        // analyses of what undecided triggers could change.
+                        let mut ignored = Vec::new();
+                        if let Outcome::Matched(_, rule) = evaluator.first_match(
+                            layer_index,
+                            layer,
+                            &mut undetermined,
+                            &mut ignored,
+                        ) {
+                            undetermined.push((rule, format!("layer guard: {why}")));
+                        }
+                    }
+                    Outcome::GuardUndetermined(why)
+                }
+                _ => evaluator.first_match(layer_index, layer, &mut undetermined, &mut trace),
             }
         };
         if let Outcome::Matched(section, rule) = outcome {
             for items in [&layer.guard, &section.guard, &rule.items] {
-                apply(&mut evaluation.settings, items);
+                apply(&mut evaluation, items);
             }
         }
         evaluation.layers.push(LayerResult {
             layer,
             outcome,
             undetermined,
+            trace,
         });
     }
     evaluation
+}
+
+/// The decisions `evaluation` would end with if, in layer `layer_index`, `rule` (an
+/// undecided rule of that layer) were the one that matched.
+pub(crate) fn settings_with_alternative<'p>(
+    evaluation: &Evaluation<'p>,
+    layer_index: usize,
+    rule: &'p Rule,
+) -> BTreeMap<Decision, Setting> {
+    let mut alternative = Evaluation {
+        layers: Vec::new(),
+        settings: BTreeMap::new(),
+        properties: BTreeMap::new(),
+        forced: false,
+    };
+    for (index, result) in evaluation.layers.iter().enumerate() {
+        let layer = result.layer;
+        if index == layer_index {
+            let section = layer
+                .sections
+                .iter()
+                .find(|s| s.rules.iter().any(|r| std::ptr::eq(r, rule)));
+            if let Some(section) = section {
+                for items in [&layer.guard, &section.guard, &rule.items] {
+                    apply(&mut alternative, items);
+                }
+            }
+        } else if let Outcome::Matched(section, matched) = result.outcome {
+            for items in [&layer.guard, &section.guard, &matched.items] {
+                apply(&mut alternative, items);
+            }
+        }
+    }
+    alternative.settings
 }
 
 /// Whether `definition` holds for `request` on its own.
@@ -306,31 +402,79 @@ pub(crate) fn condition_holds(
     definition: &ConditionDefinition,
     request: &Request,
 ) -> bool {
-    Evaluator { policy, request }.condition(definition, 1) == Truth::True
+    Evaluator {
+        policy,
+        request,
+        mode: Mode::default(),
+    }
+    .condition(definition, 1)
+        == Truth::True
 }
 
-fn apply(settings: &mut BTreeMap<Decision, Setting>, items: &[Item]) {
+/// The access value an access property or action sets, and whether it is forced.
+fn access_value(name: &str, args: &[Atom]) -> Option<(String, bool)> {
+    let first = args.first().map(|a| a.text.as_str()).unwrap_or_default();
+    Some(match name.to_ascii_lowercase().as_str() {
+        "allow" => ("allow".to_owned(), false),
+        "deny" => ("deny".to_owned(), false),
+        "force_deny" => (
+            "deny (force_deny: no later allow undoes it)".to_owned(),
+            true,
+        ),
+        "deny.unauthorized" => (
+            "deny (deny.unauthorized: the client is challenged for credentials)".to_owned(),
+            false,
+        ),
+        "exception" => (format!("deny (exception {first})"), false),
+        "force_exception" => (format!("deny (force_exception {first})"), true),
+        _ => return None,
+    })
+}
+
+fn set_access(evaluation: &mut Evaluation<'_>, value: String, forced: bool, span: Span) {
+    if evaluation.forced && !forced {
+        return;
+    }
+    evaluation.forced |= forced;
+    evaluation
+        .settings
+        .insert(Decision::Access, Setting { value, span });
+}
+
+fn apply(evaluation: &mut Evaluation<'_>, items: &[Item]) {
     for item in items {
         match item {
             Item::Property(property) => {
+                if let Some((value, forced)) = access_value(&property.name.text, &property.args) {
+                    set_access(evaluation, value, forced, property.span);
+                    continue;
+                }
+                let setting = Setting {
+                    value: property
+                        .args
+                        .iter()
+                        .map(|a| a.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    span: property.span,
+                };
+                evaluation.properties.insert(property.name.key(), setting);
                 if let Some(decision) = Decision::of_property(&property.name.text) {
                     let setting = Setting {
                         value: property.value(),
                         span: property.span,
                     };
-                    settings.insert(decision, setting);
+                    evaluation.settings.insert(decision, setting);
                 }
             }
             Item::Action(action) => {
-                let value = match action.kind {
-                    ActionKind::Allow => "allow",
-                    ActionKind::Deny => "deny",
+                let (value, forced) = match action.kind {
+                    ActionKind::Allow => ("allow".to_owned(), false),
+                    ActionKind::Deny => {
+                        access_value(&action.text, &[]).unwrap_or(("deny".to_owned(), false))
+                    }
                 };
-                let setting = Setting {
-                    value: value.to_owned(),
-                    span: action.span,
-                };
-                settings.insert(Decision::Access, setting);
+                set_access(evaluation, value, forced, action.span);
             }
             Item::Trigger(_) | Item::Malformed(_) => {}
         }
@@ -340,33 +484,110 @@ fn apply(settings: &mut BTreeMap<Decision, Setting>, items: &[Item]) {
 struct Evaluator<'p, 'r> {
     policy: &'p Policy,
     request: &'r Request,
+    mode: Mode,
 }
 
 impl<'p> Evaluator<'p, '_> {
     fn first_match(
         &self,
+        layer_index: usize,
         layer: &'p Layer,
         undetermined: &mut Vec<(&'p Rule, String)>,
+        trace: &mut Vec<(&'p Rule, RuleStatus)>,
     ) -> Outcome<'p> {
-        for section in &layer.sections {
+        let mut matched = None;
+        for (section_index, section) in layer.sections.iter().enumerate() {
+            if matched.is_some() {
+                if self.mode.trace {
+                    trace.extend(section.rules.iter().map(|r| (r, RuleStatus::NotReached)));
+                }
+                continue;
+            }
             match self.items(&section.guard, 0) {
-                Truth::False => continue,
-                Truth::Unknown(why) => {
-                    let why = format!("section guard: {why}");
-                    undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
+                Truth::False => {
+                    if self.mode.trace {
+                        trace.extend(section.rules.iter().map(|r| (r, RuleStatus::Missed)));
+                    }
                     continue;
                 }
-                Truth::True => {}
+                Truth::Unknown(why) if !self.mode.assume_unknown => {
+                    let why = format!("section guard: {why}");
+                    undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
+                    if self.mode.trace {
+                        trace.extend(
+                            section
+                                .rules
+                                .iter()
+                                .map(|r| (r, RuleStatus::Undecided(why.clone()))),
+                        );
+                    }
+                    continue;
+                }
+                _ => {}
             }
-            for rule in &section.rules {
+            let candidates =
+                self.policy
+                    .index
+                    .candidate_rules(layer_index, section_index, &self.request.host);
+            let mut next_candidate = candidates.as_ref().map(|c| c.iter().peekable());
+            let mut record = |rule, status| {
+                if self.mode.trace {
+                    trace.push((rule, status));
+                }
+            };
+            if !self.mode.trace {
+                if let Some(candidates) = &candidates {
+                    // Only the candidates can match: test them alone.
+                    for &rule_index in candidates {
+                        let rule = &section.rules[rule_index];
+                        match self.items(&rule.items, 0) {
+                            Truth::True => return Outcome::Matched(section, rule),
+                            Truth::False => {}
+                            Truth::Unknown(why) => {
+                                undetermined.push((rule, why));
+                                if self.mode.assume_unknown {
+                                    return Outcome::Matched(section, rule);
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            for (rule_index, rule) in section.rules.iter().enumerate() {
+                if matched.is_some() {
+                    if !self.mode.trace {
+                        break;
+                    }
+                    record(rule, RuleStatus::NotReached);
+                    continue;
+                }
+                if let Some(iter) = next_candidate.as_mut() {
+                    if iter.peek().is_none_or(|&&next| next != rule_index) {
+                        record(rule, RuleStatus::Missed);
+                        continue;
+                    }
+                    iter.next();
+                }
                 match self.items(&rule.items, 0) {
-                    Truth::True => return Outcome::Matched(section, rule),
-                    Truth::False => {}
-                    Truth::Unknown(why) => undetermined.push((rule, why)),
+                    Truth::True => {
+                        record(rule, RuleStatus::Matched);
+                        matched = Some(Outcome::Matched(section, rule));
+                    }
+                    Truth::False => record(rule, RuleStatus::Missed),
+                    Truth::Unknown(why) => {
+                        undetermined.push((rule, why.clone()));
+                        if self.mode.assume_unknown {
+                            record(rule, RuleStatus::Matched);
+                            matched = Some(Outcome::Matched(section, rule));
+                        } else {
+                            record(rule, RuleStatus::Undecided(why));
+                        }
+                    }
                 }
             }
         }
-        Outcome::NoMatch
+        matched.unwrap_or(Outcome::NoMatch)
     }
 
     fn items(&self, items: &[Item], depth: usize) -> Truth {
@@ -380,7 +601,7 @@ impl<'p> Evaluator<'p, '_> {
     }
 
     fn trigger(&self, trigger: &Trigger, depth: usize) -> Truth {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         let truth = self.value(&trigger.value, &|atom| {
             self.atom(test, trigger, atom, depth)
         });
@@ -427,6 +648,21 @@ impl<'p> Evaluator<'p, '_> {
     fn url(&self, component: Component, matcher: Matcher, atom: &Atom) -> Truth {
         let request = self.request;
         let value = atom.text.as_str();
+        if self.mode.host_only {
+            let host_decidable = match (component, matcher) {
+                (Component::Whole, Matcher::Default | Matcher::Domain) => {
+                    let pattern = UrlPattern::parse(value);
+                    pattern.path.is_none() && pattern.port.is_none()
+                }
+                (Component::Host | Component::Scheme, _) => true,
+                _ => false,
+            };
+            if !host_decidable {
+                return Truth::Unknown(format!(
+                    "`{value}` is tested against the URL's path, port or text, which a decision by destination host does not see"
+                ));
+            }
+        }
         match (component, matcher) {
             (Component::Whole, Matcher::Default) => UrlPattern::parse(value)
                 .matches(request, HostRule::Exact)
@@ -446,6 +682,13 @@ impl<'p> Evaluator<'p, '_> {
                 Truth::Unknown(format!("`.domain` does not apply to a path (`{value}`)"))
             }
             (Component::Path, matcher) => string_test(&request.path, value, matcher),
+            (Component::Extension, _) => {
+                let segment = request.path.rsplit('/').next().unwrap_or_default();
+                let extension = segment.rsplit_once('.').map_or("", |(_, e)| e);
+                extension
+                    .eq_ignore_ascii_case(value.trim_start_matches('.'))
+                    .into()
+            }
             (Component::Scheme, _) => request.scheme.eq_ignore_ascii_case(value).into(),
             (Component::Port, _) => port_matches(request.port, value),
         }
@@ -459,11 +702,25 @@ impl<'p> Evaluator<'p, '_> {
             ));
         }
         let request = self.request;
-        Truth::any(definition.entries.iter().map(|entry| {
+        let candidates = self
+            .policy
+            .index
+            .candidate_entries(definition, &request.host);
+        let entries: Box<dyn Iterator<Item = &ConditionEntry>> = match candidates {
+            Some(indices) => Box::new(indices.into_iter().map(|i| &definition.entries[i])),
+            None => Box::new(definition.entries.iter()),
+        };
+        Truth::any(entries.map(|entry| {
             let pattern = match (&entry.pattern, definition.kind) {
                 (Some(pattern), ConditionKind::Url) => UrlPattern::parse(&pattern.text)
                     .matches(request, HostRule::Exact)
                     .into(),
+                (Some(_), ConditionKind::UrlRegex) if self.mode.host_only => Truth::Unknown(
+                    "a `define url.regex condition` tests the whole URL, which a decision by destination host does not see".to_owned(),
+                ),
+                (Some(pattern), ConditionKind::UrlRegex) => {
+                    string_test(&request.url, &pattern.text, Matcher::Regex)
+                }
                 (Some(pattern), ConditionKind::UrlDomain | ConditionKind::ServerUrlDomain) => {
                     UrlPattern::parse(&pattern.text)
                         .matches(request, HostRule::Domain)

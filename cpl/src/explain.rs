@@ -1,14 +1,18 @@
-//! `explain`: which rules match one request and the value each decision KB 166719 cares
-//! about ends with — access, authenticate, bypass_cache, detect_protocol, the ICAP services,
-//! webpulse.categorize.mode, pipeline and ssl.forward_proxy — each with the place that set it,
-//! or `(default)`: the baseline of [`crate::Decision::baseline`], a proxy that authenticates,
-//! caches, adapts, categorises, pipelines and intercepts TLS.
+//! `explain`: a policy trace of one request, in the manner of the appliance's own policy
+//! trace. Every layer in order, and in it every rule as `MATCH`, `miss`, `undecided` (a
+//! trigger the URL alone cannot decide: users, groups, time, headers … — taken as not
+//! matching) or `not reached` (an earlier rule matched); a skipped layer's rules are `n/a`.
+//! Then the decisions KB 166719 cares about — access (with `exception()`, `force_deny` and
+//! `deny.unauthorized` semantics), authenticate, bypass_cache, detect_protocol, the ICAP
+//! services, webpulse.categorize.mode, pipeline and ssl.forward_proxy — each with the place
+//! that set it or CPL's own default ([`crate::Decision::cpl_default`]), then every other
+//! property that ends up set, and the undecided triggers.
 
 use std::fmt;
 
 use crate::ast::{LayerKind, Policy};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate, Outcome};
+use crate::evaluate::{evaluate_in, Mode, Outcome, RuleStatus};
 use crate::request::{InvalidUrl, Request};
 use crate::span::Location;
 
@@ -18,6 +22,19 @@ pub struct RuleReport {
     pub location: Location,
     /// The rule's source text on one line.
     pub text: String,
+}
+
+/// What became of one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceStatus {
+    Matched,
+    Missed,
+    /// Could not be decided from the URL, with why; taken as not matching.
+    Undecided(String),
+    /// An earlier rule of the layer matched.
+    NotReached,
+    /// The layer was skipped (guard false or undecided, or TLS only).
+    NotApplicable,
 }
 
 /// What one layer did with the request.
@@ -31,6 +48,8 @@ pub struct LayerReport {
     pub skipped: Option<String>,
     /// Rules that could not be decided from the URL, taken as not matching, with why.
     pub undetermined: Vec<(RuleReport, String)>,
+    /// Every rule of the layer, in order, with what became of it.
+    pub rules: Vec<(RuleReport, TraceStatus)>,
 }
 
 /// The value a decision ends with.
@@ -38,13 +57,21 @@ pub struct LayerReport {
 pub struct DecisionReport {
     pub decision: Decision,
     pub value: String,
-    /// The property or action that set it; `None` when the baseline applies.
+    /// The property or action that set it; `None` when CPL's default applies.
     pub set_at: Option<Location>,
     /// Why the decision does not apply to this request (ssl.forward_proxy over plain HTTP).
     pub not_applicable: Option<&'static str>,
 }
 
-/// How a policy treats one request. `Display` prints it for people.
+/// A property outside [`Decision`] that a matching rule sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyReport {
+    pub name: String,
+    pub value: String,
+    pub set_at: Location,
+}
+
+/// How a policy treats one request. `Display` prints the trace for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
     pub url: String,
@@ -53,15 +80,23 @@ pub struct Explanation {
     pub file: String,
     pub layers: Vec<LayerReport>,
     pub decisions: Vec<DecisionReport>,
+    pub properties: Vec<PropertyReport>,
 }
 
 impl Explanation {
-    /// The value `decision` ends with (the baseline when nothing sets it).
+    /// The value `decision` ends with (CPL's default when nothing sets it).
     pub fn value(&self, decision: Decision) -> &str {
         self.decisions
             .iter()
             .find(|report| report.decision == decision)
-            .map_or(decision.baseline(), |report| report.value.as_str())
+            .map_or(decision.cpl_default(), |report| report.value.as_str())
+    }
+
+    /// Whether a rule set `decision` (rather than the default applying).
+    pub fn is_set(&self, decision: Decision) -> bool {
+        self.decisions
+            .iter()
+            .any(|report| report.decision == decision && report.set_at.is_some())
     }
 
     pub fn matched_rules(&self) -> impl Iterator<Item = &RuleReport> {
@@ -69,13 +104,22 @@ impl Explanation {
             .iter()
             .filter_map(|layer| layer.matched.as_ref())
     }
+
+    /// Whether some rule could not be decided from the URL.
+    pub fn has_undecided(&self) -> bool {
+        self.layers.iter().any(|l| !l.undetermined.is_empty())
+    }
 }
 
 /// Evaluates `policy` for the request to `url` (absolute, with a host; `https` means a TLS
 /// connection, so `<SSL-Intercept>` layers and certificate triggers apply).
 pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
     let request = Request::parse(url)?;
-    let evaluation = evaluate(policy, &request);
+    let mode = Mode {
+        trace: true,
+        ..Mode::default()
+    };
+    let evaluation = evaluate_in(policy, &request, mode);
     let file = policy.file_name.as_str();
     let rule_report = |span| RuleReport {
         location: Location::new(file, span),
@@ -88,15 +132,41 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
             let (matched, skipped) = match &result.outcome {
                 Outcome::Matched(_, rule) => (Some(rule_report(rule.span)), None),
                 Outcome::NoMatch => (None, Some("no rule matches".to_owned())),
-                Outcome::GuardFalse => (None, Some("skipped: its guard does not hold".to_owned())),
+                Outcome::GuardFalse => (
+                    None,
+                    Some("not applicable: its guard does not hold".to_owned()),
+                ),
                 Outcome::GuardUndetermined(why) => (
                     None,
-                    Some(format!("skipped: its guard is undetermined ({why})")),
+                    Some(format!(
+                        "not applicable: its guard is undecided ({why}), taken as false"
+                    )),
                 ),
                 Outcome::TlsOnly => (
                     None,
-                    Some("skipped: evaluated for TLS connections only".to_owned()),
+                    Some("not applicable: evaluated for TLS connections only".to_owned()),
                 ),
+            };
+            let rules = if result.trace.is_empty() {
+                result
+                    .layer
+                    .rules()
+                    .map(|rule| (rule_report(rule.span), TraceStatus::NotApplicable))
+                    .collect()
+            } else {
+                result
+                    .trace
+                    .iter()
+                    .map(|(rule, status)| {
+                        let status = match status {
+                            RuleStatus::Matched => TraceStatus::Matched,
+                            RuleStatus::Missed => TraceStatus::Missed,
+                            RuleStatus::Undecided(why) => TraceStatus::Undecided(why.clone()),
+                            RuleStatus::NotReached => TraceStatus::NotReached,
+                        };
+                        (rule_report(rule.span), status)
+                    })
+                    .collect()
             };
             let layer = match (&result.layer.kind, &result.layer.label) {
                 (LayerKind::Outside, _) | (_, None) => result.layer.kind.to_string(),
@@ -114,6 +184,7 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
                     .iter()
                     .map(|(rule, why)| (rule_report(rule.span), why.clone()))
                     .collect(),
+                rules,
             }
         })
         .collect();
@@ -125,10 +196,20 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
                 .then_some("plain HTTP: no TLS to intercept");
             DecisionReport {
                 decision,
-                value: evaluation.value(decision).to_owned(),
+                value: setting.map_or(decision.cpl_default().to_owned(), |s| s.value.clone()),
                 set_at: setting.map(|s| Location::new(file, s.span)),
                 not_applicable,
             }
+        })
+        .collect();
+    let properties = evaluation
+        .properties
+        .iter()
+        .filter(|(name, _)| Decision::of_property(name).is_none())
+        .map(|(name, setting)| PropertyReport {
+            name: name.clone(),
+            value: setting.value.clone(),
+            set_at: Location::new(file, setting.span),
         })
         .collect();
     Ok(Explanation {
@@ -138,7 +219,21 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
         file: file.to_owned(),
         layers,
         decisions,
+        properties,
     })
+}
+
+/// Runs of missed (or not applicable) rules longer than this are folded into one line.
+const FOLD_FROM: usize = 6;
+
+fn status_word(status: &TraceStatus) -> &'static str {
+    match status {
+        TraceStatus::Matched => "MATCH",
+        TraceStatus::Missed => "miss",
+        TraceStatus::Undecided(_) => "undecided",
+        TraceStatus::NotReached => "not reached",
+        TraceStatus::NotApplicable => "n/a",
+    }
 }
 
 impl fmt::Display for Explanation {
@@ -153,22 +248,53 @@ impl fmt::Display for Explanation {
         writeln!(f)?;
         writeln!(
             f,
-            "layers, in order (in each the first matching rule wins; a later layer overrides an earlier one):"
+            "trace (layers in order; in each the first matching rule wins; a later layer overrides an earlier one):"
         )?;
         if self.layers.is_empty() {
-            writeln!(f, "  (none)")?;
+            writeln!(f, "  (no layers)")?;
         }
         for layer in &self.layers {
-            writeln!(f, "  {}  {}", layer.location, layer.layer)?;
-            if let Some(rule) = &layer.matched {
-                writeln!(f, "      matches    {}  {}", rule.location, rule.text)?;
+            write!(f, "  {}  {}", layer.location, layer.layer)?;
+            match &layer.skipped {
+                Some(why) => writeln!(f, "  -- {why}")?,
+                None => writeln!(f)?,
             }
-            for (rule, why) in &layer.undetermined {
-                writeln!(f, "      undecided  {}  {}", rule.location, rule.text)?;
-                writeln!(f, "                 taken as not matching: {why}")?;
-            }
-            if let Some(skipped) = &layer.skipped {
-                writeln!(f, "      {skipped}")?;
+            let mut index = 0;
+            while index < layer.rules.len() {
+                let (rule, status) = &layer.rules[index];
+                let run = layer.rules[index..]
+                    .iter()
+                    .take_while(|(_, s)| s == status)
+                    .count();
+                if run >= FOLD_FROM
+                    && matches!(
+                        status,
+                        TraceStatus::Missed | TraceStatus::NotApplicable | TraceStatus::NotReached
+                    )
+                {
+                    let last = &layer.rules[index + run - 1].0;
+                    writeln!(
+                        f,
+                        "      {:<11}  {} rules, lines {}-{}",
+                        status_word(status),
+                        run,
+                        rule.location.line,
+                        last.location.line
+                    )?;
+                    index += run;
+                    continue;
+                }
+                writeln!(
+                    f,
+                    "      {:<11}  {}  {}",
+                    status_word(status),
+                    rule.location,
+                    rule.text
+                )?;
+                if let TraceStatus::Undecided(why) = status {
+                    writeln!(f, "      {:<11}  taken as not matching: {why}", "")?;
+                }
+                index += 1;
             }
         }
         writeln!(f)?;
@@ -178,25 +304,43 @@ impl fmt::Display for Explanation {
             .map(|d| d.cpl_name().len())
             .max()
             .unwrap_or(0);
-        let mut defaults = false;
         for report in &self.decisions {
             let name = report.decision.cpl_name();
             let (value, origin) = match (report.not_applicable, &report.set_at) {
                 (Some(why), _) => ("n/a".to_owned(), format!("({why})")),
                 (None, Some(location)) => (report.value.clone(), location.to_string()),
-                (None, None) => {
-                    defaults = true;
-                    (report.value.clone(), "(default)".to_owned())
-                }
+                (None, None) => (
+                    report.value.clone(),
+                    report.decision.default_note().to_owned(),
+                ),
             };
             writeln!(f, "  {name:<width$}  {value:<8}  {origin}")?;
         }
-        if defaults {
+        if !self.properties.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "other properties set:")?;
+            for property in &self.properties {
+                writeln!(
+                    f,
+                    "  {:<width$}  {:<8}  {}",
+                    property.name, property.value, property.set_at
+                )?;
+            }
+        }
+        let undecided: Vec<&(RuleReport, String)> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.undetermined.iter())
+            .collect();
+        if !undecided.is_empty() {
             writeln!(f)?;
             writeln!(
                 f,
-                "(default): no matching rule sets it; the value is the baseline a bypass is written against, a proxy that authenticates, caches, adapts (ICAP), categorises, pipelines and intercepts TLS"
+                "undecided (taken as not matching; the outcome may differ for some users, times or requests):"
             )?;
+            for (rule, why) in undecided {
+                writeln!(f, "  {}  {why}", rule.location)?;
+            }
         }
         Ok(())
     }

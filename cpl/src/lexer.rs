@@ -65,8 +65,26 @@ const PUNCTUATION: &[(char, TokenKind)] = &[
     (']', TokenKind::CloseBracket),
 ];
 
+/// Blanks, including the invisible ones pasted from web pages and word processors: no-break
+/// spaces, the other Unicode spaces, zero-width spaces and byte-order marks.
 fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\u{feff}')
+    matches!(
+        c,
+        ' ' | '\t' | '\u{feff}' | '\u{a0}' | '\u{2000}'
+            ..='\u{200b}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
+}
+
+/// `#if …`, `#elif …`, `#else`, `#endif`: the Guide's conditional compilation directives.
+/// Both branches are read as policy (this tool does not know the appliance's release).
+fn is_directive(line: &str) -> bool {
+    let word = line
+        .trim_start_matches(is_blank)
+        .split(|c: char| is_blank(c) || c == '=')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(word.as_str(), "#if" | "#elif" | "#else" | "#endif")
 }
 
 fn ends_word(c: char) -> bool {
@@ -94,6 +112,9 @@ pub(crate) fn lex(
     let mut segments = Vec::new();
     for (start, end) in physical_lines(source) {
         let text = &source[start..end];
+        if segments.is_empty() && is_directive(text) {
+            continue;
+        }
         let trimmed = text.trim_end_matches([' ', '\t']);
         if let Some(before) = trimmed.strip_suffix('\\') {
             if before.is_empty() || before.ends_with([' ', '\t']) {
@@ -299,6 +320,15 @@ mod tests {
     fn an_unterminated_string_is_reported() {
         let (_, diagnostics) = lines("user=\"John\n");
         assert_eq!(diagnostics[0].message, "unterminated string");
+    }
+
+    #[test]
+    fn directives_are_skipped_and_no_break_spaces_are_blanks() {
+        let (lines, diagnostics) =
+            lines("#if release.version=6.5..\nurl.domain=a.com\u{a0}deny\n#endif\n");
+        assert!(diagnostics.is_empty());
+        assert_eq!(lines.len(), 1);
+        assert_eq!(texts(&lines[0]), ["url.domain", "=", "a.com", "deny"]);
     }
 
     #[test]

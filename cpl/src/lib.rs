@@ -18,9 +18,13 @@ mod decision;
 mod diagnostic;
 mod evaluate;
 mod explain;
+mod index;
 mod lexer;
 mod lint;
+mod names;
+mod output;
 mod parser;
+mod reference;
 mod request;
 mod span;
 mod to_squid;
@@ -30,11 +34,17 @@ pub use ast::{
     LayerKind, Malformed, Name, OtherDefinition, Policy, Property, Rule, Section, SectionKind,
     Trigger, ValueExpr,
 };
-pub use cli::{run_cli, run_cli_with, EXIT_FAILED, EXIT_OK, EXIT_USAGE, USAGE};
+pub use cli::{
+    load, run_command, CplCommand, CplError, CplStatus, ExplainArgs, Format, LintArgs, Requirement,
+    ToSquidArgs,
+};
 pub use decision::Decision;
 pub use diagnostic::{render_report, Diagnostic, Label, Severity};
-pub use explain::{explain, DecisionReport, Explanation, LayerReport, RuleReport};
-pub use lint::lint;
+pub use explain::{
+    explain, DecisionReport, Explanation, LayerReport, PropertyReport, RuleReport, TraceStatus,
+};
+pub use lint::{lint, lint_with, LintOptions};
+pub use output::{to_json, to_sarif};
 pub use parser::parse;
 pub use request::InvalidUrl;
 pub use span::{Location, Span};

@@ -12,10 +12,27 @@ use crate::coverage;
 use crate::decision::Decision;
 use crate::diagnostic::Diagnostic;
 use crate::evaluate::{Component, Matcher, Test};
+use crate::names;
+
+/// What `lint` checks beyond the language itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LintOptions {
+    /// Check that every Windows Update host gets every bypass property, even when the policy
+    /// does not evidently bypass update hosts (`lint --require windows-update`).
+    pub require_windows_update: bool,
+}
+
+/// [`lint_with`] under the default options: the Windows Update coverage check runs only when
+/// the policy evidently bypasses update hosts.
+pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+    lint_with(policy, &LintOptions::default())
+}
 
 /// Every finding about `policy`, in source order, with the host-coverage finding last.
-pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
+pub fn lint_with(policy: &Policy, options: &LintOptions) -> Vec<Diagnostic> {
     let mut diagnostics = policy.parse_diagnostics.clone();
+    diagnostics.extend(names::check(policy));
+    diagnostics.extend(empty_layers_and_sections(policy));
     diagnostics.extend(rules_outside_layers(policy));
     diagnostics.extend(undefined_conditions(policy));
     diagnostics.extend(condition_names_as_strings(policy));
@@ -23,12 +40,43 @@ pub fn lint(policy: &Policy) -> Vec<Diagnostic> {
     diagnostics.extend(empty_conditions(policy));
     diagnostics.extend(unused_conditions(policy));
     diagnostics.extend(broad_bypass_matches(policy));
-    diagnostics.extend(properties_in_other_layers(policy));
     diagnostics.extend(spaced_properties(policy));
     diagnostics.extend(unreachable_rules(policy));
     diagnostics.extend(wildcard_patterns(policy));
     diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(usize::MAX, |l| l.span.start));
-    diagnostics.extend(coverage::check(policy));
+    if options.require_windows_update || coverage::bypasses_update_hosts(policy) {
+        diagnostics.extend(coverage::check(policy, options.require_windows_update));
+    }
+    diagnostics
+}
+
+/// The Guide: a layer (or section) without rules has no effect.
+fn empty_layers_and_sections(policy: &Policy) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for layer in &policy.layers {
+        if layer.kind == LayerKind::Outside {
+            continue;
+        }
+        if layer.rules().next().is_none() {
+            diagnostics.push(
+                Diagnostic::warning(&policy.file_name, format!("{} layer has no rule", layer.kind))
+                    .code("empty-layer")
+                    .at(layer.span, "no rule follows before the next layer or the end")
+                    .note("the CPL Guide: a layer without rules has no effect, its guard's properties included"),
+            );
+            continue;
+        }
+        for section in &layer.sections {
+            if let (Some(span), true) = (section.span, section.rules.is_empty()) {
+                diagnostics.push(
+                    Diagnostic::error(&policy.file_name, "section has no rule")
+                        .code("empty-section")
+                        .at(span, "no rule follows before the next section or layer")
+                        .note("the CPL Guide: a section must contain at least one rule"),
+                );
+            }
+        }
+    }
     diagnostics
 }
 
@@ -36,7 +84,7 @@ fn condition_uses(policy: &Policy) -> Vec<(&Trigger, &Atom)> {
     policy
         .triggers()
         .into_iter()
-        .filter(|t| Test::of(&t.name.text) == Test::Condition)
+        .filter(|t| t.test == Test::Condition)
         .flat_map(|t| t.atoms().into_iter().map(move |(atom, _)| (t, atom)))
         .collect()
 }
@@ -94,7 +142,13 @@ fn rules_outside_layers(policy: &Policy) -> Option<Diagnostic> {
 fn undefined_conditions(policy: &Policy) -> Vec<Diagnostic> {
     condition_uses(policy)
         .into_iter()
-        .filter(|(_, atom)| policy.condition(&atom.text).is_none())
+        .filter(|(_, atom)| {
+            policy.condition(&atom.text).is_none()
+                && !policy.other_definitions.iter().any(|d| {
+                    d.keywords.to_ascii_lowercase().ends_with("condition")
+                        && d.name.as_ref().is_some_and(|n| n.is(&atom.text))
+                })
+        })
         .map(|(_, atom)| {
             Diagnostic::error(
                 &policy.file_name,
@@ -108,7 +162,7 @@ fn undefined_conditions(policy: &Policy) -> Vec<Diagnostic> {
 fn condition_names_as_strings(policy: &Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for trigger in policy.triggers() {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         if test == Test::Condition {
             continue;
         }
@@ -148,9 +202,11 @@ fn condition_names_as_strings(policy: &Policy) -> Vec<Diagnostic> {
 fn duplicate_conditions(policy: &Policy) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for (index, definition) in policy.conditions.iter().enumerate() {
-        let earlier = policy.conditions[..index]
-            .iter()
-            .find(|other| other.name.is(&definition.name.text));
+        let earlier = policy
+            .condition_index
+            .get(&definition.name.key())
+            .filter(|&&first| first != index)
+            .map(|&first| &policy.conditions[first]);
         if let Some(earlier) = earlier {
             diagnostics.push(
                 Diagnostic::error(
@@ -166,11 +222,17 @@ fn duplicate_conditions(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 fn empty_conditions(policy: &Policy) -> Vec<Diagnostic> {
-    let uses = condition_uses(policy);
-    policy
+    let empty: Vec<&crate::ast::ConditionDefinition> = policy
         .conditions
         .iter()
         .filter(|definition| definition.entries.is_empty())
+        .collect();
+    if empty.is_empty() {
+        return Vec::new();
+    }
+    let uses = condition_uses(policy);
+    empty
+        .into_iter()
         .map(|definition| {
             let name = &definition.name.text;
             let mut diagnostic = Diagnostic::error(
@@ -197,11 +259,14 @@ fn empty_conditions(policy: &Policy) -> Vec<Diagnostic> {
 }
 
 fn unused_conditions(policy: &Policy) -> Vec<Diagnostic> {
-    let uses = condition_uses(policy);
+    let uses: std::collections::HashSet<String> = condition_uses(policy)
+        .into_iter()
+        .map(|(_, atom)| atom.text.to_ascii_lowercase())
+        .collect();
     policy
         .conditions
         .iter()
-        .filter(|definition| !uses.iter().any(|(_, atom)| definition.name.is(&atom.text)))
+        .filter(|definition| !uses.contains(&definition.name.key()))
         .map(|definition| {
             Diagnostic::warning(
                 &policy.file_name,
@@ -233,7 +298,7 @@ fn deciding_triggers<'p>(policy: &'p Policy, items: &[&'p Item]) -> Vec<&'p Trig
     let mut pending: Vec<&'p Trigger> = items.iter().filter_map(|i| i.as_trigger()).collect();
     let mut visited: Vec<String> = Vec::new();
     while let Some(trigger) = pending.pop() {
-        if Test::of(&trigger.name.text) != Test::Condition {
+        if trigger.test != Test::Condition {
             found.push(trigger);
             continue;
         }
@@ -267,7 +332,7 @@ fn broad_bypass_matches(policy: &Policy) -> Vec<Diagnostic> {
             continue;
         }
         for trigger in deciding_triggers(policy, &items) {
-            let test = Test::of(&trigger.name.text);
+            let test = trigger.test;
             let Some(matcher) = test.host_matcher().filter(|m| m.is_partial()) else {
                 continue;
             };
@@ -352,50 +417,6 @@ fn matcher_name(matcher: Matcher) -> &'static str {
     }
 }
 
-fn properties_in_other_layers(policy: &Policy) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    for layer in &policy.layers {
-        if matches!(layer.kind, LayerKind::Outside | LayerKind::Unknown(_)) {
-            continue;
-        }
-        let items = layer
-            .guard
-            .iter()
-            .chain(layer.sections.iter().flat_map(|s| s.guard.iter()))
-            .chain(layer.rules().flat_map(|r| r.items.iter()));
-        for item in items {
-            let Item::Property(property) = item else {
-                continue;
-            };
-            let Some(decision) = Decision::of_property(&property.name.text) else {
-                continue;
-            };
-            let Some(allowed) = decision.allowed_layers() else {
-                continue;
-            };
-            if allowed.contains(&layer.kind) {
-                continue;
-            }
-            let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-            diagnostics.push(
-                Diagnostic::error(
-                    &policy.file_name,
-                    format!(
-                        "`{}` is not allowed in a {} layer",
-                        property.name.text, layer.kind
-                    ),
-                )
-                .at(
-                    property.span,
-                    format!("CPL takes it in {} layers", allowed.join(" and ")),
-                )
-                .also_at(layer.span, "the layer"),
-            );
-        }
-    }
-    diagnostics
-}
-
 fn spaced_properties(policy: &Policy) -> Vec<Diagnostic> {
     let properties = policy
         .layers
@@ -478,7 +499,10 @@ fn unreachable_rules(policy: &Policy) -> Vec<Diagnostic> {
 
 fn wildcard_patterns(policy: &Policy) -> Vec<Diagnostic> {
     let entry_patterns = policy.conditions.iter().flat_map(|definition| {
-        let domain = definition.kind != ConditionKind::Condition;
+        let domain = !matches!(
+            definition.kind,
+            ConditionKind::Condition | ConditionKind::UrlRegex
+        );
         definition
             .entries
             .iter()
@@ -487,11 +511,7 @@ fn wildcard_patterns(policy: &Policy) -> Vec<Diagnostic> {
     let trigger_values = policy
         .triggers()
         .into_iter()
-        .filter(|t| {
-            Test::of(&t.name.text)
-                .host_matcher()
-                .is_some_and(|m| !m.is_partial())
-        })
+        .filter(|t| t.test.host_matcher().is_some_and(|m| !m.is_partial()))
         .flat_map(|t| t.atoms().into_iter().map(|(atom, _)| atom));
     entry_patterns
         .chain(trigger_values)

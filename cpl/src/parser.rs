@@ -12,7 +12,9 @@ use crate::ast::{
     Trigger, ValueExpr,
 };
 use crate::diagnostic::{count, Diagnostic};
+use crate::evaluate::Test;
 use crate::lexer::{lex, Token, TokenKind};
+use crate::reference;
 use crate::span::{LineIndex, Span};
 
 /// Past this many errors, when they also outnumber half the lines, the input is not CPL.
@@ -54,9 +56,20 @@ pub fn parse(source: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> {
         diagnostics,
     };
     for line in &lines {
+        let before = parser.diagnostics.len();
         parser.line(&line.tokens);
+        parser.keep_first_error(before);
     }
     parser.finish(source, &index);
+    // One error per line: the lexer's and the parser's findings on the same line are usually
+    // one mistake seen twice.
+    let mut lines_with_errors = std::collections::HashSet::new();
+    parser.diagnostics.retain(|d| {
+        !d.is_error()
+            || d.primary
+                .as_ref()
+                .is_none_or(|label| lines_with_errors.insert(label.span.line))
+    });
     let errors = parser.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > TOO_MANY_ERRORS && errors * 2 > lines.len() {
         let mut first: Vec<Diagnostic> = parser
@@ -75,14 +88,18 @@ pub fn parse(source: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> {
         ));
         return Err(first);
     }
-    Ok(Policy {
+    let mut policy = Policy {
         file_name: file_name.to_owned(),
         source: source.to_owned(),
         layers: parser.layers,
         conditions: parser.conditions,
         other_definitions: parser.other_definitions,
         parse_diagnostics: parser.diagnostics,
-    })
+        condition_index: Default::default(),
+        index: Default::default(),
+    };
+    policy.index_conditions();
+    Ok(policy)
 }
 
 enum OpenDefinition {
@@ -129,6 +146,23 @@ fn name(token: &Token) -> Name {
 }
 
 impl Parser<'_> {
+    /// One mistake on a line is reported once: later errors on the same line are usually its
+    /// consequences.
+    fn keep_first_error(&mut self, before: usize) {
+        let mut seen_error = false;
+        let mut index = before;
+        while index < self.diagnostics.len() {
+            if self.diagnostics[index].is_error() {
+                if seen_error {
+                    self.diagnostics.remove(index);
+                    continue;
+                }
+                seen_error = true;
+            }
+            index += 1;
+        }
+    }
+
     fn error(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
         self.diagnostics
             .push(Diagnostic::error(self.file, message).at(span, label));
@@ -166,12 +200,32 @@ impl Parser<'_> {
         let header = &tokens[..=close];
         let span = line_span(header);
         let words = &header[1..close];
-        if words.is_empty() || words.iter().any(|t| t.kind != TokenKind::Word) {
-            return self.error(
+        let well_formed = words.first().is_some_and(|t| t.kind == TokenKind::Word)
+            && words[1..]
+                .iter()
+                .all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Quoted));
+        if !well_formed {
+            self.error(
                 span,
                 "malformed layer header",
                 "expected `<Type>` or `<Type label>`",
             );
+            // Keep a layer open so the rules that follow are not reported again.
+            self.layers.push(Layer {
+                kind: LayerKind::Unknown(
+                    words
+                        .iter()
+                        .map(Token::written)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+                label: None,
+                guard: Vec::new(),
+                sections: Vec::new(),
+                span,
+            });
+            self.in_layer = true;
+            return;
         }
         if words.len() > 2 {
             self.error(
@@ -183,11 +237,16 @@ impl Parser<'_> {
         let kind = LayerKind::from_header(&words[0].text);
         if let LayerKind::Unknown(written) = &kind {
             let known = LayerKind::KNOWN.map(|k| format!("<{k}>")).join(", ");
-            self.diagnostics.push(
+            let mut diagnostic =
                 Diagnostic::error(self.file, format!("unknown layer type `<{written}>`"))
+                    .code("unknown-name")
                     .at(words[0].span, "not a CPL layer")
-                    .note(format!("CPL layers are {known}")),
-            );
+                    .note(format!("CPL layers are {known}"));
+            if let Some(near) = reference::closest(written, reference::LAYER_TYPES.iter().copied())
+            {
+                diagnostic = diagnostic.help(format!("did you mean `<{near}>`?"));
+            }
+            self.diagnostics.push(diagnostic);
         }
         let guard = self.items(&tokens[close + 1..], Context::Guard);
         self.layers.push(Layer {
@@ -209,16 +268,33 @@ impl Parser<'_> {
         };
         let span = line_span(&tokens[..=close]);
         let words = &tokens[1..close];
-        if words.len() != 1 || words[0].kind != TokenKind::Word {
-            return self.error(span, "malformed section header", "expected `[Type]`");
+        let well_formed = matches!(words.len(), 1 | 2)
+            && words[0].kind == TokenKind::Word
+            && words[1..]
+                .iter()
+                .all(|t| matches!(t.kind, TokenKind::Word | TokenKind::Quoted));
+        if !well_formed {
+            return self.error(
+                span,
+                "malformed section header",
+                "expected `[Type]` or `[Type label]`",
+            );
         }
         let kind = SectionKind::from_header(&words[0].text);
         if let SectionKind::Unknown(written) = &kind {
-            self.diagnostics.push(
-                Diagnostic::error(self.file, format!("unknown section type `[{written}]`"))
-                    .at(words[0].span, "not a CPL section")
-                    .note("CPL sections are [Rule], [url], [url.domain], [url.regex], [server_url.domain]"),
-            );
+            let mut diagnostic = Diagnostic::error(
+                self.file,
+                format!("unknown section type `[{written}]`"),
+            )
+            .code("unknown-name")
+            .at(words[0].span, "not a CPL section")
+            .note("CPL sections are [Rule], [url], [url.domain], [url.regex], [server_url.domain]");
+            if let Some(near) =
+                reference::closest(written, reference::SECTION_TYPES.iter().copied())
+            {
+                diagnostic = diagnostic.help(format!("did you mean `[{near}]`?"));
+            }
+            self.diagnostics.push(diagnostic);
         }
         let guard = self.items(&tokens[close + 1..], Context::Guard);
         let section = Section {
@@ -261,6 +337,7 @@ impl Parser<'_> {
             let first = &tokens[0];
             if matches!(first.kind, TokenKind::Word | TokenKind::Quoted) {
                 items.push(Item::Trigger(Trigger {
+                    test: Test::of(trigger_name),
                     name: Name {
                         text: trigger_name.to_owned(),
                         span: first.span,
@@ -330,6 +407,7 @@ impl Parser<'_> {
             "url" => ConditionKind::Url,
             "url.domain" => ConditionKind::UrlDomain,
             "server_url.domain" => ConditionKind::ServerUrlDomain,
+            "url.regex" => ConditionKind::UrlRegex,
             other => {
                 let other = other.to_owned();
                 self.open_definition = Some(OpenDefinition::Other(OtherDefinition {
@@ -494,6 +572,13 @@ impl Parser<'_> {
         match token.kind {
             TokenKind::Word => match next.map(|t| t.kind) {
                 Some(TokenKind::Equals) => self.trigger(tokens, at, false),
+                Some(TokenKind::Bang)
+                    if tokens
+                        .get(at + 2)
+                        .is_some_and(|t| t.kind == TokenKind::Equals && !t.spaced) =>
+                {
+                    self.not_equals(tokens, at)
+                }
                 Some(TokenKind::OpenParen) => self.property(tokens, at),
                 Some(TokenKind::Quoted) if next.is_some_and(|t| !t.spaced) => {
                     let quoted = &tokens[at + 1];
@@ -555,6 +640,27 @@ impl Parser<'_> {
         }
     }
 
+    /// `name!=value`: CPL has no `!=`; one error that says what to write, and the trigger read
+    /// as the negation it meant.
+    fn not_equals(&mut self, tokens: &[Token], at: usize) -> (Option<Item>, usize) {
+        let name = &tokens[at];
+        let operator = tokens[at + 1].span.until(tokens[at + 2].span);
+        let value: String = tokens.get(at + 3).map(Token::written).unwrap_or_default();
+        self.diagnostics.push(
+            Diagnostic::error(self.file, "CPL has no `!=` operator")
+                .code("syntax")
+                .at(operator, "not a CPL operator")
+                .help(format!(
+                    "negate the value instead: `{}=!{value}` (or `!{}={value}`)",
+                    name.text, name.text
+                )),
+        );
+        let mut rewritten = vec![name.clone(), tokens[at + 2].clone()];
+        rewritten.extend(tokens[at + 3..].iter().cloned());
+        let (item, end) = self.trigger(&rewritten, 0, true);
+        (item, at + 1 + end)
+    }
+
     fn bare_word(&mut self, token: &Token) -> Option<Item> {
         let kind = match token.text.to_ascii_lowercase().as_str() {
             "allow" => Some(ActionKind::Allow),
@@ -568,11 +674,15 @@ impl Parser<'_> {
                 span: token.span,
             })),
             None => {
-                self.diagnostics.push(
+                let mut diagnostic =
                     Diagnostic::error(self.file, format!("unexpected word `{}`", token.text))
-                        .at(token.span, "not a trigger, property or action")
-                        .help("a trigger is `name=value`, a property `name(value)`, an action `ALLOW` or `DENY`"),
-                );
+                        .code("syntax")
+                        .at(token.span, "not a trigger, property or action");
+                diagnostic = match reference::closest(&token.text, reference::BARE_ACTIONS.iter().copied()) {
+                    Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
+                    None => diagnostic.help("a trigger is `name=value`, a property `name(value)`, an action `ALLOW` or `DENY`"),
+                };
+                self.diagnostics.push(diagnostic);
                 Some(Item::Malformed(Malformed {
                     text: token.text.clone(),
                     span: token.span,
@@ -589,6 +699,7 @@ impl Parser<'_> {
             Ok(value) => {
                 let last = &tokens[cursor - 1];
                 let trigger = Trigger {
+                    test: Test::of(&tokens[at].text),
                     name: name(&tokens[at]),
                     negated,
                     value,
@@ -865,6 +976,32 @@ mod tests {
             "{:?}",
             warning.help
         );
+    }
+
+    #[test]
+    fn labelled_sections_quoted_layer_labels_and_regex_conditions() {
+        let policy = policy(
+            "define url.regex condition Media\n\"\\.mp4$\"\nend\n<Proxy \"Web Access\">\n[Rule Streaming] url.scheme=http\ncondition=Media deny\n",
+        );
+        assert!(
+            policy.parse_diagnostics.is_empty(),
+            "{:?}",
+            policy.parse_diagnostics
+        );
+        assert_eq!(policy.conditions[0].kind, ConditionKind::UrlRegex);
+        assert_eq!(policy.layers[0].sections[0].kind, SectionKind::Rule);
+    }
+
+    #[test]
+    fn a_malformed_layer_header_still_opens_a_layer() {
+        let policy = policy("<(Proxy)>\ndeny\nallow\n");
+        assert_eq!(
+            policy.parse_diagnostics.len(),
+            1,
+            "{:?}",
+            policy.parse_diagnostics
+        );
+        assert!(policy.layers.iter().all(|l| l.kind != LayerKind::Outside));
     }
 
     #[test]

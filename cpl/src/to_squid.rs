@@ -32,7 +32,9 @@ use std::fmt;
 
 use crate::ast::{ConditionKind, Item, Policy, Trigger};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate, Component, Evaluation, Matcher, Test};
+use crate::evaluate::{
+    evaluate_in, settings_with_alternative, Component, Evaluation, Matcher, Mode, Test,
+};
 use crate::request::{domain_matches, Request, UrlPattern};
 use crate::span::{Location, Span};
 
@@ -40,11 +42,30 @@ use crate::span::{Location, Span};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Translation {
     pub fragment: String,
+    /// Every construct the fragment does not carry over, with where and why.
     pub untranslated: Vec<Untranslated>,
+    /// Where something not carried over could change how a Windows Update host
+    /// (`conformance_spec::WINDOWS_UPDATE_HOSTS`) is treated: for each, the host, the
+    /// decision (access or one of KB 166719's bypass properties), and the rule that would
+    /// decide it differently if its untranslated triggers matched. Computed by evaluating
+    /// the CPL for every update host over `http://` and `https://` twice — undecidable
+    /// triggers taken as not matching (what the fragment does) and as matching — and
+    /// keeping the decisions that differ.
+    pub update_host_risks: Vec<Untranslated>,
+}
+
+impl Translation {
+    /// Whether an untranslated construct could change one of the article's properties (or
+    /// access) for an update host. A lab run of such a fragment proves nothing about the CPL:
+    /// `run --cpl` reports it as inconclusive. The constructs concerned are in
+    /// [`Translation::update_host_risks`].
+    pub fn may_change_update_properties(&self) -> bool {
+        !self.update_host_risks.is_empty()
+    }
 }
 
 /// Something of the CPL the fragment does not carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Untranslated {
     /// The CPL text concerned, e.g. `pipeline(no)` or `group=staff`.
     pub subject: String,
@@ -62,7 +83,7 @@ impl fmt::Display for Untranslated {
 }
 
 /// A host name test Squid can express by destination.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum HostMatch {
     /// The domain and its subdomains.
     Domain(String),
@@ -78,7 +99,20 @@ enum HostMatch {
 const OTHER_HOST: &str = "any-other-host.invalid";
 
 impl HostMatch {
-    fn sample(&self) -> &str {
+    /// A host name the test matches, chosen so that no other kind of pattern for the same
+    /// text matches it too (`zzmicrosoftzz.sample.invalid` for a substring `microsoft`, not
+    /// `microsoft`, which a domain rule may also match).
+    fn sample(&self) -> String {
+        match self {
+            HostMatch::Domain(text) | HostMatch::Exact(text) => text.clone(),
+            HostMatch::Substring(text) => format!("zz{text}zz.sample.invalid"),
+            HostMatch::Prefix(text) => format!("{text}zz.sample.invalid"),
+            HostMatch::Suffix(text) => format!("zz{text}"),
+            HostMatch::Others => OTHER_HOST.to_owned(),
+        }
+    }
+
+    fn text(&self) -> &str {
         match self {
             HostMatch::Domain(text)
             | HostMatch::Exact(text)
@@ -142,6 +176,21 @@ impl HostMatch {
     }
 }
 
+/// Whether the trigger decides by destination host (and scheme) alone, as the fragment does.
+fn host_decidable(trigger: &Trigger) -> bool {
+    match trigger.test {
+        Test::Condition | Test::CertificateHost(_) => true,
+        Test::Url(Component::Host | Component::Scheme, _) => true,
+        Test::Url(Component::Whole, Matcher::Default | Matcher::Domain) => {
+            trigger.atoms().iter().all(|(atom, _)| {
+                let pattern = UrlPattern::parse(&atom.text);
+                pattern.path.is_none() && pattern.port.is_none()
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Escapes the characters POSIX extended regular expressions treat specially.
 fn escape(text: &str) -> String {
     let mut escaped = String::new();
@@ -158,6 +207,10 @@ fn escape(text: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Purpose {
     Deny,
+    /// Denied over TLS only (a `<SSL>` or `<SSL-Intercept>` layer's decision): `CONNECT`.
+    DenyTls,
+    /// Denied over plain HTTP only.
+    DenyPlain,
     NoAuth,
     NoCache,
     NoReqmod,
@@ -173,6 +226,8 @@ impl Purpose {
     fn acl_name(self) -> &'static str {
         match self {
             Purpose::Deny => "denied_hosts",
+            Purpose::DenyTls => "denied_tls_hosts",
+            Purpose::DenyPlain => "denied_plain_hosts",
             Purpose::NoAuth => "no_auth",
             Purpose::NoCache => "no_cache",
             Purpose::NoReqmod => "no_reqmod",
@@ -188,7 +243,7 @@ impl Purpose {
     /// The CPL decisions behind the purpose, for comments.
     fn decisions(self) -> &'static [Decision] {
         match self {
-            Purpose::Deny => &[Decision::Access],
+            Purpose::Deny | Purpose::DenyTls | Purpose::DenyPlain => &[Decision::Access],
             Purpose::NoAuth => &[Decision::Authenticate],
             Purpose::NoCache => &[Decision::BypassCache],
             Purpose::NoReqmod => &[Decision::RequestIcap],
@@ -200,6 +255,21 @@ impl Purpose {
             Purpose::NoPipeline => &[Decision::Pipeline],
         }
     }
+
+    const ALL: [Purpose; 12] = [
+        Purpose::Deny,
+        Purpose::DenyTls,
+        Purpose::DenyPlain,
+        Purpose::NoAuth,
+        Purpose::NoCache,
+        Purpose::NoReqmod,
+        Purpose::NoRespmod,
+        Purpose::SpliceAtStep1,
+        Purpose::SpliceAfterPeek,
+        Purpose::TunnelUnsupported,
+        Purpose::NoCategorize,
+        Purpose::NoPipeline,
+    ];
 
     /// The purposes that together are the Windows Update bypass in the reference policy.
     const CORE: [Purpose; 5] = [
@@ -221,7 +291,9 @@ struct Translator<'p> {
     policy: &'p Policy,
     untranslated: Vec<Untranslated>,
     /// Where the decisions behind each purpose were set.
-    sources: BTreeMap<Purpose, Vec<Span>>,
+    sources: BTreeMap<Purpose, std::collections::BTreeSet<Span>>,
+    /// The entries of `untranslated`, to keep each once.
+    seen: std::collections::HashSet<Untranslated>,
 }
 
 /// Translates `policy` into a Squid fragment under the lab contract.
@@ -230,6 +302,7 @@ pub fn to_squid(policy: &Policy) -> Translation {
         policy,
         untranslated: Vec::new(),
         sources: BTreeMap::new(),
+        seen: std::collections::HashSet::new(),
     };
     let mut candidates = translator.host_candidates();
     candidates.push(Candidate {
@@ -240,12 +313,78 @@ pub fn to_squid(policy: &Policy) -> Translation {
     for candidate in &mut candidates {
         candidate.purposes = translator.purposes(&candidate.host, candidate.span);
     }
-    translator.note_conflicts(&candidates);
     translator.note_static_gaps();
     let fragment = translator.write_fragment(&candidates);
+    let update_host_risks = translator.update_host_risks();
     Translation {
         fragment,
         untranslated: translator.untranslated,
+        update_host_risks,
+    }
+}
+
+/// Host tests grouped for inclusion checks in time linear in the number of tests: domains and
+/// exact names by hash, partial (substring, prefix, suffix) matches one by one.
+struct HostSet<'a> {
+    domains: std::collections::HashSet<&'a str>,
+    exact: std::collections::HashSet<&'a str>,
+    partial: Vec<&'a HostMatch>,
+    others: bool,
+}
+
+impl<'a> HostSet<'a> {
+    fn new(hosts: impl IntoIterator<Item = &'a HostMatch>) -> Self {
+        let mut set = HostSet {
+            domains: Default::default(),
+            exact: Default::default(),
+            partial: Vec::new(),
+            others: false,
+        };
+        for host in hosts {
+            match host {
+                HostMatch::Domain(d) => {
+                    set.domains.insert(d.as_str());
+                }
+                HostMatch::Exact(h) => {
+                    set.exact.insert(h.as_str());
+                }
+                HostMatch::Others => set.others = true,
+                partial => set.partial.push(partial),
+            }
+        }
+        set
+    }
+
+    /// Some other member matches every host `host` matches.
+    fn includes_strictly(&self, host: &HostMatch) -> bool {
+        if *host == HostMatch::Others {
+            return false;
+        }
+        if self.others {
+            return true;
+        }
+        let (name, skip_self) = match host {
+            HostMatch::Domain(d) => (d.as_str(), true),
+            HostMatch::Exact(h) => (h.as_str(), false),
+            _ => ("", true),
+        };
+        if !name.is_empty() {
+            let mut suffix = name;
+            let mut first = true;
+            loop {
+                if !(first && skip_self) && self.domains.contains(suffix) {
+                    return true;
+                }
+                first = false;
+                match suffix.find('.') {
+                    Some(dot) => suffix = &suffix[dot + 1..],
+                    None => break,
+                }
+            }
+        }
+        self.partial
+            .iter()
+            .any(|other| *other != host && other.includes(host))
     }
 }
 
@@ -260,7 +399,7 @@ impl Translator<'_> {
             location: span.map(|s| self.location(s)),
             reason: reason.into(),
         };
-        if !self.untranslated.contains(&entry) {
+        if self.seen.insert(entry.clone()) {
             self.untranslated.push(entry);
         }
     }
@@ -274,6 +413,14 @@ impl Translator<'_> {
                 let Some(pattern) = &entry.pattern else {
                     continue;
                 };
+                if definition.kind == ConditionKind::UrlRegex {
+                    self.skip(
+                        &pattern.text,
+                        Some(pattern.span),
+                        "a regular expression over the whole URL is not translated; rules testing this condition are translated as never matching",
+                    );
+                    continue;
+                }
                 let domain = definition.kind != ConditionKind::Url;
                 if let Some(host) = self.url_pattern_host(&pattern.text, domain, pattern.span) {
                     found.push((host, pattern.span));
@@ -289,8 +436,9 @@ impl Translator<'_> {
         }
         found.sort_by_key(|(_, span)| span.start);
         let mut candidates: Vec<Candidate> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (host, span) in found {
-            if !candidates.iter().any(|c| c.host == host) {
+            if seen.insert(host.clone()) {
                 candidates.push(Candidate {
                     host,
                     span: Some(span),
@@ -316,7 +464,7 @@ impl Translator<'_> {
             self.skip(
                 text,
                 Some(span),
-                "only the host is translated: the fragment decides by destination host, not by scheme, port or path",
+                "the fragment decides by destination host, not by scheme, port or path: translated as never matching",
             );
         }
         let host = host.trim_start_matches('.').to_owned();
@@ -328,7 +476,7 @@ impl Translator<'_> {
     }
 
     fn trigger_hosts(&mut self, trigger: &Trigger) -> Vec<(HostMatch, Span)> {
-        let test = Test::of(&trigger.name.text);
+        let test = trigger.test;
         let mut hosts = Vec::new();
         for (atom, _) in trigger.atoms() {
             let text = atom.text.to_ascii_lowercase();
@@ -382,7 +530,7 @@ impl Translator<'_> {
                 }
                 _ => None,
             };
-            if let Some(host) = host.filter(|h| !h.sample().is_empty()) {
+            if let Some(host) = host.filter(|h| !h.text().is_empty()) {
                 hosts.push((host, atom.span));
             }
         }
@@ -391,13 +539,20 @@ impl Translator<'_> {
 
     /// The purposes the CPL gives `host`, from evaluating it over HTTP and HTTPS.
     fn purposes(&mut self, host: &HostMatch, span: Option<Span>) -> Vec<Purpose> {
-        let sample = host.sample().to_owned();
-        let http = evaluate(self.policy, &Request::to_host(&sample, false));
-        let https = evaluate(self.policy, &Request::to_host(&sample, true));
+        let sample = host.sample();
+        let mode = Mode {
+            host_only: true,
+            ..Mode::default()
+        };
+        let http = evaluate_in(self.policy, &Request::to_host(&sample, false), mode);
+        let https = evaluate_in(self.policy, &Request::to_host(&sample, true), mode);
         let mut purposes = Vec::new();
         let denied = |e: &Evaluation| !e.bypasses(Decision::Access);
-        if denied(&http) || denied(&https) {
-            purposes.push(Purpose::Deny);
+        match (denied(&http), denied(&https)) {
+            (true, true) => purposes.push(Purpose::Deny),
+            (false, true) => purposes.push(Purpose::DenyTls),
+            (true, false) => purposes.push(Purpose::DenyPlain),
+            (false, false) => {}
         }
         for (decision, purpose) in [
             (Decision::Authenticate, Purpose::NoAuth),
@@ -433,9 +588,7 @@ impl Translator<'_> {
             for decision in purpose.decisions() {
                 for evaluation in [&http, &https] {
                     if let Some(setting) = evaluation.settings.get(decision) {
-                        if !spans.contains(&setting.span) {
-                            spans.push(setting.span);
-                        }
+                        spans.insert(setting.span);
                     }
                 }
             }
@@ -443,53 +596,36 @@ impl Translator<'_> {
         purposes
     }
 
-    /// A narrower pattern the CPL treats differently from a broader one it falls under gets
-    /// the broader one's decision in Squid, which unions ACLs: say so.
-    fn note_conflicts(&mut self, candidates: &[Candidate]) {
-        for narrow in candidates {
-            for broad in candidates {
-                if broad.host == narrow.host || !broad.host.includes(&narrow.host) {
-                    continue;
-                }
-                let lost: Vec<String> = broad
-                    .purposes
-                    .iter()
-                    .filter(|p| !narrow.purposes.contains(p))
-                    .flat_map(|p| p.decisions().iter().map(|d| d.bypass_setting()))
-                    .collect();
-                if lost.is_empty() {
-                    continue;
-                }
-                self.skip(
-                    narrow.host.describe(),
-                    narrow.span,
-                    format!(
-                        "the CPL does not give it {}, but it falls under {}, which gets it; the fragment treats it like {}",
-                        lost.join(" "),
-                        broad.host.describe(),
-                        broad.host.describe()
-                    ),
-                );
-            }
-        }
-    }
-
     /// Triggers that do not depend on the destination, and properties outside the list.
     fn note_static_gaps(&mut self) {
         let policy = self.policy;
-        for (items, _) in policy.guarded_rules() {
-            for item in items {
+        let definition_items = policy
+            .conditions
+            .iter()
+            .flat_map(|d| d.entries.iter().flat_map(|e| e.items.iter()));
+        let rule_items = policy.guarded_rules().flat_map(|(items, _)| items);
+        for item in rule_items.chain(definition_items) {
+            {
                 match item {
-                    Item::Trigger(trigger)
-                        if matches!(
-                            Test::of(&trigger.name.text),
-                            Test::Undecidable | Test::Unmodelled
-                        ) =>
-                    {
+                    Item::Trigger(trigger) if trigger.test == Test::Undecidable => {
                         self.skip(
                             policy.text_of(trigger.span),
                             Some(trigger.span),
-                            "does not depend on the destination host, which is all the fragment decides by; the rule is translated as never matching",
+                            "depends on the user, client, time or request content, not on the destination host the fragment decides by; the rule is translated as never matching",
+                        );
+                    }
+                    Item::Trigger(trigger) if trigger.test == Test::Unmodelled => {
+                        self.skip(
+                            policy.text_of(trigger.span),
+                            Some(trigger.span),
+                            "not modelled by this tool (an address, or a URL part other than host, scheme, path and extension); the rule is translated as never matching",
+                        );
+                    }
+                    Item::Trigger(trigger) if !host_decidable(trigger) => {
+                        self.skip(
+                            policy.text_of(trigger.span),
+                            Some(trigger.span),
+                            "tests the URL's path, query, extension, port or text, which the fragment does not decide by; the rule is translated as never matching",
                         );
                     }
                     Item::Property(property)
@@ -507,6 +643,54 @@ impl Translator<'_> {
         }
     }
 
+    /// For every update host and scheme: each undecided rule (a trigger the fragment cannot
+    /// carry) taken in turn as the one its layer matches; where that changes whether a
+    /// decision is bypassed, a risk.
+    fn update_host_risks(&self) -> Vec<Untranslated> {
+        let policy = self.policy;
+        let mode = Mode {
+            host_only: true,
+            ..Mode::default()
+        };
+        let mut risks: Vec<Untranslated> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for host in conformance_spec::WINDOWS_UPDATE_HOSTS {
+            for name in host.names {
+                for tls in [false, true] {
+                    let request = Request::to_host(name, tls);
+                    let carried = evaluate_in(policy, &request, mode);
+                    for (layer_index, result) in carried.layers.iter().enumerate() {
+                        for (rule, why) in &result.undetermined {
+                            let settings = settings_with_alternative(&carried, layer_index, rule);
+                            for decision in Decision::ALL {
+                                if decision.is_tls_only() && !tls {
+                                    continue;
+                                }
+                                let value = settings
+                                    .get(&decision)
+                                    .map_or(decision.baseline(), |s| s.value.as_str());
+                                if decision.is_bypass(value) == carried.bypasses(decision)
+                                    || !seen.insert((decision, rule.span))
+                                {
+                                    continue;
+                                }
+                                risks.push(Untranslated {
+                                    subject: format!("{} for {name}", decision.cpl_name()),
+                                    location: Some(Location::new(&policy.file_name, rule.span)),
+                                    reason: format!(
+                                        "ends `{}` in the fragment, but `{value}` when this rule matches ({why})",
+                                        carried.value(decision)
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        risks
+    }
+
     /// `CPL line 22` / `CPL lines 22, 29`: where the decisions behind `purpose` were set.
     fn sources_of(&self, purpose: Purpose) -> String {
         let mut lines: Vec<usize> = self
@@ -518,7 +702,10 @@ impl Translator<'_> {
             .collect();
         lines.sort_unstable();
         lines.dedup();
-        let numbers: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        let mut numbers: Vec<String> = lines.iter().take(8).map(ToString::to_string).collect();
+        if lines.len() > 8 {
+            numbers.push(format!("… ({} lines)", lines.len()));
+        }
         match numbers.len() {
             0 => String::new(),
             1 => format!(" (CPL line {})", numbers[0]),
@@ -536,14 +723,52 @@ impl Translator<'_> {
             if all.contains(&&HostMatch::Others) {
                 return vec![&HostMatch::Others];
             }
+            let set = HostSet::new(all.iter().copied());
             all.iter()
                 .copied()
-                .filter(|host| {
-                    !all.iter()
-                        .any(|other| other != host && other.includes(host))
-                })
+                .filter(|host| !set.includes_strictly(host))
                 .collect()
         };
+        // Hosts the CPL does not give a purpose although a broader member has it: excluded
+        // from that member's ACL, so Squid's union of ACLs does not change their decision.
+        let mut excepts: BTreeMap<Purpose, Vec<&HostMatch>> = BTreeMap::new();
+        for purpose in Purpose::ALL {
+            let with: Vec<&HostMatch> = members(purpose);
+            if with.is_empty() {
+                continue;
+            }
+            let set = HostSet::new(with.iter().copied());
+            let without: Vec<&HostMatch> = candidates
+                .iter()
+                .filter(|c| !c.purposes.contains(&purpose) && set.includes_strictly(&c.host))
+                .map(|c| &c.host)
+                .collect();
+            if without.is_empty() {
+                continue;
+            }
+            let excluded = HostSet::new(without.iter().copied());
+            for candidate in candidates {
+                if candidate.purposes.contains(&purpose)
+                    && candidate.host != HostMatch::Others
+                    && excluded.includes_strictly(&candidate.host)
+                {
+                    let settings: Vec<String> = purpose
+                        .decisions()
+                        .iter()
+                        .map(|d| d.bypass_setting())
+                        .collect();
+                    self.skip(
+                        candidate.host.describe(),
+                        candidate.span,
+                        format!(
+                            "the CPL gives it {} although a broader pattern around it does not get it inside a broader one that does; the fragment does not",
+                            settings.join(" ")
+                        ),
+                    );
+                }
+            }
+            excepts.insert(purpose, without);
+        }
         let core: Vec<Vec<&HostMatch>> = Purpose::CORE.iter().map(|p| members(*p)).collect();
         let shared_core = !core[0].is_empty() && core.iter().all(|m| *m == core[0]);
         let mut names: Vec<(Vec<&HostMatch>, String)> = Vec::new();
@@ -552,19 +777,31 @@ impl Translator<'_> {
         }
         let mut acl_lines = Vec::new();
         let mut refs: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
-        let all_purposes = [
-            Purpose::Deny,
-            Purpose::NoAuth,
-            Purpose::NoCache,
-            Purpose::NoReqmod,
-            Purpose::NoRespmod,
-            Purpose::SpliceAtStep1,
-            Purpose::SpliceAfterPeek,
-            Purpose::TunnelUnsupported,
-            Purpose::NoCategorize,
-        ];
         let mut emitted: Vec<String> = Vec::new();
-        for purpose in all_purposes {
+        let mut except_names: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
+        for (purpose, hosts) in &excepts {
+            let name = format!("{}_except", purpose.acl_name());
+            let mut names = Vec::new();
+            for (kind, suffix) in [("dstdomain", ""), ("dstdom_regex", "_regex")] {
+                let values: Vec<String> = hosts
+                    .iter()
+                    .filter_map(|host| host.squid())
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, value)| value)
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let acl = format!("{name}{suffix}");
+                acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
+                names.push(acl);
+            }
+            except_names.insert(*purpose, names);
+        }
+        for purpose in Purpose::ALL {
+            if purpose == Purpose::NoPipeline {
+                continue;
+            }
             let set = members(purpose);
             if set.is_empty() {
                 continue;
@@ -602,7 +839,7 @@ impl Translator<'_> {
             refs.insert(purpose, acl_refs);
         }
         self.note_pipeline(candidates);
-        self.render(acl_lines, &refs)
+        self.render(acl_lines, &refs, &except_names)
     }
 
     /// `pipeline(no)` needs no directive: say so rather than drop it silently.
@@ -614,7 +851,7 @@ impl Translator<'_> {
             let span = self
                 .sources
                 .get(&Purpose::NoPipeline)
-                .and_then(|spans| spans.first())
+                .and_then(|spans| spans.iter().next())
                 .copied();
             self.skip(
                 "pipeline(no)",
@@ -624,7 +861,12 @@ impl Translator<'_> {
         }
     }
 
-    fn render(&self, acl_lines: Vec<String>, refs: &BTreeMap<Purpose, Vec<String>>) -> String {
+    fn render(
+        &self,
+        acl_lines: Vec<String>,
+        refs: &BTreeMap<Purpose, Vec<String>>,
+        excepts: &BTreeMap<Purpose, Vec<String>>,
+    ) -> String {
         let mut out = vec![
             "# Squid policy fragment translated by the cpl crate from".to_owned(),
             format!("#   {}", self.policy.file_name),
@@ -658,12 +900,26 @@ impl Translator<'_> {
             format!("# {setting}{}{how}", self.sources_of(purpose))
         };
         let lines_for = |purpose: Purpose, directive: &str| -> Vec<String> {
+            let excluded: String = excepts
+                .get(&purpose)
+                .into_iter()
+                .flatten()
+                .map(|acl| format!("!{acl} "))
+                .collect();
             refs.get(&purpose)
                 .into_iter()
                 .flatten()
-                .map(|acl| format!("{directive} {acl}"))
+                .map(|acl| format!("{directive} {excluded}{acl}"))
                 .collect()
         };
+        if refs.contains_key(&Purpose::DenyTls) {
+            out.push(comment(Purpose::DenyTls, "DENY over TLS only", ""));
+            out.extend(lines_for(Purpose::DenyTls, "http_access deny CONNECT"));
+        }
+        if refs.contains_key(&Purpose::DenyPlain) {
+            out.push(comment(Purpose::DenyPlain, "DENY over plain HTTP only", ""));
+            out.extend(lines_for(Purpose::DenyPlain, "http_access deny !CONNECT"));
+        }
         if refs.contains_key(&Purpose::Deny) {
             out.push(comment(Purpose::Deny, "DENY", ""));
             out.extend(lines_for(Purpose::Deny, "http_access deny"));
@@ -680,6 +936,9 @@ impl Translator<'_> {
                         "webpulse.categorize.mode(none)",
                         ": the hosts it exempts never reach the categoriser",
                     ));
+                    for except in excepts.get(&Purpose::NoCategorize).into_iter().flatten() {
+                        out.push(format!("http_access deny {except} blocked_category"));
+                    }
                     let negated: Vec<String> = acls.iter().map(|acl| format!("!{acl}")).collect();
                     out.push(format!(
                         "http_access deny {} blocked_category",
@@ -836,20 +1095,61 @@ mod tests {
     }
 
     #[test]
-    fn a_narrower_host_the_cpl_treats_differently_is_reported() {
+    fn a_narrower_host_the_cpl_treats_differently_is_excluded() {
         let translation = translate(
             "<Proxy>\nurl.host=login.microsoft.com authenticate(realm)\nurl.domain=microsoft.com authenticate(no)\n",
         );
-        assert!(translation.fragment.contains("http_access allow no_auth\n"));
-        let conflict = translation
+        let fragment = &translation.fragment;
+        assert!(
+            fragment.contains("acl no_auth_except dstdomain login.microsoft.com\n"),
+            "{fragment}"
+        );
+        assert!(
+            fragment.contains("http_access allow !no_auth_except no_auth\n"),
+            "{fragment}"
+        );
+    }
+
+    #[test]
+    fn ssl_layer_allow_and_deny_by_certificate_name_keep_their_meaning() {
+        let translation = translate(
+            "<SSL>\nserver.certificate.hostname.exact=\"www.example.com\" Allow\nserver.certificate.hostname=\".example.com\" Deny\nserver.certificate.hostname.substring=\"example.com\" Allow\n",
+        );
+        let fragment = &translation.fragment;
+        for line in [
+            "acl denied_tls_hosts dstdomain .example.com\n",
+            "acl denied_tls_hosts_except dstdomain www.example.com\n",
+            "http_access deny CONNECT !denied_tls_hosts_except denied_tls_hosts\n",
+        ] {
+            assert!(fragment.contains(line), "missing {line:?} in\n{fragment}");
+        }
+    }
+
+    #[test]
+    fn path_tests_and_header_tests_in_conditions_are_listed() {
+        let translation = translate(
+            "define condition Agents\nrequest.header.User-Agent=\"Windows-Update-Agent\"\nend\n<Proxy>\ncondition=Agents authenticate(no)\nurl.domain=windowsupdate.com url.path.prefix=/v9 bypass_cache(yes)\n",
+        );
+        let subjects: Vec<&str> = translation
             .untranslated
             .iter()
-            .find(|u| u.subject == "login.microsoft.com (exact)")
-            .expect("conflict reported");
-        assert!(conflict.reason.contains("authenticate(no)"), "{conflict}");
+            .map(|u| u.subject.as_str())
+            .collect();
+        assert!(
+            subjects
+                .iter()
+                .any(|s| s.starts_with("request.header.User-Agent")),
+            "{subjects:?}"
+        );
+        assert!(
+            subjects.iter().any(|s| s.starts_with("url.path.prefix")),
+            "{subjects:?}"
+        );
+        assert!(translation.may_change_update_properties());
         assert!(translation
-            .fragment
-            .contains("# not translated: login.microsoft.com (exact)"));
+            .update_host_risks
+            .iter()
+            .any(|r| r.subject.starts_with("authenticate for")));
     }
 
     #[test]

@@ -1,17 +1,26 @@
-//! The command line end to end: exit codes and where output goes.
+//! The subcommands end to end through clap parsing: statuses, typed errors and outputs.
 
 use std::path::Path;
 
-use cpl::{run_cli_with, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use clap::Parser;
+use cpl::{run_command, CplCommand, CplError, CplStatus};
 
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/cpl");
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+/// The binary embeds `CplCommand` the same way.
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: CplCommand,
+}
+
+fn run(args: &[&str]) -> (Result<CplStatus, CplError>, String, String) {
+    let cli = Cli::try_parse_from(std::iter::once("cpl").chain(args.iter().copied()))
+        .expect("arguments parse");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run_cli_with(&args, &mut out, &mut err);
+    let result = run_command(&cli.command, &mut out, &mut err);
     (
-        code,
+        result,
         String::from_utf8(out).unwrap(),
         String::from_utf8(err).unwrap(),
     )
@@ -22,30 +31,62 @@ fn policy_path(file: &str) -> String {
 }
 
 #[test]
-fn lint_exits_non_zero_on_errors_only() {
-    let (code, out, _) = run(&["lint", &policy_path("kb166719-as-published.cpl")]);
-    assert_eq!(code, EXIT_FAILED);
+fn lint_reports_findings_on_errors_only() {
+    let (status, out, _) = run(&["lint", &policy_path("kb166719-as-published.cpl")]);
+    assert_eq!(status.unwrap(), CplStatus::Findings);
     assert!(out.contains("error: 5 rules outside any layer"), "{out}");
     assert!(out.contains("kb166719-as-published.cpl:2:1"), "{out}");
-    let (code, out, _) = run(&["lint", &policy_path("windows-update-corrected.cpl")]);
-    assert_eq!(code, EXIT_OK, "{out}");
+    let (status, out, _) = run(&["lint", &policy_path("windows-update-corrected.cpl")]);
+    assert_eq!(status.unwrap(), CplStatus::Clean, "{out}");
     assert!(out.ends_with(": 0 errors, 0 warnings\n"), "{out}");
 }
 
 #[test]
-fn explain_prints_the_decisions_and_rejects_a_relative_url() {
+fn json_and_sarif_output() {
+    let file = policy_path("one-pattern-missing.cpl");
+    let (status, out, _) = run(&["lint", &file, "--format", "json"]);
+    assert_eq!(status.unwrap(), CplStatus::Findings);
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["findings"][0]["code"], "windows-update-coverage");
+    let (_, out, _) = run(&["lint", &file, "--format", "sarif"]);
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(value["version"], "2.1.0");
+    let result = &value["runs"][0]["results"][0];
+    assert_eq!(result["level"], "error");
+    assert!(result["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64());
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_findings() {
+    let dir = std::env::temp_dir().join(format!("cpl-cli-warn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("w.cpl");
+    std::fs::write(&file, "<Proxy>\nurl.domain=example.com authenticate (no)\n").unwrap();
+    let file = file.to_str().unwrap();
+    assert_eq!(run(&["lint", file]).0.unwrap(), CplStatus::Clean);
+    assert_eq!(
+        run(&["lint", file, "--deny-warnings"]).0.unwrap(),
+        CplStatus::Findings
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_prints_the_trace_and_rejects_a_relative_url() {
     let file = policy_path("windows-update-corrected.cpl");
-    let (code, out, _) = run(&[
+    let (status, out, _) = run(&[
         "explain",
         &file,
         "--url",
         "http://au.download.windowsupdate.com/x",
     ]);
-    assert_eq!(code, EXIT_OK);
+    assert_eq!(status.unwrap(), CplStatus::Clean);
     assert!(out.contains("bypass_cache              yes"), "{out}");
-    let (code, _, err) = run(&["explain", &file, "--url", "au.download.windowsupdate.com"]);
-    assert_eq!(code, EXIT_USAGE);
-    assert!(err.contains("not an absolute URL"), "{err}");
+    assert!(out.contains("MATCH"), "{out}");
+    let (status, _, _) = run(&["explain", &file, "--url", "au.download.windowsupdate.com"]);
+    let error = status.unwrap_err();
+    assert!(matches!(error, CplError::BadUrl(_)));
+    assert!(error.to_string().contains("not an absolute URL"), "{error}");
 }
 
 #[test]
@@ -53,37 +94,27 @@ fn to_squid_writes_the_fragment_and_lists_what_it_left_out() {
     let directory = std::env::temp_dir().join(format!("cpl-cli-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let output = directory.join("wu.conf");
-    let (code, out, err) = run(&[
+    let (status, out, err) = run(&[
         "to-squid",
         &policy_path("windows-update-corrected.cpl"),
         "-o",
         output.to_str().unwrap(),
     ]);
-    assert_eq!(code, EXIT_OK, "{err}");
+    assert_eq!(status.unwrap(), CplStatus::Clean, "{err}");
     assert!(out.is_empty());
     assert!(err.contains("note: not translated: pipeline(no)"), "{err}");
     let fragment = std::fs::read_to_string(&output).unwrap();
     assert!(fragment.contains("ssl_bump splice windows_update\n"));
-    let (code, _, err) = run(&["to-squid", &policy_path("kb166719-as-published.cpl")]);
-    assert_eq!(code, EXIT_OK);
-    assert!(err.contains("warning: `lint` reports 6 errors"), "{err}");
+    let (status, _, err) = run(&["to-squid", &policy_path("kb166719-as-published.cpl")]);
+    assert_eq!(status.unwrap(), CplStatus::Clean);
+    assert!(err.contains("warning: `lint` reports"), "{err}");
     let unwritable = directory.join("missing-dir").join("x.conf");
-    let (code, _, _) = run(&[
+    let (status, _, _) = run(&[
         "to-squid",
         &policy_path("windows-update-corrected.cpl"),
         "-o",
         unwritable.to_str().unwrap(),
     ]);
-    assert_eq!(code, EXIT_FAILED);
+    assert!(matches!(status, Err(CplError::Write { .. })));
     std::fs::remove_dir_all(&directory).unwrap();
-}
-
-#[test]
-fn usage_errors_exit_one_and_help_exits_zero() {
-    assert_eq!(run(&[]).0, EXIT_USAGE);
-    assert_eq!(run(&["lint"]).0, EXIT_USAGE);
-    assert_eq!(run(&["translate", "x"]).0, EXIT_USAGE);
-    let (code, out, _) = run(&["--help"]);
-    assert_eq!(code, EXIT_OK);
-    assert!(out.starts_with("usage: cpl lint FILE"));
 }
