@@ -38,12 +38,8 @@ enum Command {
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
     #[command(disable_help_flag = true)]
     Cpl {
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<String>,
+        #[command(subcommand)]
+        command: cpl::CplCommand,
     },
 }
 
@@ -114,8 +110,8 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         Some(cpl) => Some(translate_cpl(cpl)?),
         None => None,
     };
-    if let Some((_, fragment)) = &translated {
-        options.policy = fragment.clone();
+    if let Some(translated) = &translated {
+        options.policy = translated.fragment.clone();
     }
     if let Some(features) = args.features {
         options.features = features;
@@ -130,22 +126,37 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
     }
+    let risky_translation = translated
+        .as_ref()
+        .is_some_and(|t| !t.update_host_risks.is_empty());
     Ok(match report.verdict() {
-        Verdict::Pass => Exit::Passed,
         Verdict::Fail => Exit::Failed,
+        Verdict::Pass if risky_translation => {
+            eprintln!(
+                "INCONCLUSIVE: the CPL has constructs to-squid could not carry over that may change \
+                 how update hosts are treated (listed above as update-host risks): the lab judged \
+                 the translation, not the policy"
+            );
+            Exit::Inconclusive
+        }
+        Verdict::Pass => Exit::Passed,
         Verdict::Inconclusive => Exit::Inconclusive,
     })
 }
 
+/// A CPL policy translated for the lab, kept on disk for the length of the run.
+struct TranslatedCpl {
+    _dir: tempfile::TempDir,
+    fragment: PathBuf,
+    /// Untranslated constructs that could change an update host's treatment.
+    update_host_risks: Vec<String>,
+}
+
 /// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
 /// translation left out.
-fn translate_cpl(path: &Path) -> Result<(tempfile::TempDir, PathBuf), SuiteError> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
+fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
     let shown = display_path(path);
-    let policy = cpl::parse(&source, &shown).map_err(|diagnostics| {
-        SuiteError::Rejected(cpl::render_report(&diagnostics, &source, &shown))
-    })?;
+    let policy = cpl::load(path).map_err(|error| SuiteError::Rejected(error.to_string()))?;
     let translation = cpl::to_squid(&policy);
     let dir = tempfile::Builder::new()
         .prefix("proxy-conformance-cpl-")
@@ -167,7 +178,18 @@ fn translate_cpl(path: &Path) -> Result<(tempfile::TempDir, PathBuf), SuiteError
     for left_out in &translation.untranslated {
         eprintln!("cpl: not translated: {left_out}");
     }
-    Ok((dir, fragment))
+    for risk in &translation.update_host_risks {
+        eprintln!("cpl: update-host risk: {risk}");
+    }
+    Ok(TranslatedCpl {
+        _dir: dir,
+        fragment,
+        update_host_risks: translation
+            .update_host_risks
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    })
 }
 
 async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
@@ -206,11 +228,17 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(args).await,
         Command::Selftest(args) => selftest(args).await,
-        Command::Cpl { args } => {
-            return match u8::try_from(cpl::run_cli(&args)) {
-                Ok(code) => ExitCode::from(code),
-                Err(_) => ExitCode::FAILURE,
-            };
+        Command::Cpl { command } => {
+            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+            return match cpl::run_command(&command, &mut out, &mut err) {
+                Ok(cpl::CplStatus::Clean) => Exit::Passed,
+                Ok(cpl::CplStatus::Findings) => Exit::Rejected,
+                Err(error) => {
+                    eprintln!("proxy-conformance cpl: {error}");
+                    Exit::Rejected
+                }
+            }
+            .into();
         }
     };
     match outcome {
