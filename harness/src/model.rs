@@ -7,8 +7,6 @@ use std::time::Duration;
 use conformance_lab::display_path;
 use conformance_spec::PROPERTY_TAGS;
 
-use crate::verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};
-
 /// One scenario's result.
 #[derive(Debug, Clone)]
 pub struct ScenarioOutcome {
@@ -79,19 +77,6 @@ impl SuiteReport {
             && !self.scenarios.is_empty()
             && self.scenarios.len() >= self.selected
             && self.scenarios.iter().all(|s| s.passed)
-    }
-
-    /// The run's verdict: pass, fail or inconclusive (see [`crate::verdict`]).
-    pub fn verdict(&self) -> Verdict {
-        if !self.parse_errors.is_empty() {
-            return Verdict::Fail;
-        }
-        run_verdict(&self.scenarios, self.selected)
-    }
-
-    /// Each property's verdict with the reason.
-    pub fn properties(&self) -> Vec<PropertyVerdict> {
-        property_verdicts(&self.scenarios)
     }
 
     /// Selected scenarios that recorded no outcome.

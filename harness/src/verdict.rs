@@ -8,7 +8,7 @@ use std::fmt;
 
 use conformance_spec::{Property, CONTROL_TAG};
 
-use crate::model::ScenarioOutcome;
+use crate::model::{ScenarioOutcome, SuiteReport};
 
 /// The outcome of a property or a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -145,6 +145,21 @@ pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
         Verdict::Inconclusive
     } else {
         worst
+    }
+}
+
+impl SuiteReport {
+    /// The run's verdict: pass, fail or inconclusive .
+    pub fn verdict(&self) -> Verdict {
+        if !self.parse_errors.is_empty() {
+            return Verdict::Fail;
+        }
+        run_verdict(&self.scenarios, self.selected)
+    }
+
+    /// Each property's verdict with the reason.
+    pub fn properties(&self) -> Vec<PropertyVerdict> {
+        property_verdicts(&self.scenarios)
     }
 }
 

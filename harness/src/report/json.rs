@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::SuiteError;
-use crate::report::write_report;
+use crate::report::file::write_report;
 
 /// cucumber-rs writes tag names without their `@`; the Cucumber JSON schema and the tools
 /// that read it expect `{"name": "@auth"}`.
