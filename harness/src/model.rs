@@ -66,6 +66,10 @@ pub struct SuiteReport {
     pub parse_errors: Vec<String>,
     /// Scenarios the run selected (the user's and the controls pulled in with them).
     pub selected: usize,
+    /// The seed the run's host names were drawn from.
+    pub host_seed: u64,
+    /// Each wildcard pattern with the names drawn under it, then the look-alikes.
+    pub drawn_hosts: Vec<(String, Vec<String>)>,
     pub lab_start: Duration,
     pub duration: Duration,
 }

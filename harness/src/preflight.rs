@@ -73,6 +73,18 @@ pub(crate) fn check_features(
                 continue;
             }
         };
+        for scenario in feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| &r.scenarios))
+        {
+            if scenario.keyword.contains("Outline") && scenario.examples.is_empty() {
+                problems.push(format!(
+                    "{shown}:{}: the outline \"{}\" has no Examples: its <placeholders> would run as written",
+                    scenario.position.line, scenario.name
+                ));
+            }
+        }
         let feature = match feature.expand_examples() {
             Ok(feature) => feature,
             Err(error) => {

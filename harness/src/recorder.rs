@@ -162,7 +162,11 @@ fn new_outcome(
         .flat_map(|b| &b.steps)
         .chain(&scenario.steps)
         .flat_map(|step| quoted(&step.value))
-        .filter(|host| conformance_spec::is_lab_host(host))
+        .filter(|host| {
+            conformance_spec::is_lab_host(host)
+                || host.starts_with("*.")
+                || host.starts_with("look-alike ")
+        })
         .fold(Vec::new(), |mut hosts, host| {
             if !hosts.contains(&host) {
                 hosts.push(host);

@@ -14,6 +14,7 @@ use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
 
 use conformance_lab::display_path;
+use conformance_spec::HOST_SEED_ENV;
 use conformance_steps::{install_lab, ConformanceWorld};
 
 use crate::bundle::Bundle;
@@ -131,7 +132,22 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             lab_start.as_secs_f64(),
             lab.proxy_url()
         );
+        eprintln!(
+            "lab: host names drawn with seed {seed:#x} (replay: {HOST_SEED_ENV}={seed:#x}), e.g. {}",
+            lab.hosts()
+                .for_pattern("*.dl.delivery.mp.microsoft.com")
+                .join(", "),
+            seed = lab.hosts().seed()
+        );
     }
+    let mut drawn_hosts: Vec<(String, Vec<String>)> = lab
+        .hosts()
+        .patterns()
+        .filter(|(pattern, _)| pattern.starts_with("*."))
+        .map(|(pattern, names)| (pattern.to_owned(), names.to_vec()))
+        .collect();
+    drawn_hosts.push(("look-alikes".to_owned(), lab.hosts().look_alikes().to_vec()));
+    let host_seed = lab.hosts().seed();
     let lab = Arc::new(lab);
     let outcome = tokio::select! {
         outcome = async {
@@ -156,6 +172,8 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         scenarios: recorded.outcomes,
         parse_errors: recorded.parse_errors,
         selected: selected.scenarios,
+        host_seed,
+        drawn_hosts,
         lab_start,
         duration: started.elapsed(),
     };

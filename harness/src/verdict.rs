@@ -8,6 +8,9 @@ use std::fmt;
 
 use conformance_spec::{Property, CONTROL_TAG};
 
+/// The tag of scenarios that check a look-alike host is policed (an over-broad bypass).
+pub const LOOK_ALIKE_TAG: &str = "@look-alike";
+
 use crate::model::{ScenarioOutcome, SuiteReport};
 
 /// The outcome of a property or a run.
@@ -37,6 +40,8 @@ pub struct PropertyVerdict {
     pub bypass: (usize, usize),
     /// Control scenarios: passed, failed.
     pub controls: (usize, usize),
+    /// Look-alike hosts (`@look-alike`) that must be policed like controls: passed, failed.
+    pub look_alikes: (usize, usize),
     /// One sentence saying why, in the report's words.
     pub why: String,
 }
@@ -52,12 +57,15 @@ pub fn property_verdicts(scenarios: &[ScenarioOutcome]) -> Vec<PropertyVerdict> 
 fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<PropertyVerdict> {
     let mut bypass = (0, 0);
     let mut controls = (0, 0);
+    let mut look_alikes = (0, 0);
     for scenario in scenarios
         .iter()
         .filter(|s| s.tags.iter().any(|t| t == property.tag()))
     {
         let count = if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
             &mut controls
+        } else if scenario.tags.iter().any(|t| t == LOOK_ALIKE_TAG) {
+            &mut look_alikes
         } else {
             &mut bypass
         };
@@ -67,7 +75,7 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             count.1 += 1;
         }
     }
-    if bypass == (0, 0) && controls == (0, 0) {
+    if bypass == (0, 0) && controls == (0, 0) && look_alikes == (0, 0) {
         return None;
     }
     let meaning = property.meaning();
@@ -77,6 +85,22 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             format!(
                 "{} update-host scenario(s) failed: update traffic was not {meaning}",
                 bypass.1
+            ),
+        )
+    } else if look_alikes.1 > 0 && controls.1 == 0 && controls.0 > 0 {
+        (
+            Verdict::Fail,
+            format!(
+                "{} look-alike host(s) were let through like update hosts: the bypass is over-broad",
+                look_alikes.1
+            ),
+        )
+    } else if look_alikes.1 > 0 {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} look-alike host(s) were not policed, and no passing control shows the proxy polices any host",
+                look_alikes.1
             ),
         )
     } else if bypass.0 == 0 {
@@ -123,6 +147,7 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
         verdict,
         bypass,
         controls,
+        look_alikes,
         why,
     })
 }
@@ -226,6 +251,27 @@ mod tests {
         let run = [scenario(&["@range"], true)];
         assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
         assert_eq!(run_verdict(&[], 0), Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn a_look_alike_let_through_fails_only_when_the_control_shows_policing_works() {
+        let over_broad = [
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+            scenario(&["@auth", "@look-alike"], false),
+        ];
+        let verdict = &property_verdicts(&over_broad)[0];
+        assert_eq!(verdict.verdict, Verdict::Fail);
+        assert!(verdict.why.contains("over-broad"), "{}", verdict.why);
+        let polices_nothing = [
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], false),
+            scenario(&["@auth", "@look-alike"], false),
+        ];
+        assert_eq!(
+            property_verdicts(&polices_nothing)[0].verdict,
+            Verdict::Inconclusive
+        );
     }
 
     #[test]

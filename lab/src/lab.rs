@@ -23,7 +23,10 @@ use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
-use conformance_spec::{all_lab_host_names, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
+use conformance_spec::{
+    all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV, LAB_PASSWORD, LAB_USER,
+    WINDOWS_UPDATE_HOSTS,
+};
 
 /// Why a lab did not start; each kind maps to its own exit code.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub struct Lab {
     categorizer: Categorizer,
     proxy_log: ProxyLog,
     backend: Arc<dyn ProxyBackend>,
+    hosts: DrawnHosts,
+    served_names: Vec<String>,
     proxy_port: u16,
     policy: Policy,
     resources: std::sync::Mutex<Resources>,
@@ -74,7 +79,9 @@ impl Lab {
             .map_err(could_not_start)?;
         SquidImage::ensure(&engine).await.map_err(could_not_start)?;
 
-        let pki = LabPki::generate(&all_lab_host_names()).map_err(could_not_start)?;
+        let hosts = draw_hosts().map_err(LabError::CouldNotStart)?;
+        let served_names = served_names(&hosts);
+        let pki = LabPki::generate(&served_names).map_err(could_not_start)?;
         let scripted = ScriptedEndpoints::start().await.map_err(could_not_start)?;
         let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone())
             .await
@@ -103,6 +110,7 @@ impl Lab {
             icap_port: icap.port(),
             categorizer_port: categorizer.port(),
             log_dir: log_dir.path(),
+            host_names: &served_names,
             user: LAB_USER,
             password: LAB_PASSWORD,
         })
@@ -145,6 +153,8 @@ impl Lab {
             categorizer,
             proxy_log,
             backend,
+            hosts,
+            served_names,
             proxy_port,
             policy: options.policy,
             resources: std::sync::Mutex::new(resources),
@@ -175,6 +185,19 @@ impl Lab {
     /// The categorisation service the proxy's `lab_categorize` helper asks.
     pub fn categorizer(&self) -> &Categorizer {
         &self.categorizer
+    }
+
+    /// The host names drawn for this run: fresh labels under every wildcard pattern, and the
+    /// look-alike control hosts.
+    pub fn hosts(&self) -> &DrawnHosts {
+        &self.hosts
+    }
+
+    /// Whether the lab resolves and serves `host` (a fixed lab name or a drawn one).
+    pub fn serves(&self, host: &str) -> bool {
+        self.served_names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(host))
     }
 
     /// The proxy's log, read as neutral facts.
@@ -237,6 +260,30 @@ impl Lab {
             .map(|r| r.network.clone())
             .unwrap_or_default()
     }
+}
+
+/// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
+/// randomly otherwise.
+fn draw_hosts() -> Result<DrawnHosts, String> {
+    let seed = match std::env::var(HOST_SEED_ENV) {
+        Ok(text) => parse_seed(&text).ok_or_else(|| {
+            format!("{HOST_SEED_ENV}={text:?} is not a seed (decimal, or hexadecimal with 0x)")
+        })?,
+        Err(_) => rand::random(),
+    };
+    Ok(DrawnHosts::draw(seed))
+}
+
+/// Every name the lab resolves and its origin certificate covers: the fixed names, then the
+/// drawn ones.
+fn served_names(hosts: &DrawnHosts) -> Vec<String> {
+    let mut names = all_lab_host_names();
+    for name in hosts.certificate_names() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// Containers and the network of one lab, removed in `Drop` if not before.

@@ -7,7 +7,6 @@
 use cucumber::{given, then};
 use mock_servers::Lookup;
 
-use crate::files::known_host;
 use crate::world::ConformanceWorld;
 
 impl ConformanceWorld {
@@ -27,7 +26,7 @@ async fn the_service_calls_a_host_blocked(
     world: &mut ConformanceWorld,
     host: String,
 ) -> Result<(), String> {
-    known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     world.lab.categorizer().block(&host, &world.token);
     Ok(())
 }

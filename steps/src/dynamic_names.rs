@@ -18,7 +18,7 @@ async fn serves_tailored_files(
     host: String,
     clients: usize,
 ) -> Result<(), String> {
-    crate::files::known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     if clients < 2 {
         return Err("dynamic names need at least 2 clients".to_owned());
     }

@@ -10,17 +10,6 @@ use wiremock::{Mock, ResponseTemplate};
 use crate::parameters::{Resource, Size};
 use crate::world::{ConformanceWorld, Served};
 
-pub(crate) fn known_host(host: &str) -> Result<(), String> {
-    if conformance_spec::is_lab_host(host) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{host} is not a lab host; the lab serves: {}",
-            conformance_spec::all_lab_host_names().join(", ")
-        ))
-    }
-}
-
 #[given("the lab proxy enforces the policy under test")]
 async fn the_lab_proxy_enforces_the_policy(world: &mut ConformanceWorld) -> Result<(), String> {
     let policy = world.lab.policy();
@@ -39,7 +28,7 @@ async fn serves_an_update_file(
     host: String,
     size: Size,
 ) -> Result<(), String> {
-    known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     let client_token = format!("{:016x}", rand::random::<u64>());
     let name = format!(
         "{}/windows10.0-kb5031356-x64_{client_token}.psf",
@@ -56,7 +45,7 @@ async fn serves_an_update_file(
 
 #[given(expr = "{string} serves a cacheable page")]
 async fn serves_a_cacheable_page(world: &mut ConformanceWorld, host: String) -> Result<(), String> {
-    known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     let target = format!("/pages/{}/index.html", world.token);
     let page = ResponseTemplate::new(200)
         .insert_header("cache-control", "public, max-age=3600")
@@ -76,7 +65,7 @@ async fn serves_a_page_that_links(
     host: String,
     objects: usize,
 ) -> Result<(), String> {
-    known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     let directory = format!("/pages/{}", world.token);
     let links: Vec<String> = (1..=objects)
         .map(|n| format!("{directory}/windows10.0-kb50313{n:02}-x64.cab"))

@@ -8,6 +8,7 @@ mod client;
 mod dynamic_names;
 mod evidence;
 mod files;
+mod hosts;
 mod icap;
 mod parameters;
 mod proxy;

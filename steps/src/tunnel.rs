@@ -23,7 +23,7 @@ async fn a_client_sends_non_tls_bytes(
     credentials: Credentials,
     host: String,
 ) -> Result<(), String> {
-    crate::files::known_host(&host)?;
+    let host = world.resolve_host(&host)?;
     let sent = non_tls_bytes(&world.token);
     let exchange = raw_tunnel(&world.proxy, &world.token, credentials.into(), &host, sent).await;
     world.raw_tunnel = Some(exchange);

@@ -20,6 +20,25 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}\
 h1.pass{color:#080}h1.fail{color:#a00}h1.inconclusive{color:#b60}\
 td.inconclusive{background:#fe9;font-weight:bold}";
 
+/// The names drawn this run, so a failure on a drawn name can be read and replayed.
+fn drawn_hosts(report: &SuiteReport) -> String {
+    let mut html = format!(
+        "<h2>Host names drawn this run</h2><p>Seed <code>{:#x}</code> (replay with \
+         <code>CONFORMANCE_HOST_SEED={:#x}</code>).</p><table><tr><th>pattern</th><th>names</th></tr>",
+        report.host_seed, report.host_seed
+    );
+    for (pattern, names) in &report.drawn_hosts {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            escape(pattern),
+            escape(&names.join(", "))
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
 /// One row per property: its verdict (pass, fail, inconclusive in its own colour) and why.
 fn properties(report: &SuiteReport) -> String {
     let mut html = String::from(
@@ -73,6 +92,7 @@ pub fn render(report: &SuiteReport) -> String {
         );
     }
     page.push_str(&properties(report));
+    page.push_str(&drawn_hosts(report));
     page.push_str(&matrix(report, &failed));
     if !failed.is_empty() {
         page.push_str("<h2>Failures</h2>");

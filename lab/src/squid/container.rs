@@ -20,7 +20,6 @@ use crate::squid::preamble::{
     self, PreambleInputs, CATEGORIZE_HELPER_NAME, CATEGORIZE_HELPER_SCRIPT, LAB_DIR, LOG_DIR,
     PROXY_PORT,
 };
-use conformance_spec::all_lab_host_names;
 
 pub(crate) const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
 const PARSE_FAILED: &str = "LAB-PARSE-FAILED";
@@ -75,6 +74,8 @@ pub(crate) struct ProxySetup<'a> {
     pub icap_port: u16,
     pub categorizer_port: u16,
     pub log_dir: &'a Path,
+    /// Every name the hosts file maps to the relay.
+    pub host_names: &'a [String],
     pub user: &'a str,
     pub password: &'a str,
 }
@@ -85,7 +86,8 @@ impl ProxyUnderTest {
             icap_port: setup.icap_port,
             categorizer_port: setup.categorizer_port,
         });
-        let hosts: String = all_lab_host_names()
+        let hosts: String = setup
+            .host_names
             .iter()
             .map(|name| format!("{} {name}\n", setup.relay))
             .collect();

@@ -1,0 +1,61 @@
+@look-alike
+Feature: Hosts that only look like Windows Update are still policed
+  An over-broad bypass (a substring such as "microsoft", an unanchored regular expression, a
+  suffix without its dot) lets hosts that merely resemble Microsoft's update endpoints skip
+  authentication and inspection. Each run draws fresh look-alikes of every kind (the update
+  domain with a domain appended, glued to another label, hyphenated, under another top-level
+  domain, a sibling under a parent domain); the proxy must treat them as any other host. A
+  look-alike that is let through fails its property, unless the property's own control fails
+  too (then nothing can be told and the verdict is inconclusive).
+
+  Background:
+    Given the lab proxy enforces the policy under test
+
+  @auth
+  Scenario Outline: <look-alike> is challenged for credentials
+    Given "<look-alike>" serves a cacheable page
+    When a client without credentials requests that page over HTTP
+    Then the proxy asked for credentials
+
+    Examples:
+      | look-alike    |
+      | look-alike 1  |
+      | look-alike 2  |
+      | look-alike 3  |
+      | look-alike 4  |
+      | look-alike 5  |
+      | look-alike 6  |
+      | look-alike 7  |
+      | look-alike 8  |
+      | look-alike 9  |
+      | look-alike 10 |
+      | look-alike 11 |
+      | look-alike 12 |
+      | look-alike 13 |
+      | look-alike 14 |
+      | look-alike 15 |
+
+  @tls
+  Scenario Outline: <look-alike> is intercepted with the proxy's CA
+    Given "<look-alike>" serves a cacheable page
+    When a client with the lab credentials requests that page over HTTPS
+    Then the client receives status 200
+    And the certificate the client saw was issued by the interception CA
+
+    Examples:
+      | look-alike    |
+      | look-alike 1  |
+      | look-alike 2  |
+      | look-alike 3  |
+      | look-alike 4  |
+      | look-alike 5  |
+      | look-alike 6  |
+      | look-alike 7  |
+      | look-alike 8  |
+      | look-alike 9  |
+      | look-alike 10 |
+      | look-alike 11 |
+      | look-alike 12 |
+      | look-alike 13 |
+      | look-alike 14 |
+      | look-alike 15 |
