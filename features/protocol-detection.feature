@@ -18,6 +18,17 @@ Feature: Tunnels to update hosts carry whatever bytes the client sends
       | fe2.update.microsoft.com           |
       | geo.prod.do.dsp.mp.microsoft.com   |
 
+  Scenario Outline: an update download over HTTPS from <host> is spliced without reading its ClientHello
+    Given "<host>" serves a 16 KiB update file under a per-client name
+    When a client without credentials requests that file over HTTPS
+    Then every response carried the file's exact bytes
+    And the proxy did not read the client's TLS ClientHello
+
+    Examples:
+      | host                           |
+      | *.update.microsoft.com         |
+      | *.dl.delivery.mp.microsoft.com |
+
   @control
   Scenario: non-TLS bytes to a control host are stopped by the proxy's inspection
     When a client with the lab credentials sends non-TLS bytes through a CONNECT tunnel to "www.example.com" on port 443

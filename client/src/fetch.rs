@@ -28,6 +28,8 @@ pub struct Fetch<'a> {
     pub payload: Option<Payload>,
     /// Stop reading a body that runs past this many bytes (a widened range of a huge file).
     pub read_limit: Option<u64>,
+    /// A request body (the Windows Update Agent's SOAP call).
+    pub body: Option<Vec<u8>>,
 }
 
 impl Fetch<'_> {
@@ -90,6 +92,9 @@ impl Fetch<'_> {
         }
         for (name, value) in &self.extra_headers {
             request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &self.body {
+            request = request.body(body.clone());
         }
         let mut response = request.send().await?;
         let status = response.status().as_u16();
@@ -303,6 +308,7 @@ mod tests {
             extra_headers: Vec::new(),
             payload: None,
             read_limit: None,
+            body: None,
         }
         .send()
         .await

@@ -3,6 +3,7 @@
 //! HTTP and through CONNECT), raw CONNECT tunnels, the client's own TLS fingerprint, and the
 //! harness's memory while a download streams. Every result is kept as what the client saw.
 
+mod agent;
 mod endpoint;
 mod exchange;
 mod fetch;
@@ -11,6 +12,7 @@ mod memory;
 mod tls_capture;
 mod tunnel;
 
+pub use agent::Agent;
 pub use endpoint::{NoCredentials, ProxyEndpoint};
 pub use exchange::{
     requested_ranges, ClientResponse, Credentials, Exchange, Outcome, ReceivedPart, Scheme,

@@ -2,7 +2,7 @@
 //! range, headers) for the file or page a scenario serves, sent through the proxy under test
 //! with the client crate, and the When steps that make plain requests.
 
-use conformance_client::{requested_ranges, Credentials, Exchange, Fetch, Scheme};
+use conformance_client::{requested_ranges, Agent, Credentials, Exchange, Fetch, Scheme};
 use cucumber::when;
 use mock_servers::{ByteRange, Payload};
 
@@ -23,6 +23,7 @@ pub(crate) struct Ask {
     pub credentials: Credentials,
     pub range: Option<String>,
     pub extra_headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
 }
 
 impl Ask {
@@ -33,12 +34,21 @@ impl Ask {
             credentials: credentials.into(),
             range: None,
             extra_headers: Vec::new(),
+            body: None,
         }
     }
 
-    /// A BITS request: no credentials (the agent runs as SYSTEM).
+    /// A BITS request: no credentials (the agent runs as SYSTEM), BITS's own headers.
     pub(crate) fn bits(scheme: impl Into<Scheme>) -> Self {
-        Self::get(scheme, Credentials::Without)
+        Self::by(Agent::Bits, scheme)
+    }
+
+    /// A request of `agent`: no credentials (update components run as SYSTEM), its
+    /// User-Agent and the headers it always sends.
+    pub(crate) fn by(agent: Agent, scheme: impl Into<Scheme>) -> Self {
+        let mut ask = Self::get(scheme, Credentials::Without);
+        ask.extra_headers = agent.headers();
+        ask
     }
 
     pub(crate) fn with_range(mut self, range: impl Into<String>) -> Self {
@@ -51,9 +61,10 @@ impl Ask {
         self
     }
 
+    /// HEAD, asking for the identity encoding as BITS does (the size must be the file's).
     pub(crate) fn head(mut self) -> Self {
         self.method = reqwest::Method::HEAD;
-        self
+        self.with_header("accept-encoding", "identity")
     }
 }
 
@@ -69,7 +80,11 @@ impl ConformanceWorld {
     /// Sends `ask` for `served` (one of several files a scenario serves).
     pub(crate) async fn fetch_served(&self, served: &Served, ask: Ask) -> Exchange {
         let payload = (served.resource == Resource::File && ask.method == reqwest::Method::GET)
-            .then(|| Payload::for_target(&served.target, served.size));
+            .then(|| {
+                served
+                    .payload
+                    .unwrap_or_else(|| Payload::for_target(&served.target, served.size))
+            });
         let read_limit = (served.resource == Resource::File).then(|| {
             let asked = match requested_ranges(ask.range.as_deref(), served.size) {
                 ranges if ranges.is_empty() => served.size,
@@ -93,6 +108,7 @@ impl ConformanceWorld {
             extra_headers: ask.extra_headers,
             payload,
             read_limit,
+            body: ask.body,
         }
         .send()
         .await
@@ -130,6 +146,7 @@ async fn the_client_follows_the_first_link(world: &mut ConformanceWorld) -> Resu
         host: world.served()?.host.clone(),
         target: link,
         size: 0,
+        payload: None,
     };
     let exchange = world
         .fetch_served(&served, Ask::get(last.scheme, last.credentials))

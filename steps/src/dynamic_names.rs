@@ -32,6 +32,7 @@ async fn serves_tailored_files(
                 host: host.clone(),
                 target: UpdateOrigin::update_path(size, &name),
                 size,
+                payload: None,
             };
             (served, None)
         })

@@ -39,6 +39,7 @@ async fn serves_an_update_file(
         host,
         target: UpdateOrigin::update_path(size.0, &name),
         size: size.0,
+        payload: None,
     });
     Ok(())
 }
@@ -109,14 +110,26 @@ impl ConformanceWorld {
             host,
             target,
             size: 0,
+            payload: None,
         });
     }
 }
 
 impl ConformanceWorld {
     /// Every request of this scenario the origin saw (all its paths carry the token).
+    /// Every origin request of this scenario: its token in the target, or its scenario header
+    /// (realistic URLs, such as a file stream's GUID, do not carry the token).
     pub(crate) fn scenario_origin_requests(&self) -> Vec<OriginRequest> {
-        self.lab.origin().journal().requests_containing(&self.token)
+        self.lab
+            .origin()
+            .journal()
+            .requests_containing("")
+            .into_iter()
+            .filter(|r| {
+                r.target.contains(&self.token)
+                    || r.header(mock_servers::SCENARIO_HEADER) == Some(self.token.as_str())
+            })
+            .collect()
     }
 
     pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
@@ -207,11 +220,64 @@ fn not_sent_by_the_client<'a>(
     })
 }
 
+/// Conditional requests at the origin that the client did not send: a cache revalidating a
+/// stored copy (`If-None-Match`, `If-Modified-Since` … added by the proxy), which is caching
+/// even when every response is fresh. `sent` pairs each client request token with the names
+/// of the headers that client sent.
+pub(crate) fn revalidations_not_sent_by_the_client<'a>(
+    at_origin: &'a [OriginRequest],
+    sent: &[(&str, Vec<String>)],
+) -> Vec<(&'a OriginRequest, String)> {
+    at_origin
+        .iter()
+        .filter_map(|request| {
+            let client_headers = request
+                .header(REQUEST_TOKEN_HEADER)
+                .and_then(|token| sent.iter().find(|(sent_token, _)| *sent_token == token))
+                .map(|(_, headers)| headers.as_slice())
+                .unwrap_or_default();
+            request
+                .conditional_headers()
+                .into_iter()
+                .find(|conditional| {
+                    !client_headers
+                        .iter()
+                        .any(|name| name.eq_ignore_ascii_case(conditional.kind.header_name()))
+                })
+                .map(|conditional| (request, conditional.to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use mock_servers::{OriginRequest, Scheme, REQUEST_TOKEN_HEADER};
 
-    use super::not_sent_by_the_client;
+    use super::{not_sent_by_the_client, revalidations_not_sent_by_the_client};
+
+    #[test]
+    fn a_conditional_request_the_client_did_not_send_is_a_revalidation() {
+        let mut revalidated = request("/updates/1/s1/kb.cab", Some("s1-r2"));
+        revalidated
+            .headers
+            .push(("if-none-match".into(), "\"abc\"".into()));
+        let mut clients_own = request("/ctl/authrootstl.cab", Some("s1-r3"));
+        clients_own.headers.push((
+            "If-Modified-Since".into(),
+            "Tue, 10 Oct 2023 17:00:00 GMT".into(),
+        ));
+        let plain = request("/updates/1/s1/kb.cab", Some("s1-r1"));
+        let at_origin = [plain, revalidated, clients_own];
+        let sent = [
+            ("s1-r1", Vec::new()),
+            ("s1-r2", Vec::new()),
+            ("s1-r3", vec!["if-modified-since".to_owned()]),
+        ];
+        let found = revalidations_not_sent_by_the_client(&at_origin, &sent);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.to_ascii_lowercase().contains("if-none-match"));
+        assert!(revalidations_not_sent_by_the_client(&at_origin[2..], &sent).is_empty());
+    }
 
     fn request(target: &str, token: Option<&str>) -> OriginRequest {
         OriginRequest {

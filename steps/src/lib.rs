@@ -3,6 +3,7 @@
 //! tunnels, ICAP, categorisation). Steps speak the user's language and judge what clients,
 //! the origin, the instruments and the proxy's neutral facts saw; the runner is in `harness`.
 
+mod agents;
 mod categorize;
 mod client;
 mod dynamic_names;

@@ -175,7 +175,24 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
             hit.to_string(),
         ));
     }
-    let at_origin = world.origin_requests()?.len();
+    let origin = world.origin_requests()?;
+    let sent: Vec<(&str, Vec<String>)> = world
+        .exchanges
+        .iter()
+        .map(|e| {
+            let names = e.extra_headers.iter().map(|(name, _)| name.clone());
+            (e.request_token.as_str(), names.collect())
+        })
+        .collect();
+    if let Some((request, conditional)) =
+        crate::files::revalidations_not_sent_by_the_client(&origin, &sent).first()
+    {
+        return Err(world.failure(
+            "no conditional request at the origin that the client did not send",
+            format!("the proxy revalidated a stored copy ({conditional}): {request}"),
+        ));
+    }
+    let at_origin = origin.len();
     if at_origin != world.exchanges.len() {
         return Err(world.failure(
             format!(
@@ -217,6 +234,13 @@ async fn the_second_response_came_from_the_cache(
 
 /// Why a response looks like it came from a cache, if it does.
 fn cache_signal(exchange: &Exchange, response: &ClientResponse) -> Option<String> {
+    let asked_conditionally = exchange
+        .extra_headers
+        .iter()
+        .any(|(name, _)| name.to_ascii_lowercase().starts_with("if-"));
+    if response.status == 304 && !asked_conditionally {
+        return Some("304 Not Modified although the client sent no conditional request".into());
+    }
     if let Some(age) = response.header("age") {
         return Some(format!("Age: {age}"));
     }

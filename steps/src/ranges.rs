@@ -99,6 +99,7 @@ impl ConformanceWorld {
             .header("etag")
             .map(str::to_owned)
             .ok_or_else(|| self.failure("an ETag on HEAD", head.to_string()))?;
+        self.last_modified = response.header("last-modified").map(str::to_owned);
         Ok((size, etag))
     }
 
@@ -118,9 +119,12 @@ impl ConformanceWorld {
         let mut first = start;
         while first < size {
             let last = (first + chunk).min(size) - 1;
-            let exchange = self
-                .fetch(Ask::bits(scheme).with_range(format!("bytes={first}-{last}")))
-                .await?;
+            // BITS asks for each range only if the file is the one HEAD described.
+            let mut ask = Ask::bits(scheme).with_range(format!("bytes={first}-{last}"));
+            if let Some(last_modified) = self.last_modified.clone() {
+                ask = ask.with_header("if-unmodified-since", last_modified);
+            }
+            let exchange = self.fetch(ask).await?;
             // BITS gives up on anything but a 206; so does this client. It also stops once
             // the origin saw another Range than the one asked: every further range of a huge
             // file would cost a whole-object fetch, and the first one is evidence enough.
@@ -142,11 +146,8 @@ impl ConformanceWorld {
     }
 
     /// The origin's requests for one client exchange (matched by its request token).
-    fn origin_requests_for(&self, exchange: &Exchange) -> Vec<OriginRequest> {
-        self.lab
-            .origin()
-            .journal()
-            .requests_containing(&self.token)
+    pub(crate) fn origin_requests_for(&self, exchange: &Exchange) -> Vec<OriginRequest> {
+        self.scenario_origin_requests()
             .into_iter()
             .filter(|r| r.header(REQUEST_TOKEN_HEADER) == Some(exchange.request_token.as_str()))
             .collect()
@@ -303,24 +304,36 @@ async fn the_ranges_covered_the_file(
     start: u64,
 ) -> Result<(), String> {
     let size = world.served()?.size;
-    let mut next = start;
+    // Pieces may arrive in any order (Delivery Optimization fetches them in parallel) and
+    // overlap (its 0-1 probes): sorted by first byte, each must start at or before the end of
+    // what is already covered.
+    let mut pieces: Vec<(u64, u64, &Exchange)> = Vec::new();
     for exchange in world.ranged_exchanges()? {
-        let content_range = exchange
+        let first = exchange
             .response()
             .and_then(|r| r.header("content-range"))
-            .unwrap_or_default();
-        let first = content_range
-            .strip_prefix("bytes ")
+            .and_then(|v| v.strip_prefix("bytes "))
             .and_then(|v| v.split('-').next())
             .and_then(|v| v.parse::<u64>().ok());
-        let len = exchange.response().map_or(0, |r| r.body_len);
-        if first != Some(next) {
+        let Some(first) = first else {
+            return Err(world.failure("a Content-Range on every range", exchange.to_string()));
+        };
+        pieces.push((
+            first,
+            exchange.response().map_or(0, |r| r.body_len),
+            exchange,
+        ));
+    }
+    pieces.sort_by_key(|(first, _, _)| *first);
+    let mut next = start;
+    for (first, len, exchange) in pieces {
+        if first > next {
             return Err(world.failure(
-                format!("a range starting at byte {next}"),
+                format!("a range starting at or before byte {next}"),
                 exchange.to_string(),
             ));
         }
-        next += len;
+        next = next.max(first + len);
     }
     if next != size {
         return Err(world.failure(

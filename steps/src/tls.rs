@@ -103,3 +103,25 @@ async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<
     }
     Ok(())
 }
+
+#[then("the proxy did not read the client's TLS ClientHello")]
+async fn the_proxy_did_not_read_the_client_hello(
+    world: &mut ConformanceWorld,
+) -> Result<(), String> {
+    let host = world.host()?;
+    let log = world.proxy_log().await?;
+    let tunnels: Vec<&ProxyFact> = log
+        .iter()
+        .filter(|l| l.is_connect() && l.concerns_host(&host))
+        .collect();
+    if tunnels.is_empty() {
+        return Err(world.failure(format!("a CONNECT to {host} in the proxy's log"), "none"));
+    }
+    if let Some(inspected) = tunnels.iter().find(|l| l.client_hello_inspected) {
+        return Err(world.failure(
+            "a tunnel whose ClientHello the proxy never parsed (no protocol detection, no SNI peek)",
+            inspected.to_string(),
+        ));
+    }
+    Ok(())
+}

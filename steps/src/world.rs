@@ -33,6 +33,8 @@ pub struct Served {
     pub target: String,
     /// Size of a generated file; 0 for pages.
     pub size: u64,
+    /// The file's content when the origin's catalog serves it (else derived from the target).
+    pub payload: Option<mock_servers::Payload>,
 }
 
 #[derive(Debug, World)]
@@ -52,6 +54,9 @@ pub struct ConformanceWorld {
     pub(crate) linked: Vec<String>,
     /// The raw exchange of a protocol-detection scenario.
     pub(crate) raw_tunnel: Option<RawTunnelExchange>,
+    /// `Last-Modified` of the served file as the last HEAD saw it (BITS sends it back in
+    /// `If-Unmodified-Since`).
+    pub(crate) last_modified: Option<String>,
     /// Resident memory during the last measured download.
     pub(crate) memory: Option<MemoryReport>,
 }
@@ -80,6 +85,7 @@ impl ConformanceWorld {
             baseline_ja4,
             tailored: Vec::new(),
             memory: None,
+            last_modified: None,
             raw_tunnel: None,
             linked: Vec::new(),
         })

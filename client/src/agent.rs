@@ -1,0 +1,90 @@
+//! The Windows components that download updates, as they introduce themselves on the wire
+//! (`../shared/notes/windows-update-traffic.md`): a proxy rule keyed on a User-Agent, or a
+//! header it strips, must meet the real values.
+
+/// One update component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    /// Background Intelligent Transfer Service: HEAD, then ranged GETs with
+    /// `If-Unmodified-Since` over one keep-alive connection.
+    Bits,
+    /// Delivery Optimization: `bytes=0-1` probes, then 1 MiB pieces over parallel connections,
+    /// each with an `MS-CV` correlation vector.
+    DeliveryOptimization,
+    /// The Windows Update Agent: SOAP `POST /ClientWebService/client.asmx` over TLS.
+    WindowsUpdateAgent,
+    /// CryptoAPI: certificate trust lists with `If-Modified-Since`.
+    CryptoApi,
+}
+
+impl Agent {
+    pub fn user_agent(self) -> &'static str {
+        match self {
+            Self::Bits => "Microsoft BITS/7.8",
+            Self::DeliveryOptimization => "Microsoft-Delivery-Optimization/10.0",
+            Self::WindowsUpdateAgent => {
+                "Windows-Update-Agent/10.0.10011.16384 Client-Protocol/2.90"
+            }
+            Self::CryptoApi => "Microsoft-CryptoAPI/10.0",
+        }
+    }
+
+    /// Headers the component sends on every request besides its User-Agent.
+    pub fn headers(self) -> Vec<(String, String)> {
+        let mut headers = vec![("user-agent".to_owned(), self.user_agent().to_owned())];
+        match self {
+            Self::Bits => headers.push(("connection".to_owned(), "Keep-Alive".to_owned())),
+            Self::DeliveryOptimization => {
+                headers.push(("ms-cv".to_owned(), correlation_vector()));
+            }
+            Self::WindowsUpdateAgent => {
+                headers.push((
+                    "content-type".to_owned(),
+                    "text/xml; charset=utf-8".to_owned(),
+                ));
+                headers.push((
+                    "soapaction".to_owned(),
+                    "\"http://www.microsoft.com/SoftwareDistribution/Server/ClientWebService/SyncUpdates\""
+                        .to_owned(),
+                ));
+            }
+            Self::CryptoApi => {}
+        }
+        headers
+    }
+}
+
+/// An `MS-CV` value: a base64 correlation vector and an increment, as Delivery Optimization
+/// sends it (`<16 base64 characters>.<n>`).
+fn correlation_vector() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 12] = rand::random();
+    format!(
+        "{}.{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        rand::random::<u8>() % 16
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_agent_sends_its_real_user_agent() {
+        for agent in [
+            Agent::Bits,
+            Agent::DeliveryOptimization,
+            Agent::WindowsUpdateAgent,
+            Agent::CryptoApi,
+        ] {
+            let headers = agent.headers();
+            assert_eq!(
+                headers[0],
+                ("user-agent".to_owned(), agent.user_agent().to_owned())
+            );
+        }
+        let cv = Agent::DeliveryOptimization.headers()[1].1.clone();
+        assert_eq!(cv.split('.').next().unwrap().len(), 16, "{cv}");
+    }
+}
