@@ -21,6 +21,7 @@ pub use interrupt::{Interrupt, Signal};
 pub use model::{FailedStep, ScenarioOutcome, SuiteReport};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
-    judge, load_mutants, run_selftest, Mutant, MutantVerdict, SelftestOptions, SelftestReport,
+    judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict, SelftestOptions,
+    SelftestReport,
 };
 pub use verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};

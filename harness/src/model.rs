@@ -32,6 +32,9 @@ pub struct FailedStep {
     pub line: usize,
     /// Expected vs actual and the evidence, as the step reported it.
     pub message: String,
+    /// Where the step's definition is (`steps/src/ranges.rs:385`), so the self-test can tell
+    /// which check failed, whatever the step's wording in the feature.
+    pub definition: Option<String>,
 }
 
 impl ScenarioOutcome {

@@ -77,20 +77,27 @@ impl Recorder {
             }
             event::Scenario::Step(step, result) | event::Scenario::Background(step, result) => {
                 let failure = match result {
-                    event::Step::Failed(_, _, _, error) => Some(error_message(&error)),
-                    event::Step::Skipped => Some(
+                    event::Step::Failed(_, location, _, error) => Some((
+                        error_message(&error),
+                        location.map(|l| format!("{}:{}", l.path, l.line)),
+                    )),
+                    event::Step::Skipped => Some((
                         "no step definition matches this step (unknown steps fail, they never \
                          skip)"
                             .to_owned(),
-                    ),
+                        None,
+                    )),
                     _ => None,
                 };
-                if let (Some(message), Some(outcome)) = (failure, self.running.get_mut(&key)) {
+                if let (Some((message, definition)), Some(outcome)) =
+                    (failure, self.running.get_mut(&key))
+                {
                     outcome.passed = false;
                     outcome.failed_step.get_or_insert(FailedStep {
                         text: format!("{}{}", step.keyword, step.value),
                         line: step.position.line,
                         message,
+                        definition,
                     });
                 }
             }
@@ -101,6 +108,7 @@ impl Recorder {
                         text: "(hook)".to_owned(),
                         line: scenario.position.line,
                         message: panic_message(&info),
+                        definition: None,
                     });
                 }
             }

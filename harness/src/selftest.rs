@@ -16,6 +16,7 @@ use crate::bundle::Bundle;
 use crate::error::SuiteError;
 use crate::model::SuiteReport;
 use crate::runner::{run_suite, Console, SuiteOptions};
+use crate::verdict::Verdict;
 
 /// How many directive lines a mutant may add or remove against the reference and still be
 /// one fault (moving a rule counts 2; the Store-ID recipe, the largest, counts 5).
@@ -27,8 +28,27 @@ pub struct Mutant {
     pub path: PathBuf,
     pub name: String,
     pub expected: BTreeSet<String>,
+    /// What the fault breaks: the policy (a bypass fails), or the proxy's policing of other
+    /// hosts (a control fails, and the verdict must be inconclusive, never pass or fail).
+    pub kind: MutantKind,
+    /// Checks the fault must trip (`# fails-at: <words of a Then step>`): the judge requires a
+    /// failed scenario whose failing step says them, so a mutant proves those checks can fail.
+    pub fails_at: Vec<String>,
     /// Directive lines added or removed against the reference policy (comments ignored).
     pub changed_lines: usize,
+}
+
+/// What a mutant's one fault breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutantKind {
+    /// `# fails: @tag …`: the policy no longer lets update traffic through untouched; the
+    /// declared properties fail, nothing else does, every control passes.
+    Policy,
+    /// `# controls-fail: @tag …`: the proxy stops policing other hosts (authenticating,
+    /// caching, adapting, bumping, categorising); the declared properties' controls fail and
+    /// the run is inconclusive for them — a bypass check without a working control must never
+    /// read as a pass.
+    Control,
 }
 
 /// The policy's directive lines, without comments and blank lines.
@@ -55,6 +75,9 @@ pub struct MutantVerdict {
     /// Property tags of the scenarios that failed.
     pub failed_tags: BTreeSet<String>,
     pub failed_scenarios: usize,
+    /// Where the failing steps are defined (`steps/src/tls.rs:17`): the checks this mutant
+    /// was seen tripping.
+    pub failed_steps: BTreeSet<String>,
     pub problems: Vec<String>,
     pub duration: Duration,
 }
@@ -123,7 +146,13 @@ impl SelftestReport {
                 "| {} | {} | {} | {} | {} |",
                 verdict.mutant.name,
                 verdict.mutant.changed_lines,
-                tags(&verdict.mutant.expected),
+                match verdict.mutant.kind {
+                    MutantKind::Policy => tags(&verdict.mutant.expected),
+                    MutantKind::Control => format!(
+                        "controls of {} (inconclusive)",
+                        tags(&verdict.mutant.expected)
+                    ),
+                },
                 tags(&verdict.failed_tags),
                 if verdict.detected() { "yes" } else { "**no**" }
             );
@@ -185,12 +214,20 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
-        let declared = text
+        let (kind, declared) = text
             .lines()
-            .find_map(|l| l.strip_prefix("# fails:"))
+            .find_map(|l| {
+                l.strip_prefix("# fails:")
+                    .map(|d| (MutantKind::Policy, d))
+                    .or_else(|| {
+                        l.strip_prefix("# controls-fail:")
+                            .map(|d| (MutantKind::Control, d))
+                    })
+            })
             .ok_or_else(|| {
                 SuiteError::Rejected(format!(
-                    "{}: no `# fails: @tag …` line declaring what the fault breaks",
+                    "{}: no `# fails: @tag …` (or `# controls-fail: @tag …`) line declaring what \
+                     the fault breaks",
                     display_path(&path)
                 ))
             })?;
@@ -208,11 +245,19 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
         let name = path
             .file_stem()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let fails_at = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# fails-at:"))
+            .map(|words| words.trim().to_owned())
+            .filter(|words| !words.is_empty())
+            .collect();
         mutants.push(Mutant {
             changed_lines: changed_lines(&reference, &text),
             path,
             name,
             expected,
+            kind,
+            fails_at,
         });
     }
     mutants.sort_by(|a, b| a.name.cmp(&b.name));
@@ -227,6 +272,74 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
 
 /// Judges one mutant's run.
 pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    match mutant.kind {
+        MutantKind::Policy => judge_policy_fault(mutant, report),
+        MutantKind::Control => judge_control_fault(mutant, report),
+    }
+}
+
+/// A control fault: every declared property is inconclusive (its control failed), no
+/// property fails, and the run is inconclusive.
+fn judge_control_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    let failed: Vec<_> = report.failed().collect();
+    let properties = report.properties();
+    let mut problems = Vec::new();
+    if mutant.changed_lines > MAX_CHANGED_LINES {
+        problems.push(format!(
+            "differs from the reference policy in {} directive lines (at most {MAX_CHANGED_LINES})",
+            mutant.changed_lines
+        ));
+    }
+    for tag in &mutant.expected {
+        match properties.iter().find(|p| p.property.tag() == tag) {
+            Some(p) if p.verdict == Verdict::Inconclusive => {}
+            Some(p) => problems.push(format!(
+                "{tag} is {} ({}), not inconclusive: its control should have failed",
+                p.verdict, p.why
+            )),
+            None => problems.push(format!("no {tag} scenario ran")),
+        }
+    }
+    for property in properties.iter().filter(|p| p.verdict == Verdict::Fail) {
+        problems.push(format!(
+            "{} failed ({}): a control fault must never read as a policy failure",
+            property.property.tag(),
+            property.why
+        ));
+    }
+    if report.verdict() != Verdict::Inconclusive {
+        problems.push(format!("the run is {}, not inconclusive", report.verdict()));
+    }
+    for words in &mutant.fails_at {
+        let tripped = failed.iter().any(|scenario| {
+            scenario
+                .failed_step
+                .as_ref()
+                .is_some_and(|step| step.text.contains(words.as_str()))
+        });
+        if !tripped {
+            problems.push(format!(
+                "declared to fail at \"{words}\", but no scenario failed at such a step"
+            ));
+        }
+    }
+    MutantVerdict {
+        mutant: mutant.clone(),
+        failed_tags: failed
+            .iter()
+            .flat_map(|s| s.properties().map(str::to_owned))
+            .collect(),
+        failed_scenarios: failed.len(),
+        failed_steps: failed
+            .iter()
+            .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
+            .collect(),
+        problems,
+        duration: report.duration,
+    }
+}
+
+fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     let failed: Vec<_> = report.failed().collect();
     let failed_tags: BTreeSet<String> = failed
         .iter()
@@ -262,10 +375,28 @@ pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
             ));
         }
     }
+    for words in &mutant.fails_at {
+        let tripped = failed.iter().any(|scenario| {
+            scenario
+                .failed_step
+                .as_ref()
+                .is_some_and(|step| step.text.contains(words.as_str()))
+        });
+        if !tripped {
+            problems.push(format!(
+                "declared to fail at \"{words}\", but no scenario failed at such a step"
+            ));
+        }
+    }
+    let failed_steps = failed
+        .iter()
+        .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
+        .collect();
     MutantVerdict {
         mutant: mutant.clone(),
         failed_tags,
         failed_scenarios: failed.len(),
+        failed_steps,
         problems,
         duration: report.duration,
     }
@@ -308,7 +439,11 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
     }
     let uncovered = PROPERTY_TAGS
         .iter()
-        .filter(|tag| !mutants.iter().any(|m| m.expected.contains(**tag)))
+        .filter(|tag| {
+            !mutants
+                .iter()
+                .any(|m| m.kind == MutantKind::Policy && m.expected.contains(**tag))
+        })
         .map(|tag| (*tag).to_owned())
         .collect();
     Ok(SelftestReport {
