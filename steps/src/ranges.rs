@@ -167,6 +167,18 @@ impl ConformanceWorld {
     }
 }
 
+/// The body bytes a ranged request may cost at the origin: the ranges asked for, plus the
+/// framing of each part when several were asked for.
+fn asked_bytes(exchange: &Exchange, size: u64) -> u64 {
+    let resolved = exchange.requested_ranges(size);
+    let asked: u64 = resolved.iter().map(|r| r.len()).sum();
+    if resolved.len() > 1 {
+        asked + MULTIPART_FRAMING_PER_PART * resolved.len() as u64
+    } else {
+        asked
+    }
+}
+
 /// What is wrong with a single-range answer, if anything.
 fn single_range_problems(exchange: &Exchange, size: u64, status: u16) -> Vec<String> {
     let Some(response) = exchange.response() else {
@@ -398,20 +410,28 @@ async fn the_origin_received_every_range_unchanged(
 #[then(expr = "the origin sent at most {size} for that request")]
 async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
     let requests = world.origin_requests()?;
-    let sent: u64 = requests.iter().map(|r| r.bytes_sent).sum();
+    match origin_overspend(&requests, limit.0) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
+    }
+}
+
+/// Why the origin's answers to `requests` cost more than `limit` body bytes, if they did (an
+/// empty set is a failure too: nothing reached the origin).
+fn origin_overspend(requests: &[OriginRequest], limit: u64) -> Option<(String, String)> {
     if requests.is_empty() {
-        return Err(world.failure(
-            "the request to reach the origin",
-            "the origin saw no request for the file",
+        return Some((
+            "the request to reach the origin".to_owned(),
+            "the origin saw no request for the file".to_owned(),
         ));
     }
-    if sent > limit.0 {
-        return Err(world.failure(
-            format!("at most {} body bytes sent by the origin", limit.0),
-            format!("{sent} bytes"),
-        ));
-    }
-    Ok(())
+    let sent: u64 = requests.iter().map(|r| r.bytes_sent).sum();
+    (sent > limit).then(|| {
+        (
+            format!("at most {limit} body bytes sent by the origin"),
+            format!("{sent} bytes in {} origin request(s)", requests.len()),
+        )
+    })
 }
 
 #[then("the origin sent no more bytes than each range asked for")]
@@ -419,23 +439,12 @@ async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Res
     let size = world.served()?.size;
     let ranged = world.ranged_exchanges()?;
     for exchange in ranged {
-        let resolved = exchange.requested_ranges(size);
-        let mut asked: u64 = resolved.iter().map(|r| r.len()).sum();
-        if resolved.len() > 1 {
-            asked += MULTIPART_FRAMING_PER_PART * resolved.len() as u64;
-        }
         let at_origin = world.origin_requests_for(exchange);
-        let sent: u64 = at_origin.iter().map(|r| r.bytes_sent).sum();
-        if at_origin.is_empty() || sent > asked {
+        if let Some((expected, actual)) = origin_overspend(&at_origin, asked_bytes(exchange, size))
+        {
             return Err(world.failure(
-                format!(
-                    "at most {asked} bytes sent by the origin for {:?}",
-                    exchange.range
-                ),
-                format!(
-                    "{sent} bytes in {} origin request(s) for {exchange}",
-                    at_origin.len()
-                ),
+                format!("{expected} for {:?}", exchange.range),
+                format!("{actual} for {exchange}"),
             ));
         }
     }
@@ -457,4 +466,38 @@ async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Re
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mock_servers::{OriginRequest, Scheme};
+
+    use super::origin_overspend;
+
+    fn sent(bytes: u64) -> OriginRequest {
+        OriginRequest {
+            connection: 1,
+            scheme: Scheme::Http,
+            method: "GET".into(),
+            target: "/updates/4194304/s1/kb.psf".into(),
+            host: "download.windowsupdate.com".into(),
+            headers: Vec::new(),
+            status: 206,
+            bytes_sent: bytes,
+        }
+    }
+
+    #[test]
+    fn a_widened_range_costs_more_than_asked_and_fails() {
+        assert!(origin_overspend(&[sent(1 << 20)], 1 << 20).is_none());
+        let (_, actual) = origin_overspend(&[sent(4 << 20)], 1 << 20).expect("overspend");
+        assert!(actual.contains("4194304 bytes"), "{actual}");
+        // A widened range split into two origin requests is summed.
+        assert!(origin_overspend(&[sent(1 << 20), sent(1)], 1 << 20).is_some());
+    }
+
+    #[test]
+    fn nothing_at_the_origin_is_a_failure_not_a_pass() {
+        assert!(origin_overspend(&[], 1 << 20).is_some());
+    }
 }
