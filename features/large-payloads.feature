@@ -1,7 +1,9 @@
-@range @large
+@range @large @serial
 Feature: Multi-GiB update payloads stream through the proxy in ranges
   Feature updates are several GiB. BITS fetches them in ranges; offsets beyond 4 GiB must
-  survive the proxy, and the harness itself streams: it holds no copy of the file.
+  survive the proxy; other clients fetch whole packages in one request, which a body-size limit
+  (reply_body_max_size) cuts off. The harness itself streams: it holds no copy of the file.
+  These scenarios run alone (@serial), so the memory measured is the download's.
 
   Scenario: the tail of a 4 GiB feature update, across the 4 GiB boundary, in 16 MiB ranges
     Given the lab proxy enforces the policy under test
@@ -12,4 +14,12 @@ Feature: Multi-GiB update payloads stream through the proxy in ranges
     And the ranges covered the file from byte 4244635648 to its end
     And the origin received every Range header unchanged
     And the origin sent no more bytes than each range asked for
+    And the harness's memory grew by less than 32 MiB during the download
+
+  Scenario: a 300 MiB package fetched whole, in one request without a Range
+    Given the lab proxy enforces the policy under test
+    And "*.dl.delivery.mp.microsoft.com" serves a 300 MiB update file under a per-client name
+    When an update client downloads the whole file over HTTP in one request
+    Then it receives the whole file with status 200
+    And the origin received 1 request for that file
     And the harness's memory grew by less than 32 MiB during the download

@@ -40,7 +40,6 @@ const KNOWN_UNPROVEN: &[&str] = &[
     "the origin received {int} request(s) for that {resource}",
     "the proxy did not ask for credentials",
     "the client learned the size and ETag with HEAD first",
-    "the harness's memory grew by less than {size} during the download",
     "^the origin saw (the client's own|the proxy's) TLS handshake$",
     "^the proxy logged (a tunnel|a decrypted request) to that host$",
     "the client received the origin's reply verbatim",

@@ -6,7 +6,7 @@
 use cucumber::{then, when};
 use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
 
-use conformance_client::{Exchange, MemoryWatch};
+use conformance_client::{Exchange, MemoryReport, MemoryWatch};
 
 use crate::client::Ask;
 use crate::parameters::{Scheme, Size};
@@ -48,6 +48,19 @@ async fn a_bits_client_downloads_in_ranges(
     chunk: Size,
 ) -> Result<(), String> {
     world.download_in_ranges(scheme, 0, chunk.0).await
+}
+
+#[when(expr = "an update client downloads the whole file over {scheme} in one request")]
+async fn an_update_client_downloads_the_whole_file(
+    world: &mut ConformanceWorld,
+    scheme: Scheme,
+) -> Result<(), String> {
+    let watch = MemoryWatch::start();
+    world
+        .fetch(Ask::get(scheme, crate::parameters::Credentials::Without))
+        .await?;
+    world.memory = Some(watch.stop());
+    Ok(())
 }
 
 #[when(expr = "a BITS client downloads that file from byte {int} over {scheme} in {size} ranges")]
@@ -455,24 +468,54 @@ async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Res
 async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
     let report = world
         .memory
-        .ok_or("no download was measured: use a ranged download step first")?;
-    if report.samples == 0 {
-        return Err("the memory watch took no sample (no /proc/self/status?)".to_owned());
+        .ok_or("no download was measured: use a download step that measures memory first")?;
+    match memory_problem(&report, limit.0) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
     }
-    if report.growth() >= limit.0 {
-        return Err(world.failure(
-            format!("resident memory growth below {} bytes", limit.0),
-            report.to_string(),
+}
+
+/// Why a download's memory does not show it streamed, if it does not: no sample taken (a
+/// judgement over nothing), or growth at or above `limit`.
+fn memory_problem(report: &MemoryReport, limit: u64) -> Option<(String, String)> {
+    if report.samples == 0 {
+        return Some((
+            "resident memory sampled during the download".to_owned(),
+            "no sample (no /proc/self/status?)".to_owned(),
         ));
     }
-    Ok(())
+    (report.growth() >= limit).then(|| {
+        (
+            format!("resident memory growth below {limit} bytes"),
+            report.to_string(),
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use mock_servers::{OriginRequest, Scheme};
 
-    use super::origin_overspend;
+    use conformance_client::MemoryReport;
+
+    use super::{memory_problem, origin_overspend};
+
+    #[test]
+    fn a_download_held_in_memory_or_never_sampled_fails() {
+        let flat = MemoryReport {
+            before: 40 << 20,
+            peak: 44 << 20,
+            samples: 200,
+        };
+        assert!(memory_problem(&flat, 32 << 20).is_none());
+        let buffered = MemoryReport {
+            peak: 340 << 20,
+            ..flat
+        };
+        assert!(memory_problem(&buffered, 32 << 20).is_some());
+        let unsampled = MemoryReport { samples: 0, ..flat };
+        assert!(memory_problem(&unsampled, 32 << 20).is_some());
+    }
 
     fn sent(bytes: u64) -> OriginRequest {
         OriginRequest {
