@@ -2,8 +2,9 @@
 //! service packs) under per-client URLs. Each client must get exactly its own bytes, from the
 //! origin, never another client's download out of a cache.
 
+use conformance_client::Exchange;
 use cucumber::{given, then, when};
-use mock_servers::{UpdateOrigin, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER};
+use mock_servers::{OriginRequest, UpdateOrigin, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER};
 
 use crate::client::Ask;
 use crate::parameters::{Resource, Scheme};
@@ -82,21 +83,30 @@ async fn the_origin_received_every_url_once(world: &mut ConformanceWorld) -> Res
     for (served, exchange) in &world.tailored {
         let at_origin = journal.requests_containing(&served.target);
         let token = exchange.as_ref().map(|e| e.request_token.as_str());
-        let from_this_client = at_origin.len() == 1
-            && at_origin[0].header(REQUEST_TOKEN_HEADER) == token
-            && at_origin[0].target == served.target;
-        if !from_this_client {
-            let seen: Vec<String> = at_origin.iter().map(ToString::to_string).collect();
-            return Err(world.failure(
-                format!(
-                    "exactly one origin request for {} from request {token:?}",
-                    served.target
-                ),
-                format!("{seen:?}"),
-            ));
+        if let Some((expected, actual)) = not_fetched_once_by(&at_origin, &served.target, token) {
+            return Err(world.failure(expected, actual));
         }
     }
     Ok(())
+}
+
+/// Why a client's own URL was not fetched from the origin exactly once, by that client's own
+/// request, if it was not (a cache answered it, or the proxy fetched it twice or rewrote it).
+fn not_fetched_once_by(
+    at_origin: &[OriginRequest],
+    target: &str,
+    token: Option<&str>,
+) -> Option<(String, String)> {
+    let once = at_origin.len() == 1
+        && at_origin[0].header(REQUEST_TOKEN_HEADER) == token
+        && at_origin[0].target == target;
+    (!once).then(|| {
+        let seen: Vec<String> = at_origin.iter().map(ToString::to_string).collect();
+        (
+            format!("exactly one origin request for {target} from request {token:?}"),
+            format!("{seen:?}"),
+        )
+    })
 }
 
 #[then("no client was answered from another client's download")]
@@ -105,10 +115,7 @@ async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Re
         return Err(world.failure("every client downloaded", "some did not"));
     }
     for exchange in world.tailored.iter().filter_map(|(_, e)| e.as_ref()) {
-        let echo = exchange
-            .response()
-            .and_then(|r| r.header(ECHO_TOKEN_HEADER));
-        if echo != Some(exchange.request_token.as_str()) {
+        if !answered_to_its_own_request(exchange) {
             return Err(world.failure(
                 format!(
                     "the origin's echo of this client's own token {}",
@@ -126,4 +133,82 @@ async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Re
         return Err(world.failure("no client answered from the proxy's cache", hit.to_string()));
     }
     Ok(())
+}
+
+/// Whether the response echoes this request's own token (another client's token means it came
+/// out of a cache; none means the proxy answered by itself or stripped the header).
+fn answered_to_its_own_request(exchange: &Exchange) -> bool {
+    exchange
+        .response()
+        .and_then(|r| r.header(ECHO_TOKEN_HEADER))
+        == Some(exchange.request_token.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use conformance_client::{ClientResponse, Credentials, Exchange, Outcome, Scheme};
+    use mock_servers::{
+        OriginRequest, Scheme as OriginScheme, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER,
+    };
+
+    use super::{answered_to_its_own_request, not_fetched_once_by};
+
+    fn exchange(token: &str, echoed: Option<&str>) -> Exchange {
+        Exchange {
+            method: "GET".into(),
+            url: "http://download.windowsupdate.com/updates/1/s1/client1/kb.psf".into(),
+            scheme: Scheme::Http,
+            credentials: Credentials::Without,
+            range: None,
+            extra_headers: Vec::new(),
+            request_token: token.into(),
+            outcome: Outcome::Response(ClientResponse {
+                status: 200,
+                headers: echoed
+                    .map(|e| vec![(ECHO_TOKEN_HEADER.to_owned(), e.to_owned())])
+                    .unwrap_or_default(),
+                body_len: 1,
+                body_mismatch: None,
+                issuer: None,
+                parts: Vec::new(),
+                stopped_reading: false,
+            }),
+        }
+    }
+
+    fn at_origin(target: &str, token: &str) -> OriginRequest {
+        OriginRequest {
+            connection: 1,
+            scheme: OriginScheme::Http,
+            method: "GET".into(),
+            target: target.into(),
+            host: "download.windowsupdate.com".into(),
+            headers: vec![(REQUEST_TOKEN_HEADER.to_owned(), token.to_owned())],
+            status: 200,
+            bytes_sent: 1,
+        }
+    }
+
+    #[test]
+    fn another_clients_token_or_none_is_not_this_clients_answer() {
+        assert!(answered_to_its_own_request(&exchange(
+            "s1-r1",
+            Some("s1-r1")
+        )));
+        assert!(!answered_to_its_own_request(&exchange(
+            "s1-r2",
+            Some("s1-r1")
+        )));
+        assert!(!answered_to_its_own_request(&exchange("s1-r2", None)));
+    }
+
+    #[test]
+    fn a_url_served_from_cache_or_fetched_twice_is_not_fetched_once() {
+        let url = "/updates/1/s1/client1/kb.psf";
+        assert!(not_fetched_once_by(&[at_origin(url, "s1-r1")], url, Some("s1-r1")).is_none());
+        assert!(not_fetched_once_by(&[], url, Some("s1-r1")).is_some());
+        let twice = [at_origin(url, "s1-r1"), at_origin(url, "s1-r9")];
+        assert!(not_fetched_once_by(&twice, url, Some("s1-r1")).is_some());
+        assert!(not_fetched_once_by(&[at_origin(url, "s1-r9")], url, Some("s1-r1")).is_some());
+    }
 }
