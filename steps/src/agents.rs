@@ -193,7 +193,7 @@ async fn the_origin_received_the_whole_soap_request(
     let Some(call) = exchanges.iter().find(|e| e.request.method == "POST") else {
         return Err(world.failure("the SOAP POST at the origin", "the origin saw none"));
     };
-    if call.request_body_bytes != Some(sent) {
+    if !whole_body_arrived(call.request_body_bytes, sent) {
         return Err(world.failure(
             format!("a {sent}-byte SOAP request body at the origin"),
             format!("{:?} bytes: {call}", call.request_body_bytes),
@@ -256,4 +256,24 @@ async fn the_origin_saw_each_user_agent(world: &mut ConformanceWorld) -> Result<
         }
     }
     Ok(())
+}
+
+/// Whether the origin read the whole request body the client sent (a proxy that truncates,
+/// drops or re-encodes a body fails).
+fn whole_body_arrived(read_at_origin: Option<u64>, sent: u64) -> bool {
+    read_at_origin == Some(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sync_updates_request, whole_body_arrived};
+
+    #[test]
+    fn a_truncated_or_missing_soap_body_fails() {
+        let sent = sync_updates_request("s1-abc").len() as u64;
+        assert!(sent > 4096, "a realistic SyncUpdates call is several KiB");
+        assert!(whole_body_arrived(Some(sent), sent));
+        assert!(!whole_body_arrived(Some(sent - 1), sent));
+        assert!(!whole_body_arrived(None, sent));
+    }
 }

@@ -180,6 +180,16 @@ impl ConformanceWorld {
     }
 }
 
+/// Whether `first` is a HEAD answered with the file's exact size (BITS's first request: a
+/// proxy that answers HEAD from a stale copy or drops Content-Length breaks the download plan).
+fn head_told_the_size(first: &Exchange, size: u64) -> bool {
+    let length = first
+        .response()
+        .and_then(|r| r.header("content-length"))
+        .and_then(|v| v.parse::<u64>().ok());
+    first.method == "HEAD" && length == Some(size)
+}
+
 /// The body bytes a ranged request may cost at the origin: the ranges asked for, plus the
 /// framing of each part when several were asked for.
 fn asked_bytes(exchange: &Exchange, size: u64) -> u64 {
@@ -373,11 +383,7 @@ async fn the_ranges_covered_the_file(
 async fn the_client_learned_the_size_with_head(world: &mut ConformanceWorld) -> Result<(), String> {
     let size = world.served()?.size;
     let first = world.exchanges.first().ok_or("no client made a request")?;
-    let length = first
-        .response()
-        .and_then(|r| r.header("content-length"))
-        .and_then(|v| v.parse::<u64>().ok());
-    if first.method != "HEAD" || length != Some(size) {
+    if !head_told_the_size(first, size) {
         return Err(world.failure(
             format!("HEAD answered with Content-Length: {size}"),
             first.to_string(),
@@ -498,7 +504,42 @@ mod tests {
 
     use conformance_client::MemoryReport;
 
-    use super::{memory_problem, origin_overspend};
+    use conformance_client::{
+        ClientResponse, Credentials, Exchange, Outcome, Scheme as ClientScheme,
+    };
+
+    use super::{head_told_the_size, memory_problem, origin_overspend};
+
+    fn answered(method: &str, content_length: Option<&str>) -> Exchange {
+        Exchange {
+            method: method.into(),
+            url: "http://download.windowsupdate.com/updates/1024/s1/kb.psf".into(),
+            scheme: ClientScheme::Http,
+            credentials: Credentials::Without,
+            range: None,
+            extra_headers: Vec::new(),
+            request_token: "s1-r1".into(),
+            outcome: Outcome::Response(ClientResponse {
+                status: 200,
+                headers: content_length
+                    .map(|l| vec![("content-length".to_owned(), l.to_owned())])
+                    .unwrap_or_default(),
+                body_len: 0,
+                body_mismatch: None,
+                issuer: None,
+                parts: Vec::new(),
+                stopped_reading: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_head_without_the_files_size_or_a_get_first_fails() {
+        assert!(head_told_the_size(&answered("HEAD", Some("1024")), 1024));
+        assert!(!head_told_the_size(&answered("HEAD", Some("1000")), 1024));
+        assert!(!head_told_the_size(&answered("HEAD", None), 1024));
+        assert!(!head_told_the_size(&answered("GET", Some("1024")), 1024));
+    }
 
     #[test]
     fn a_download_held_in_memory_or_never_sampled_fails() {

@@ -74,7 +74,7 @@ async fn the_client_received_the_reply_verbatim(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
     let exchange = world.raw_exchange()?;
-    if exchange.received != exchange.sent {
+    if !echoed_verbatim(exchange) {
         return Err(world.failure(
             "the origin's echo of every byte, unchanged",
             exchange.to_string(),
@@ -101,4 +101,35 @@ async fn the_origin_never_received_the_bytes(world: &mut ConformanceWorld) -> Re
         ));
     }
     Ok(())
+}
+
+/// Whether the client got back exactly the bytes it sent (the origin echoes them): a tunnel
+/// the proxy left alone. Nothing back, fewer bytes, or altered bytes all fail.
+fn echoed_verbatim(exchange: &RawTunnelExchange) -> bool {
+    !exchange.sent.is_empty() && exchange.received == exchange.sent
+}
+
+#[cfg(test)]
+mod tests {
+    use conformance_client::RawTunnelExchange;
+
+    use super::echoed_verbatim;
+
+    fn tunnel(sent: &[u8], received: &[u8]) -> RawTunnelExchange {
+        RawTunnelExchange {
+            host: "fe2.update.microsoft.com".into(),
+            connect_status: "HTTP/1.1 200 Connection established".into(),
+            sent: sent.to_vec(),
+            received: received.to_vec(),
+            stopped: None,
+        }
+    }
+
+    #[test]
+    fn a_short_altered_or_empty_echo_is_not_verbatim() {
+        assert!(echoed_verbatim(&tunnel(b"\x00WU", b"\x00WU")));
+        assert!(!echoed_verbatim(&tunnel(b"\x00WU", b"\x00W")));
+        assert!(!echoed_verbatim(&tunnel(b"\x00WU", b"\x15\x03\x03")));
+        assert!(!echoed_verbatim(&tunnel(b"", b"")));
+    }
 }
