@@ -5,6 +5,7 @@
 //! itself (features, reference policy, mutants) is bundled in the binary.
 
 mod bundle;
+mod diagnosis;
 mod error;
 mod interrupt;
 mod model;
@@ -16,6 +17,7 @@ mod selftest;
 mod verdict;
 
 pub use bundle::Bundle;
+pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
 pub use model::{FailedStep, ScenarioOutcome, SuiteReport};

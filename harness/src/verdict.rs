@@ -44,6 +44,8 @@ pub struct PropertyVerdict {
     pub look_alikes: (usize, usize),
     /// One sentence saying why, in the report's words.
     pub why: String,
+    /// For a failed or inconclusive property: what to change, from its first failed scenario.
+    pub diagnosis: Option<String>,
 }
 
 /// The verdict of every property the scenarios carry, in report order.
@@ -58,10 +60,16 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
     let mut bypass = (0, 0);
     let mut controls = (0, 0);
     let mut look_alikes = (0, 0);
+    let mut unreached = 0;
     for scenario in scenarios
         .iter()
         .filter(|s| s.tags.iter().any(|t| t == property.tag()))
     {
+        if !scenario.passed && !crate::diagnosis::failure_speaks_for(scenario, property) {
+            // It failed at another property's check before this one was judged.
+            unreached += 1;
+            continue;
+        }
         let count = if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
             &mut controls
         } else if scenario.tags.iter().any(|t| t == LOOK_ALIKE_TAG) {
@@ -75,16 +83,16 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             count.1 += 1;
         }
     }
-    if bypass == (0, 0) && controls == (0, 0) && look_alikes == (0, 0) {
+    if bypass == (0, 0) && controls == (0, 0) && look_alikes == (0, 0) && unreached == 0 {
         return None;
     }
-    let meaning = property.meaning();
     let (verdict, why) = if bypass.1 > 0 {
         (
             Verdict::Fail,
             format!(
-                "{} update-host scenario(s) failed: update traffic was not {meaning}",
-                bypass.1
+                "{} update-host scenario(s) failed: update traffic {}",
+                bypass.1,
+                property.violation()
             ),
         )
     } else if look_alikes.1 > 0 && controls.1 == 0 && controls.0 > 0 {
@@ -101,6 +109,13 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             format!(
                 "{} look-alike host(s) were not policed, and no passing control shows the proxy polices any host",
                 look_alikes.1
+            ),
+        )
+    } else if bypass.0 == 0 && unreached > 0 {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "not judged: its {unreached} update-host scenario(s) failed at another property's check first"
             ),
         )
     } else if bypass.0 == 0 {
@@ -142,9 +157,17 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             ),
         )
     };
+    let diagnosis = (verdict != Verdict::Pass)
+        .then(|| {
+            scenarios
+                .iter()
+                .find_map(|scenario| crate::diagnosis::diagnose(property, scenario))
+        })
+        .flatten();
     Some(PropertyVerdict {
         property,
         verdict,
+        diagnosis,
         bypass,
         controls,
         look_alikes,

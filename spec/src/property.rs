@@ -102,6 +102,61 @@ impl Property {
     }
 }
 
+impl Property {
+    /// What happened to update traffic when the property is broken, in the report's words
+    /// ("update traffic … ").
+    pub fn violation(self) -> &'static str {
+        match self {
+            Property::Auth => "was asked for credentials",
+            Property::Cache => "was answered from or revalidated in the proxy's cache",
+            Property::Range => "had its byte ranges altered or widened",
+            Property::Tls => "was TLS-intercepted (bumped)",
+            Property::Icap => "was sent to ICAP",
+            Property::Categorize => "was sent for categorisation",
+            Property::Protocol => "had its tunnel inspected",
+            Property::Prefetch => "had objects fetched that no client asked for",
+            Property::DynamicNames => "had per-client files mixed up",
+        }
+    }
+
+    /// Words of the checks that judge this property, to tell which property a failed step
+    /// speaks for when a scenario carries several.
+    pub fn check_words(self) -> &'static [&'static str] {
+        match self {
+            Property::Auth => &["credentials"],
+            Property::Cache => &[
+                "cache",
+                "request(s) for that",
+                "requests for that",
+                "conditional",
+            ],
+            Property::Range => &[
+                "range",
+                "head first",
+                "memory",
+                "sent at most",
+                "no more bytes",
+            ],
+            Property::Tls => &[
+                "certificate",
+                "tls handshake",
+                "logged a tunnel",
+                "decrypted",
+            ],
+            Property::Icap => &["icap"],
+            Property::Categorize => &["categorisation", "denied the request"],
+            Property::Protocol => &[
+                "verbatim",
+                "clienthello",
+                "non-tls",
+                "never received those bytes",
+            ],
+            Property::Prefetch => &["only the requests"],
+            Property::DynamicNames => &["client's url", "another client", "its own bytes"],
+        }
+    }
+}
+
 impl fmt::Display for Property {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.tag())

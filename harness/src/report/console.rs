@@ -41,6 +41,9 @@ pub fn render(report: &SuiteReport) -> String {
             property.verdict.to_string().to_uppercase(),
             property.why
         ));
+        if let Some(diagnosis) = &property.diagnosis {
+            out.push_str(&format!("  {:<13} → {diagnosis}\n", ""));
+        }
     }
     out.push_str(&format!("\n{}\n", report.summary()));
     out

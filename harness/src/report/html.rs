@@ -52,7 +52,10 @@ fn properties(report: &SuiteReport) -> String {
             escape(property.property.meaning()),
             property.verdict,
             property.verdict.to_string().to_uppercase(),
-            escape(&property.why)
+            escape(&match &property.diagnosis {
+                Some(diagnosis) => format!("{} — {diagnosis}", property.why),
+                None => property.why.clone(),
+            })
         );
     }
     html.push_str("</table>");

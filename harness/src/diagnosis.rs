@@ -1,0 +1,140 @@
+//! What to change, in one line per failed property: derived from the failed scenario's
+//! property, its kind (update host, look-alike) and the check that failed, in the spirit of
+//! the CPL lint's `help:` lines. It names the fix in Squid and in ProxySG CPL words, because the
+//! policy under test may be either.
+
+use conformance_spec::{Property, CONTROL_TAG};
+
+use crate::model::ScenarioOutcome;
+use crate::verdict::LOOK_ALIKE_TAG;
+
+/// Whether a failed scenario's failing check judges `property`: its words are that property's,
+/// or nobody's in particular (the file did not arrive, a status). A scenario tagged @auth @tls
+/// that failed at the certificate failed @tls, not @auth.
+pub(crate) fn failure_speaks_for(scenario: &ScenarioOutcome, property: Property) -> bool {
+    let step = scenario
+        .failed_step
+        .as_ref()
+        .map(|s| s.text.to_ascii_lowercase())
+        .unwrap_or_default();
+    let speaks_for = |p: Property| p.check_words().iter().any(|w| step.contains(w));
+    speaks_for(property) || !Property::ALL.into_iter().any(speaks_for)
+}
+
+/// The one-line diagnosis of a failed scenario for `property`, if it failed.
+pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String> {
+    if scenario.passed || !scenario.tags.iter().any(|t| t == property.tag()) {
+        return None;
+    }
+    let host = scenario
+        .hosts
+        .first()
+        .map_or_else(|| "an update host".to_owned(), |h| format!("\"{h}\""));
+    let step = scenario
+        .failed_step
+        .as_ref()
+        .map(|s| s.text.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !failure_speaks_for(scenario, property) {
+        return None;
+    }
+    if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
+        return Some(format!(
+            "the control on {host} failed: the proxy does not do this to other hosts, so passing \
+             update-host checks prove nothing — check that the proxy polices other hosts ({})",
+            property.meaning()
+        ));
+    }
+    if scenario.tags.iter().any(|t| t == LOOK_ALIKE_TAG) {
+        return Some(format!(
+            "{host} only looks like an update host but was let through: the bypass is over-broad \
+             — anchor it to Microsoft's patterns (Squid: dstdomain .windowsupdate.com, not a \
+             substring or unanchored regex; CPL: url.domain=, not url.substring=)"
+        ));
+    }
+    if step.contains("exact bytes") || step.contains("receives status") {
+        return Some(format!(
+            "{host} did not get its file: the proxy refused or altered it before any {} check \
+             — look for a deny rule (extension, size, category) ahead of the update exemption",
+            property.tag()
+        ));
+    }
+    let fix = match property {
+        Property::Auth => "allow it before authentication (Squid: `http_access allow` the update hosts above any proxy_auth rule; CPL: authenticate(no))",
+        Property::Cache => "exempt it from caching, revalidation included (Squid: `cache deny` for the update hosts, no Store-ID or refresh rule for them; CPL: bypass_cache(yes))",
+        Property::Range => "pass Range requests through unchanged (Squid: no range_offset_limit or Range header rules for update hosts; CPL: no range-widening or header rewrite)",
+        Property::Tls => "splice its tunnel instead of intercepting it (Squid: `ssl_bump splice` for the update hosts at step 1, before any bump; CPL: ssl.forward_proxy(no))",
+        Property::Icap => "exempt it from adaptation (Squid: `adaptation_access … deny` for the update hosts; CPL: request.icap_service(no) response.icap_service(no))",
+        Property::Categorize => "let it through before any category lookup (Squid: `http_access allow` the update hosts above the external category ACL; CPL: webpulse.categorize.mode(none))",
+        Property::Protocol => "do not inspect its tunnel (Squid: splice at step 1 without peeking; CPL: detect_protocol(none))",
+        Property::Prefetch => "do not fetch what the client did not ask for (CPL: pipeline(no))",
+        Property::DynamicNames => "keep per-client URLs apart (Squid: no Store-ID or URL normalisation for update hosts; CPL: bypass_cache(yes))",
+    };
+    Some(format!("{host} {}: {fix}", property.violation()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FailedStep;
+
+    fn failed(tags: &[&str], step: &str) -> ScenarioOutcome {
+        ScenarioOutcome {
+            feature: "features/x.feature".into(),
+            scenario: "s".into(),
+            line: 1,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            hosts: vec!["*.update.microsoft.com".into()],
+            passed: false,
+            failed_step: Some(FailedStep {
+                text: step.into(),
+                line: 3,
+                message: String::new(),
+                definition: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_failure_says_what_to_change() {
+        let tls = diagnose(
+            Property::Tls,
+            &failed(
+                &["@tls"],
+                "Then the certificate the client saw was issued by the origin CA",
+            ),
+        )
+        .unwrap();
+        assert!(
+            tls.contains("ssl_bump splice") && tls.contains("ssl.forward_proxy(no)"),
+            "{tls}"
+        );
+        assert!(tls.contains("\"*.update.microsoft.com\""), "{tls}");
+        let look_alike = diagnose(
+            Property::Auth,
+            &failed(
+                &["@auth", "@look-alike"],
+                "Then the proxy asked for credentials",
+            ),
+        )
+        .unwrap();
+        assert!(look_alike.contains("over-broad"), "{look_alike}");
+        let control = diagnose(
+            Property::Cache,
+            &failed(
+                &["@cache", "@control"],
+                "Then the second response came from the proxy's cache",
+            ),
+        )
+        .unwrap();
+        assert!(control.contains("prove nothing"), "{control}");
+        assert!(diagnose(Property::Icap, &failed(&["@tls"], "Then x")).is_none());
+        // A scenario tagged @auth @tls that failed at the certificate speaks for @tls only.
+        let both = failed(
+            &["@auth", "@tls"],
+            "Then the certificate the client saw was issued by the origin CA",
+        );
+        assert!(diagnose(Property::Auth, &both).is_none());
+        assert!(diagnose(Property::Tls, &both).is_some());
+    }
+}
