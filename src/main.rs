@@ -114,7 +114,7 @@ struct LoadArgs {
     #[arg(long, value_name = "RANGE", default_value = "2MiB-4MiB", value_parser = conformance_load::parse_size_range)]
     update_size: (u64, u64),
     /// Size of each file every machine downloads under the same URL.
-    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = conformance_load::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = conformance_load::parse_size)]
     shared_size: u64,
     #[arg(long, value_name = "N", default_value_t = 1)]
     shared_files: usize,

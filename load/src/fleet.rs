@@ -35,6 +35,8 @@ pub(crate) struct MachinePlan {
 pub(crate) struct FleetPlan {
     pub machines: Vec<MachinePlan>,
     pub paths: HashSet<String>,
+    /// Of which shared files.
+    pub shared_paths: HashSet<String>,
     pub do_clients: usize,
 }
 
@@ -46,8 +48,9 @@ pub(crate) fn plan(options: &FleetOptions, catalog: &Catalog) -> Result<FleetPla
         let family = SHARED_FAMILIES[index % SHARED_FAMILIES.len()];
         let token = format!("fleet-shared-{index}");
         let target = catalog.mint(DOWNLOAD_HOST, family, options.shared_size, &token)?;
-        shared.push(file(catalog, DOWNLOAD_HOST, &target, &mut paths)?);
+        shared.push(file(catalog, DOWNLOAD_HOST, &target, &mut paths, true)?);
     }
+    let shared_paths = paths.clone();
     let mut machines = Vec::with_capacity(options.clients);
     let mut do_clients = 0;
     for index in 0..options.clients {
@@ -66,7 +69,7 @@ pub(crate) fn plan(options: &FleetOptions, catalog: &Catalog) -> Result<FleetPla
             ClientProfile::DeliveryOptimization => (DELIVERY_HOST, UrlFamily::FileStreaming),
         };
         let target = catalog.mint(HostScope::from(host), family, size, &token)?;
-        let mut files = vec![file(catalog, host, &target, &mut paths)?];
+        let mut files = vec![file(catalog, host, &target, &mut paths, false)?];
         files.extend(shared.iter().cloned());
         machines.push(MachinePlan {
             index,
@@ -78,6 +81,7 @@ pub(crate) fn plan(options: &FleetOptions, catalog: &Catalog) -> Result<FleetPla
     Ok(FleetPlan {
         machines,
         paths,
+        shared_paths,
         do_clients,
     })
 }
@@ -87,6 +91,7 @@ fn file(
     host: &str,
     target: &str,
     paths: &mut HashSet<String>,
+    shared: bool,
 ) -> Result<FileToFetch, CatalogError> {
     let catalogued = catalog
         .file(host, target)
@@ -96,6 +101,7 @@ fn file(
         url: format!("http://{host}{target}"),
         host: host.to_owned(),
         payload: catalogued.payload(),
+        shared,
     })
 }
 
@@ -145,6 +151,7 @@ mod tests {
             .collect();
         assert_eq!(own.len(), 10, "per-client names");
         assert_eq!(plan.paths.len(), 12);
+        assert_eq!(plan.shared_paths.len(), 2);
         for machine in &plan.machines {
             assert_eq!(machine.files.len(), 3);
             assert_eq!(machine.files[1].url, plan.machines[0].files[1].url);

@@ -127,6 +127,16 @@ fn table(report: &LoadReport) -> String {
             }),
         ),
         (
+            "amplification: own updates / shared files",
+            Box::new(|r| {
+                format!(
+                    "{} / {}",
+                    ratio(r.per_client_files.amplification),
+                    ratio(r.shared_files.amplification)
+                )
+            }),
+        ),
+        (
             "requests: clients / origins",
             Box::new(|r| format!("{} / {}", r.client_requests, r.origin_requests)),
         ),
@@ -342,6 +352,10 @@ fn amplification_chart(report: &LoadReport) -> String {
         let _ = root.present();
     }
     svg
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |a| format!("{a:.2}"))
 }
 
 fn short_name(policy: &str) -> String {

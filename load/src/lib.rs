@@ -27,7 +27,7 @@ pub use error::LoadError;
 pub use failure::FailureKind;
 pub use merge::{merge, merge_files};
 pub use model::{
-    ClientCounts, FleetSummary, LoadReport, Percentiles, PolicyRun, ResourceCost, Second,
+    ClientCounts, FleetSummary, Flow, LoadReport, Percentiles, PolicyRun, ResourceCost, Second,
     REPORT_FORMAT,
 };
 pub use options::{FleetOptions, LoadOptions, PolicySource, ProgressStyle, Target, MIB};

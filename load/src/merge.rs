@@ -75,6 +75,8 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
     merged.origin_bytes = 0;
     merged.client_requests = 0;
     merged.origin_requests = 0;
+    merged.per_client_files = Default::default();
+    merged.shared_files = Default::default();
     merged.harness_cost = ResourceCost::default();
     let mut proxy_cost: Option<ResourceCost> = None;
     for run in &runs {
@@ -92,6 +94,8 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
         merged.origin_bytes += run.origin_bytes;
         merged.client_requests += run.client_requests;
         merged.origin_requests += run.origin_requests;
+        merged.per_client_files = merged.per_client_files.add(run.per_client_files);
+        merged.shared_files = merged.shared_files.add(run.shared_files);
         merged.harness_cost.cpu_seconds += run.harness_cost.cpu_seconds;
         merged.harness_cost.peak_memory_bytes += run.harness_cost.peak_memory_bytes;
         // Workers against one proxy each saw all of it: keep the largest figure.
@@ -186,7 +190,7 @@ fn max_option<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClientCounts, FleetSummary};
+    use crate::model::{ClientCounts, FleetSummary, Flow};
 
     fn worker(
         started_unix_ms: u64,
@@ -229,6 +233,8 @@ mod tests {
             amplification: amplification(origin, delivered),
             client_requests: 10,
             origin_requests: 10,
+            per_client_files: Flow::new(delivered, origin),
+            shared_files: Flow::default(),
             throughput_mib_s: 1.0,
             proxy_cost: None,
             harness_cost: ResourceCost {
@@ -267,6 +273,7 @@ mod tests {
         assert_eq!(run.fleet.clients, 5);
         assert_eq!(run.failures["407"], 2);
         assert_eq!(run.amplification, Some(1.5));
+        assert_eq!(run.per_client_files.amplification, Some(1.5));
         assert_eq!(run.histogram().unwrap().len(), 5);
         assert!(run.download_ms.max >= 2000);
         assert_eq!(run.duration_s, 4.0);

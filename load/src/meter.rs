@@ -17,6 +17,8 @@ const LATENCY_MAX_MS: u64 = 3_600_000;
 #[derive(Debug)]
 pub(crate) struct Meter {
     pub(crate) delivered: AtomicU64,
+    /// Of which shared files.
+    pub(crate) delivered_shared: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) started: AtomicU64,
     pub(crate) done: AtomicU64,
@@ -30,6 +32,7 @@ pub(crate) struct Meter {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Reading {
     pub delivered: u64,
+    pub delivered_shared: u64,
     pub requests: u64,
     pub started: u64,
     pub done: u64,
@@ -48,6 +51,7 @@ impl Meter {
     pub(crate) fn new() -> Self {
         Self {
             delivered: AtomicU64::new(0),
+            delivered_shared: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             started: AtomicU64::new(0),
             done: AtomicU64::new(0),
@@ -60,8 +64,11 @@ impl Meter {
         }
     }
 
-    pub(crate) fn delivered(&self, bytes: u64) {
+    pub(crate) fn delivered(&self, bytes: u64, shared: bool) {
         self.delivered.fetch_add(bytes, Ordering::Relaxed);
+        if shared {
+            self.delivered_shared.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn request(&self) {
@@ -99,6 +106,7 @@ impl Meter {
     pub(crate) fn read(&self) -> Reading {
         Reading {
             delivered: self.delivered.load(Ordering::Relaxed),
+            delivered_shared: self.delivered_shared.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             started: self.started.load(Ordering::Relaxed),
             done: self.done.load(Ordering::Relaxed),

@@ -51,6 +51,10 @@ pub struct PolicyRun {
     pub amplification: Option<f64>,
     pub client_requests: u64,
     pub origin_requests: u64,
+    /// The same bytes for the machines' own updates and for the shared files: a bypass is
+    /// 1.00 for both, a range-widening rule raises both, a cache lowers the shared files'.
+    pub per_client_files: Flow,
+    pub shared_files: Flow,
     /// Mean throughput to clients, MiB/s.
     pub throughput_mib_s: f64,
     /// The proxy's CPU and memory (lab container only; `None` for an external proxy).
@@ -58,6 +62,28 @@ pub struct PolicyRun {
     /// This harness process (clients and origins together).
     pub harness_cost: ResourceCost,
     pub timeline: Vec<Second>,
+}
+
+/// Bytes of one kind of file: to the clients, from the origins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    pub delivered: u64,
+    pub origin: u64,
+    pub amplification: Option<f64>,
+}
+
+impl Flow {
+    pub fn new(delivered: u64, origin: u64) -> Self {
+        Self {
+            delivered,
+            origin,
+            amplification: amplification(origin, delivered),
+        }
+    }
+
+    pub fn add(self, other: Flow) -> Self {
+        Self::new(self.delivered + other.delivered, self.origin + other.origin)
+    }
 }
 
 /// What the fleet was.

@@ -40,6 +40,8 @@ pub(crate) struct FileToFetch {
     pub url: String,
     pub host: String,
     pub payload: Payload,
+    /// Every machine downloads it under the same URL.
+    pub shared: bool,
 }
 
 /// What every machine of a run shares.
@@ -266,7 +268,7 @@ async fn exchange(
         let Ok(chunk) = frame.into_data() else {
             continue;
         };
-        context.meter.delivered(chunk.len() as u64);
+        context.meter.delivered(chunk.len() as u64, ask.file.shared);
         if received + chunk.len() as u64 > expected
             || ask
                 .file

@@ -4,7 +4,6 @@
 //! of a policy ends when every machine ended or at the duration, whichever is first. Ctrl-C or
 //! SIGTERM stops the run and removes the lab, as `run` does.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use crate::failure::MachineEnd;
 use crate::fleet::{self, FleetPlan, MachinePlan};
 use crate::meter::{Meter, Reading};
 use crate::model::{
-    amplification, encode_histogram, ClientCounts, FleetSummary, LoadReport, Percentiles,
+    amplification, encode_histogram, ClientCounts, FleetSummary, Flow, LoadReport, Percentiles,
     PolicyRun, ResourceCost, Second, REPORT_FORMAT,
 };
 use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
@@ -119,14 +118,21 @@ pub fn summary_line(run: &PolicyRun) -> String {
         p95 = run.download_ms.p95,
         p99 = run.download_ms.p99,
         mib = run.throughput_mib_s,
-        amp = run
-            .amplification
-            .map_or_else(|| "-".to_owned(), |a| format!("{a:.2}")),
+        amp = format!(
+            "{} (own updates {}, shared files {})",
+            ratio(run.amplification),
+            ratio(run.per_client_files.amplification),
+            ratio(run.shared_files.amplification)
+        ),
         proxy = run
             .proxy_cost
             .map_or_else(|| "-".to_owned(), |c| format!("{:.1}", c.cpu_seconds)),
         harness = run.harness_cost.cpu_seconds,
     )
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |a| format!("{a:.2}"))
 }
 
 fn say(options: &LoadOptions, line: String) {
@@ -192,15 +198,27 @@ fn raise_open_file_limit(options: &LoadOptions) {
     }
 }
 
-/// Body bytes the origin sent, and requests it answered, for the fleet's files.
-fn origin_totals(journal: &OriginJournal, paths: &HashSet<String>) -> (u64, u64) {
-    journal
-        .exchanges()
-        .iter()
-        .filter(|e| e.file.as_ref().is_some_and(|f| paths.contains(f)))
-        .fold((0, 0), |(bytes, requests), e| {
-            (bytes + e.request.bytes_sent, requests + 1)
-        })
+/// What the origin sent for the fleet's files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct OriginTotals {
+    bytes: u64,
+    requests: u64,
+    shared_bytes: u64,
+}
+
+fn origin_totals(journal: &OriginJournal, plan: &FleetPlan) -> OriginTotals {
+    let mut totals = OriginTotals::default();
+    for exchange in journal.exchanges() {
+        let Some(file) = exchange.file.as_ref().filter(|f| plan.paths.contains(*f)) else {
+            continue;
+        };
+        totals.bytes += exchange.request.bytes_sent;
+        totals.requests += 1;
+        if plan.shared_paths.contains(file) {
+            totals.shared_bytes += exchange.request.bytes_sent;
+        }
+    }
+    totals
 }
 
 async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<PolicyRun, LoadError> {
@@ -263,12 +281,12 @@ async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<Poli
     let progress = Progress::start(options.progress, label, clients as u64);
     let mut sampler = Sampler {
         journal: lab.origin().journal(),
-        paths: &plan.paths,
+        plan: &plan,
         stats: stats.as_ref(),
         previous: Previous {
             at: start,
             reading: Reading::default(),
-            origin: (0, 0),
+            origin: OriginTotals::default(),
             proxy_cpu: proxy_before.map(|s| s.cpu_seconds),
             harness: harness_before,
         },
@@ -296,11 +314,11 @@ async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<Poli
     }
     let fleet_ended = Instant::now();
     // The origins may still be sending what a widening proxy asked for.
-    let mut origin = origin_totals(lab.origin().journal(), &plan.paths);
+    let mut origin = origin_totals(lab.origin().journal(), &plan);
     let settle_deadline = Instant::now() + SETTLE_LIMIT;
     while Instant::now() < settle_deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = origin_totals(lab.origin().journal(), &plan.paths);
+        let now = origin_totals(lab.origin().journal(), &plan);
         if now == origin {
             break;
         }
@@ -337,10 +355,15 @@ async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<Poli
         download_ms: Percentiles::of(&histogram),
         download_histogram: encode_histogram(&histogram),
         bytes_delivered: reading.delivered,
-        origin_bytes: origin.0,
-        amplification: amplification(origin.0, reading.delivered),
+        origin_bytes: origin.bytes,
+        amplification: amplification(origin.bytes, reading.delivered),
         client_requests: reading.requests,
-        origin_requests: origin.1,
+        origin_requests: origin.requests,
+        per_client_files: Flow::new(
+            reading.delivered - reading.delivered_shared,
+            origin.bytes - origin.shared_bytes,
+        ),
+        shared_files: Flow::new(reading.delivered_shared, origin.shared_bytes),
         throughput_mib_s: reading.delivered as f64 / MIB as f64 / duration.as_secs_f64().max(1e-3),
         proxy_cost: match (proxy_before, proxy_after, &stats) {
             (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
@@ -400,7 +423,7 @@ fn summary(options: &LoadOptions, plan: &FleetPlan) -> FleetSummary {
 struct Previous {
     at: Instant,
     reading: Reading,
-    origin: (u64, u64),
+    origin: OriginTotals,
     proxy_cpu: Option<f64>,
     harness: ProcessSample,
 }
@@ -408,7 +431,7 @@ struct Previous {
 /// Turns the counters into one [`Second`] of the timeline.
 struct Sampler<'a> {
     journal: &'a OriginJournal,
-    paths: &'a HashSet<String>,
+    plan: &'a FleetPlan,
     stats: Option<&'a ContainerStats>,
     previous: Previous,
     start: Instant,
@@ -421,7 +444,7 @@ impl Sampler<'_> {
         let now = Instant::now();
         let elapsed = now.duration_since(self.previous.at).as_secs_f64().max(1e-3);
         let reading = meter.read();
-        let origin = origin_totals(self.journal, self.paths);
+        let origin = origin_totals(self.journal, self.plan);
         let harness = process_stats::sample();
         let proxy = self.stats.and_then(ContainerStats::latest);
         let proxy_cpu_percent = match (proxy, self.previous.proxy_cpu) {
@@ -434,8 +457,10 @@ impl Sampler<'_> {
             done: reading.done,
             failed: reading.failed,
             delivered_bytes: reading.delivered - self.previous.reading.delivered,
-            origin_bytes: origin.0.saturating_sub(self.previous.origin.0),
-            origin_requests: origin.1.saturating_sub(self.previous.origin.1),
+            origin_bytes: origin.bytes.saturating_sub(self.previous.origin.bytes),
+            origin_requests: origin
+                .requests
+                .saturating_sub(self.previous.origin.requests),
             proxy_cpu_percent,
             proxy_memory_bytes: proxy.map(|p| p.memory_bytes),
             harness_cpu_percent: (harness.cpu_seconds - self.previous.harness.cpu_seconds)
@@ -456,7 +481,7 @@ impl Sampler<'_> {
     }
 
     fn totals(&self) -> (u64, u64) {
-        (self.previous.reading.delivered, self.previous.origin.0)
+        (self.previous.reading.delivered, self.previous.origin.bytes)
     }
 }
 
