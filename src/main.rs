@@ -127,6 +127,9 @@ struct LoadArgs {
     /// Seconds over which the machines start.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     ramp: f64,
+    /// A request fails as a timeout after this many seconds without a byte.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    request_timeout: u64,
     /// Write the result as JSON (for --merge).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -154,6 +157,7 @@ async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
             do_percent: args.do_percent,
             do_connections: args.do_connections,
             ramp: std::time::Duration::from_secs_f64(args.ramp.max(0.0)),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
             ..Default::default()
         };
         conformance_load::run_load(LoadOptions {

@@ -31,7 +31,8 @@ pub struct FleetOptions {
     pub do_percent: u8,
     /// Machines start spread over this long (all at once when zero).
     pub ramp: Duration,
-    /// One request that takes longer than this fails as a timeout.
+    /// A request fails as a timeout when nothing arrives for this long (no response head, or
+    /// no body bytes).
     pub request_timeout: Duration,
 }
 

@@ -206,23 +206,25 @@ async fn send(
         .body(Empty::<Bytes>::new())
         .map_err(|_| MachineEnd::Failed(FailureKind::WrongBytes))?;
     context.meter.request();
-    match tokio::time::timeout(
-        context.request_timeout,
-        exchange(context, connection, request, &ask),
-    )
-    .await
-    {
-        Ok(Ok(last_modified)) => Ok(last_modified),
-        Ok(Err(kind)) => {
+    match exchange(context, connection, request, &ask).await {
+        Ok(last_modified) => Ok(last_modified),
+        Err(kind) => {
             // The connection's state is unknown after a failure: never reuse it.
             *connection = ProxyConnection::default();
             Err(MachineEnd::Failed(kind))
         }
-        Err(_) => {
-            *connection = ProxyConnection::default();
-            Err(MachineEnd::Failed(FailureKind::Timeout))
-        }
     }
+}
+
+/// `step` within the request timeout: like BITS and Delivery Optimization, a request fails
+/// when nothing arrives for that long (a slow but moving transfer goes on).
+async fn within<T>(
+    context: &FleetContext,
+    step: impl std::future::Future<Output = Result<T, FailureKind>>,
+) -> Result<T, FailureKind> {
+    tokio::time::timeout(context.request_timeout, step)
+        .await
+        .unwrap_or(Err(FailureKind::Timeout))
 }
 
 async fn exchange(
@@ -232,7 +234,7 @@ async fn exchange(
     ask: &Ask<'_>,
 ) -> Result<Option<String>, FailureKind> {
     let size = ask.file.payload.size();
-    let response = connection.send(context.proxy, request).await?;
+    let response = within(context, connection.send(context.proxy, request)).await?;
     let status = response.status().as_u16();
     let header = |name: header::HeaderName| {
         response
@@ -263,7 +265,7 @@ async fn exchange(
     let mut body = response.into_body();
     let mut received = 0u64;
     let expected = last - first + 1;
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = within(context, async { Ok(body.frame().await) }).await? {
         let frame = frame.map_err(|_| FailureKind::Reset)?;
         let Ok(chunk) = frame.into_data() else {
             continue;
