@@ -50,9 +50,9 @@ pub(crate) fn render(report: &LoadReport) -> String {
         ("Download time distribution", latency_chart(report)),
         ("WAN amplification per policy", amplification_chart(report)),
     ] {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<figure><figcaption><b>{}</b></figcaption>{svg}</figure>\n",
+            "<figure><figcaption><b>{}</b></figcaption>{svg}</figure>",
             escape(title)
         );
     }
@@ -60,13 +60,16 @@ pub(crate) fn render(report: &LoadReport) -> String {
     page
 }
 
+/// How one table cell is written from a run.
+type Cell = Box<dyn Fn(&PolicyRun) -> String>;
+
 fn table(report: &LoadReport) -> String {
     let mut html = String::from("<table><tr><th>measure</th>");
     for run in &report.runs {
         let _ = write!(html, "<th>{}</th>", escape(&run.policy));
     }
     html.push_str("</tr>\n");
-    let rows: Vec<(&str, Box<dyn Fn(&PolicyRun) -> String>)> = vec![
+    let rows: Vec<(&str, Cell)> = vec![
         ("workers", Box::new(|r| r.workers.to_string())),
         (
             "machines (DO / BITS)",

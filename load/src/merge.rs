@@ -94,8 +94,8 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
         merged.origin_bytes += run.origin_bytes;
         merged.client_requests += run.client_requests;
         merged.origin_requests += run.origin_requests;
-        merged.per_client_files = merged.per_client_files.add(run.per_client_files);
-        merged.shared_files = merged.shared_files.add(run.shared_files);
+        merged.per_client_files = merged.per_client_files.plus(run.per_client_files);
+        merged.shared_files = merged.shared_files.plus(run.shared_files);
         merged.harness_cost.cpu_seconds += run.harness_cost.cpu_seconds;
         merged.harness_cost.peak_memory_bytes += run.harness_cost.peak_memory_bytes;
         // Workers against one proxy each saw all of it: keep the largest figure.

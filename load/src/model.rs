@@ -81,7 +81,7 @@ impl Flow {
         }
     }
 
-    pub fn add(self, other: Flow) -> Self {
+    pub fn plus(self, other: Flow) -> Self {
         Self::new(self.delivered + other.delivered, self.origin + other.origin)
     }
 }

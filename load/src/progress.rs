@@ -67,7 +67,7 @@ impl Progress {
                 bar.set_position(tick.finished);
                 bar.set_message(figures);
             }
-            Self::Lines { label } if tick.t % LINE_EVERY == 0 => {
+            Self::Lines { label } if tick.t.is_multiple_of(LINE_EVERY) => {
                 eprintln!(
                     "{label} {:>4}s: {} finished, {figures}",
                     tick.t, tick.finished

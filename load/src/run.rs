@@ -105,6 +105,12 @@ pub fn summary_line(run: &PolicyRun) -> String {
             .collect();
         format!(" ({})", kinds.join(", "))
     };
+    let amp = format!(
+        "{} (own updates {}, shared files {})",
+        ratio(run.amplification),
+        ratio(run.per_client_files.amplification),
+        ratio(run.shared_files.amplification)
+    );
     format!(
         "load: {policy}: {done}/{clients} done, {failed} failed{failures}, {unfinished} unfinished; \
          download p50 {p50} ms p95 {p95} ms p99 {p99} ms; {mib:.0} MiB/s; amplification {amp}; \
@@ -118,12 +124,6 @@ pub fn summary_line(run: &PolicyRun) -> String {
         p95 = run.download_ms.p95,
         p99 = run.download_ms.p99,
         mib = run.throughput_mib_s,
-        amp = format!(
-            "{} (own updates {}, shared files {})",
-            ratio(run.amplification),
-            ratio(run.per_client_files.amplification),
-            ratio(run.shared_files.amplification)
-        ),
         proxy = run
             .proxy_cost
             .map_or_else(|| "-".to_owned(), |c| format!("{:.1}", c.cpu_seconds)),
