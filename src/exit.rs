@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use conformance_harness::{Signal, SuiteError};
+use conformance_load::LoadError;
 
 /// How a command ended, as its exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Exit {
     Rejected,
     /// 3: the lab could not start (Docker, image, the proxy).
     LabFailed,
-    /// 4: scenarios ran and at least one failed.
+    /// 4: scenarios ran and at least one failed; `load`: a machine failed or did not finish.
     Failed,
     /// 5: no scenario failed, but the verdict cannot be trusted (a control failed or was not
     /// run, a property could not be observed).
@@ -46,7 +47,7 @@ impl Exit {
     /// The exit-code table for `--help`.
     pub const TABLE: &'static str = "Exit codes: 0 all passed; 1 usage; 2 policy, feature or \
 CPL rejected before running (cpl lint: errors found); 3 the lab could not start (Docker, image, \
-proxy); 4 scenarios failed; 5 inconclusive (a control failed or was not run, a property not \
+proxy); 4 scenarios failed (load: a machine failed or did not finish); 5 inconclusive (a control failed or was not run, a property not \
 observable); 6 the harness's environment (temporary folder); 129/130/143 interrupted by \
 SIGHUP/SIGINT/SIGTERM (the lab is removed).";
 }
@@ -59,6 +60,18 @@ impl From<&SuiteError> for Exit {
             SuiteError::Lab(_) => Self::LabFailed,
             SuiteError::Environment(_) => Self::Environment,
             SuiteError::Interrupted(signal) => Self::Interrupted(*signal),
+        }
+    }
+}
+
+impl From<&LoadError> for Exit {
+    fn from(error: &LoadError) -> Self {
+        match error {
+            LoadError::Usage(_) | LoadError::ExternalModeUnavailable(_) => Self::Usage,
+            LoadError::Rejected(_) => Self::Rejected,
+            LoadError::Lab(_) => Self::LabFailed,
+            LoadError::Environment(_) => Self::Environment,
+            LoadError::Interrupted(signal) => Self::Interrupted(*signal),
         }
     }
 }

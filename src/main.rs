@@ -35,6 +35,8 @@ enum Command {
     Run(RunArgs),
     /// Run the suite against every faulty policy and show that each fault is caught.
     Selftest(SelftestArgs),
+    /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
+    Load(LoadArgs),
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
     #[command(disable_help_flag = true)]
     Cpl {
@@ -85,6 +87,112 @@ struct SelftestArgs {
     /// Feature file or directory (default: the bundled suite).
     #[arg(long, value_name = "PATH")]
     features: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Squid policy to load the lab's proxy with; repeat to compare policies side by side
+    /// (default: the bundled reference policy).
+    #[arg(long, value_name = "FILE")]
+    policy: Vec<PathBuf>,
+    /// ProxySG CPL policy (translated with `cpl to-squid`); repeatable, after any --policy.
+    #[arg(long, value_name = "FILE")]
+    cpl: Vec<PathBuf>,
+    /// An external proxy to load instead of the lab's Squid (external mode).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["policy", "cpl"])]
+    proxy: Option<String>,
+    /// Simulated machines.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    clients: usize,
+    /// Seconds a policy's run lasts at most.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    duration: u64,
+    /// Stop requesting once clients received this much (e.g. 20GiB).
+    #[arg(long, value_name = "SIZE", value_parser = conformance_load::parse_size)]
+    max_bytes: Option<u64>,
+    /// Each machine's cumulative update, tailored: MIN-MAX.
+    #[arg(long, value_name = "RANGE", default_value = "2MiB-4MiB", value_parser = conformance_load::parse_size_range)]
+    update_size: (u64, u64),
+    /// Size of each file every machine downloads under the same URL.
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = conformance_load::parse_size)]
+    shared_size: u64,
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    shared_files: usize,
+    /// Percentage of machines using Delivery Optimization (the rest BITS).
+    #[arg(long, value_name = "PCT", default_value_t = 50)]
+    do_percent: u8,
+    /// Connections a Delivery Optimization machine fetches pieces over in parallel.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    do_connections: usize,
+    /// Seconds over which the machines start.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    ramp: f64,
+    /// A request fails as a timeout after this many seconds without a byte.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    request_timeout: u64,
+    /// Write the result as JSON (for --merge).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write an HTML page with the policies side by side and plots.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Plain progress lines even on a terminal.
+    #[arg(long)]
+    plain: bool,
+    /// Add up load workers' JSON results (no load is run).
+    #[arg(long, value_name = "FILE", num_args = 2.., conflicts_with_all = ["policy", "cpl", "proxy"])]
+    merge: Vec<PathBuf>,
+}
+
+async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
+    use conformance_load::{LoadOptions, PolicySource, ProgressStyle, Target};
+    let report = if args.merge.is_empty() {
+        let sources = (args.policy.into_iter().map(PolicySource::Squid))
+            .chain(args.cpl.into_iter().map(PolicySource::Cpl));
+        let fleet = conformance_load::FleetOptions {
+            clients: args.clients,
+            update_size: args.update_size,
+            shared_size: args.shared_size,
+            shared_files: args.shared_files,
+            do_percent: args.do_percent,
+            do_connections: args.do_connections,
+            ramp: std::time::Duration::from_secs_f64(args.ramp.max(0.0)),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            ..Default::default()
+        };
+        conformance_load::run_load(LoadOptions {
+            fleet,
+            target: args
+                .proxy
+                .map_or_else(|| Target::Lab(sources.collect()), Target::External),
+            duration: std::time::Duration::from_secs(args.duration),
+            max_bytes: args.max_bytes,
+            json: args.json.clone(),
+            html: args.html.clone(),
+            progress: if args.plain {
+                ProgressStyle::Lines
+            } else {
+                ProgressStyle::Auto
+            },
+        })
+        .await?
+    } else {
+        let merged = conformance_load::merge_files(&args.merge)?;
+        conformance_load::write_reports(&merged, args.json.as_deref(), args.html.as_deref())?;
+        merged
+            .runs
+            .iter()
+            .for_each(|run| eprintln!("{}", conformance_load::summary_line(run)));
+        merged
+    };
+    for path in [&args.json, &args.html].into_iter().flatten() {
+        eprintln!("report: {}", display_path(path));
+    }
+    Ok(if report.runs.iter().all(|run| run.clean()) {
+        Exit::Passed
+    } else {
+        Exit::Failed
+    })
 }
 
 async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
@@ -228,6 +336,15 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => run(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Load(args) => {
+            return load(args)
+                .await
+                .unwrap_or_else(|error| {
+                    eprintln!("proxy-conformance load: {error}");
+                    Exit::from(&error)
+                })
+                .into();
+        }
         Command::Cpl { command } => {
             let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
             return match cpl::run_command(&command, &mut out, &mut err) {

@@ -1,0 +1,500 @@
+//! One `load` invocation: for each policy, a lab with that policy, the same fleet through its
+//! proxy, the measurements of every second, then the lab's removal — side by side in one
+//! report. Machines start over the ramp and each downloads its files with its profile; the run
+//! of a policy ends when every machine ended or at the duration, whichever is first. Ctrl-C or
+//! SIGTERM stops the run and removes the lab, as `run` does.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use conformance_harness::{Bundle, Interrupt};
+use conformance_lab::{display_path, Lab, LabError, LabOptions, Policy};
+use mock_servers::OriginJournal;
+use tokio::task::JoinSet;
+
+use crate::connection::ProxyConnection;
+use crate::docker_stats::ContainerStats;
+use crate::error::LoadError;
+use crate::failure::MachineEnd;
+use crate::fleet::{self, FleetPlan, MachinePlan};
+use crate::meter::{Meter, Reading};
+use crate::model::{
+    amplification, encode_histogram, ClientCounts, FleetSummary, Flow, LoadReport, Percentiles,
+    PolicyRun, ResourceCost, Second, REPORT_FORMAT,
+};
+use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
+use crate::process_stats::{self, ProcessSample};
+use crate::profile::{self, ClientProfile, FleetContext};
+use crate::progress::{Progress, Tick};
+use crate::report::write_reports;
+
+/// How long the run waits, after the last machine, for the origins to stop sending (a proxy
+/// that widened ranges may still be fetching whole objects).
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Runs the fleet against every policy (or says why it cannot), writes the reports asked for
+/// and returns the result.
+pub async fn run_load(options: LoadOptions) -> Result<LoadReport, LoadError> {
+    options.validate()?;
+    let sources = match &options.target {
+        Target::External(url) => return Err(LoadError::ExternalModeUnavailable(url.clone())),
+        Target::Lab(sources) if sources.is_empty() => {
+            let bundle = Bundle::get().map_err(LoadError::Environment)?;
+            vec![PolicySource::Squid(bundle.reference_policy())]
+        }
+        Target::Lab(sources) => sources.clone(),
+    };
+    let interrupt = Interrupt::listen();
+    raise_open_file_limit(&options);
+    // Every policy is read before the first lab starts: a bad one fails fast.
+    let mut policies = Vec::new();
+    for source in &sources {
+        policies.push(load_policy(
+            source,
+            options.progress != ProgressStyle::Silent,
+        )?);
+    }
+    let mut runs = Vec::new();
+    for (source, (policy, _translation)) in sources.iter().zip(policies) {
+        let label = display_path(source.path());
+        say(&options, format!("load: starting the lab (policy {label})"));
+        let lab = tokio::select! {
+            lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
+                LabError::PolicyRejected(message) => LoadError::Rejected(message),
+                LabError::CouldNotStart(message) => LoadError::Lab(format!("the lab could not start: {message}")),
+            })?,
+            signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
+        };
+        say(
+            &options,
+            format!(
+                "load: proxy under test at {}; {} machines for up to {} s",
+                lab.proxy_url(),
+                options.fleet.clients,
+                options.duration.as_secs()
+            ),
+        );
+        let outcome = tokio::select! {
+            run = run_fleet(&lab, &options, &label) => run,
+            signal = interrupt.wait() => Err(LoadError::Interrupted(signal)),
+        };
+        lab.shutdown().await;
+        let run = outcome?;
+        say(&options, summary_line(&run));
+        runs.push(run);
+    }
+    let report = LoadReport {
+        format: REPORT_FORMAT,
+        runs,
+    };
+    write_reports(&report, options.json.as_deref(), options.html.as_deref())?;
+    Ok(report)
+}
+
+/// One line per run for the console.
+pub fn summary_line(run: &PolicyRun) -> String {
+    let failures = if run.failures.is_empty() {
+        String::new()
+    } else {
+        let kinds: Vec<String> = run
+            .failures
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect();
+        format!(" ({})", kinds.join(", "))
+    };
+    let amp = format!(
+        "{} (own updates {}, shared files {})",
+        ratio(run.amplification),
+        ratio(run.per_client_files.amplification),
+        ratio(run.shared_files.amplification)
+    );
+    format!(
+        "load: {policy}: {done}/{clients} done, {failed} failed{failures}, {unfinished} unfinished; \
+         download p50 {p50} ms p95 {p95} ms p99 {p99} ms; {mib:.0} MiB/s; amplification {amp}; \
+         proxy CPU {proxy} s, harness CPU {harness:.1} s",
+        policy = run.policy,
+        done = run.clients.done,
+        clients = run.fleet.clients,
+        failed = run.clients.failed,
+        unfinished = run.clients.unfinished,
+        p50 = run.download_ms.p50,
+        p95 = run.download_ms.p95,
+        p99 = run.download_ms.p99,
+        mib = run.throughput_mib_s,
+        proxy = run
+            .proxy_cost
+            .map_or_else(|| "-".to_owned(), |c| format!("{:.1}", c.cpu_seconds)),
+        harness = run.harness_cost.cpu_seconds,
+    )
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |a| format!("{a:.2}"))
+}
+
+fn say(options: &LoadOptions, line: String) {
+    if options.progress != ProgressStyle::Silent {
+        eprintln!("{line}");
+    }
+}
+
+/// A policy read and checked; a CPL policy is translated into a fragment kept in the returned
+/// directory for the length of the run.
+fn load_policy(
+    source: &PolicySource,
+    verbose: bool,
+) -> Result<(Policy, Option<tempfile::TempDir>), LoadError> {
+    match source {
+        PolicySource::Squid(path) => Ok((
+            Policy::load(path).map_err(|e| LoadError::Rejected(format!("{e:#}")))?,
+            None,
+        )),
+        PolicySource::Cpl(path) => {
+            let cpl = cpl::load(path).map_err(|e| LoadError::Rejected(e.to_string()))?;
+            let translation = cpl::to_squid(&cpl);
+            if verbose {
+                for left_out in &translation.untranslated {
+                    eprintln!("cpl: not translated: {left_out}");
+                }
+            }
+            let dir = tempfile::Builder::new()
+                .prefix("proxy-conformance-load-cpl-")
+                .tempdir()
+                .map_err(|e| {
+                    LoadError::Environment(format!("cannot create a temporary directory: {e}"))
+                })?;
+            let fragment = dir.path().join(fragment_name(path));
+            std::fs::write(&fragment, &translation.fragment).map_err(|e| {
+                LoadError::Environment(format!("cannot write {}: {e}", fragment.display()))
+            })?;
+            let policy =
+                Policy::load(&fragment).map_err(|e| LoadError::Rejected(format!("{e:#}")))?;
+            Ok((policy, Some(dir)))
+        }
+    }
+}
+
+fn fragment_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "policy".into(), |s| s.to_string_lossy().into_owned());
+    format!("{stem}.squid.conf")
+}
+
+/// Each machine holds up to `do_connections` connections to the proxy, and the origin one per
+/// proxy connection: raise the soft open-file limit to the hard one when that is not enough.
+fn raise_open_file_limit(options: &LoadOptions) {
+    let needed = (options.fleet.clients * (options.fleet.do_connections + 1) * 2 + 1024) as u64;
+    match rlimit::increase_nofile_limit(needed.max(65_536)) {
+        Ok(limit) if limit < needed => eprintln!(
+            "load: the open-file limit is {limit}, below the {needed} this fleet may need; \
+             raise the hard limit (ulimit -Hn) or lower --clients"
+        ),
+        Ok(_) => {}
+        Err(error) => eprintln!("load: cannot raise the open-file limit: {error}"),
+    }
+}
+
+/// What the origin sent for the fleet's files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct OriginTotals {
+    bytes: u64,
+    requests: u64,
+    shared_bytes: u64,
+}
+
+fn origin_totals(journal: &OriginJournal, plan: &FleetPlan) -> OriginTotals {
+    let mut totals = OriginTotals::default();
+    for exchange in journal.exchanges() {
+        let Some(file) = exchange.file.as_ref().filter(|f| plan.paths.contains(*f)) else {
+            continue;
+        };
+        totals.bytes += exchange.request.bytes_sent;
+        totals.requests += 1;
+        if plan.shared_paths.contains(file) {
+            totals.shared_bytes += exchange.request.bytes_sent;
+        }
+    }
+    totals
+}
+
+async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<PolicyRun, LoadError> {
+    let plan = fleet::plan(&options.fleet, lab.origin().files())
+        .map_err(|e| LoadError::Environment(format!("cannot register the fleet's files: {e}")))?;
+    let proxy: SocketAddr = lab
+        .proxy_url()
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| LoadError::Lab(format!("the lab's proxy address {}: {e}", lab.proxy_url())))?;
+    let stats = ContainerStats::follow_publisher_of(proxy.port()).await;
+    let proxy_before = match &stats {
+        Some(stats) => {
+            stats
+                .sample_after(Instant::now(), Duration::from_secs(3))
+                .await
+        }
+        None => None,
+    };
+    let harness_before = process_stats::sample();
+    let meter = Arc::new(Meter::new());
+    let context = Arc::new(FleetContext {
+        proxy,
+        meter: meter.clone(),
+        request_timeout: options.fleet.request_timeout,
+        max_bytes: options.max_bytes,
+        piece_size: options.fleet.piece_size,
+        do_connections: options.fleet.do_connections,
+    });
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let start = Instant::now();
+    let deadline = tokio::time::Instant::from_std(start + options.duration);
+    let clients = plan.machines.len();
+    let mut machines = JoinSet::new();
+    for machine in plan.machines.iter().cloned() {
+        let offset = options
+            .fleet
+            .ramp
+            .mul_f64(machine.index as f64 / clients as f64);
+        let begin = tokio::time::Instant::from_std(start + offset);
+        let context = context.clone();
+        machines.spawn(async move {
+            if begin >= deadline {
+                context.meter.started();
+                context.meter.ended(MachineEnd::Unfinished, Duration::ZERO);
+                return;
+            }
+            tokio::time::sleep_until(begin).await;
+            context.meter.started();
+            let began = Instant::now();
+            let end = tokio::time::timeout_at(deadline, run_machine(&context, &machine))
+                .await
+                .unwrap_or(MachineEnd::Unfinished);
+            context.meter.ended(end, began.elapsed());
+        });
+    }
+
+    let progress = Progress::start(options.progress, label, clients as u64);
+    let mut sampler = Sampler {
+        journal: lab.origin().journal(),
+        plan: &plan,
+        stats: stats.as_ref(),
+        previous: Previous {
+            at: start,
+            reading: Reading::default(),
+            origin: OriginTotals::default(),
+            proxy_cpu: proxy_before.map(|s| s.cpu_seconds),
+            harness: harness_before,
+        },
+        start,
+        timeline: Vec::new(),
+        peak_harness_memory: harness_before.rss_bytes,
+    };
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::from_std(start) + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    loop {
+        tokio::select! {
+            biased;
+            joined = machines.join_next() => {
+                if joined.is_none() {
+                    break;
+                }
+            }
+            _ = ticks.tick() => {
+                let second = sampler.sample(&meter);
+                progress.tick(&tick_of(&second, &sampler));
+            }
+        }
+    }
+    let fleet_ended = Instant::now();
+    // The origins may still be sending what a widening proxy asked for.
+    let mut origin = origin_totals(lab.origin().journal(), &plan);
+    let settle_deadline = Instant::now() + SETTLE_LIMIT;
+    while Instant::now() < settle_deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = origin_totals(lab.origin().journal(), &plan);
+        if now == origin {
+            break;
+        }
+        origin = now;
+    }
+    let second = sampler.sample(&meter);
+    progress.tick(&tick_of(&second, &sampler));
+    progress.finish();
+    let harness_after = process_stats::sample();
+    let proxy_after = match &stats {
+        Some(stats) => {
+            stats
+                .sample_after(fleet_ended, Duration::from_secs(3))
+                .await
+        }
+        None => None,
+    };
+    let duration = fleet_ended.duration_since(start);
+    let reading = meter.read();
+    let histogram = meter.latencies();
+    Ok(PolicyRun {
+        policy: label.to_owned(),
+        proxy: "lab squid".to_owned(),
+        workers: 1,
+        started_unix_ms,
+        duration_s: duration.as_secs_f64(),
+        fleet: summary(options, &plan),
+        clients: ClientCounts {
+            done: reading.done,
+            failed: reading.failed,
+            unfinished: reading.unfinished,
+        },
+        failures: meter.failures(),
+        download_ms: Percentiles::of(&histogram),
+        download_histogram: encode_histogram(&histogram),
+        bytes_delivered: reading.delivered,
+        origin_bytes: origin.bytes,
+        amplification: amplification(origin.bytes, reading.delivered),
+        client_requests: reading.requests,
+        origin_requests: origin.requests,
+        per_client_files: Flow::new(
+            reading.delivered - reading.delivered_shared,
+            origin.bytes - origin.shared_bytes,
+        ),
+        shared_files: Flow::new(reading.delivered_shared, origin.shared_bytes),
+        throughput_mib_s: reading.delivered as f64 / MIB as f64 / duration.as_secs_f64().max(1e-3),
+        proxy_cost: match (proxy_before, proxy_after, &stats) {
+            (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
+                cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+                peak_memory_bytes: stats.peak_memory(),
+            }),
+            _ => None,
+        },
+        harness_cost: ResourceCost {
+            cpu_seconds: harness_after.cpu_seconds - harness_before.cpu_seconds,
+            peak_memory_bytes: sampler.peak_harness_memory.max(harness_after.rss_bytes),
+        },
+        timeline: sampler.timeline,
+    })
+}
+
+/// One machine: its connections, then each of its files with its update client.
+async fn run_machine(context: &FleetContext, machine: &MachinePlan) -> MachineEnd {
+    let connections = match machine.profile {
+        ClientProfile::Bits => 1,
+        ClientProfile::DeliveryOptimization => context.do_connections,
+    };
+    let mut pool: Vec<ProxyConnection> = (0..connections)
+        .map(|_| ProxyConnection::default())
+        .collect();
+    for file in &machine.files {
+        if let Err(end) = profile::download(
+            context,
+            machine.profile,
+            &mut pool,
+            file,
+            &machine.correlation,
+        )
+        .await
+        {
+            return end;
+        }
+    }
+    MachineEnd::Done
+}
+
+fn summary(options: &LoadOptions, plan: &FleetPlan) -> FleetSummary {
+    let clients = plan.machines.len() as u64;
+    FleetSummary {
+        clients,
+        delivery_optimization_clients: plan.do_clients as u64,
+        bits_clients: clients - plan.do_clients as u64,
+        update_size_min: options.fleet.update_size.0,
+        update_size_max: options.fleet.update_size.1,
+        shared_files: options.fleet.shared_files as u64,
+        shared_size: options.fleet.shared_size,
+        piece_size: options.fleet.piece_size,
+        do_connections: options.fleet.do_connections as u64,
+    }
+}
+
+struct Previous {
+    at: Instant,
+    reading: Reading,
+    origin: OriginTotals,
+    proxy_cpu: Option<f64>,
+    harness: ProcessSample,
+}
+
+/// Turns the counters into one [`Second`] of the timeline.
+struct Sampler<'a> {
+    journal: &'a OriginJournal,
+    plan: &'a FleetPlan,
+    stats: Option<&'a ContainerStats>,
+    previous: Previous,
+    start: Instant,
+    timeline: Vec<Second>,
+    peak_harness_memory: u64,
+}
+
+impl Sampler<'_> {
+    fn sample(&mut self, meter: &Meter) -> Second {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.previous.at).as_secs_f64().max(1e-3);
+        let reading = meter.read();
+        let origin = origin_totals(self.journal, self.plan);
+        let harness = process_stats::sample();
+        let proxy = self.stats.and_then(ContainerStats::latest);
+        let proxy_cpu_percent = match (proxy, self.previous.proxy_cpu) {
+            (Some(p), Some(before)) => Some(((p.cpu_seconds - before) / elapsed * 100.0).max(0.0)),
+            _ => None,
+        };
+        let second = Second {
+            t: now.duration_since(self.start).as_secs_f64().round() as u64,
+            active: reading.active(),
+            done: reading.done,
+            failed: reading.failed,
+            delivered_bytes: reading.delivered - self.previous.reading.delivered,
+            origin_bytes: origin.bytes.saturating_sub(self.previous.origin.bytes),
+            origin_requests: origin
+                .requests
+                .saturating_sub(self.previous.origin.requests),
+            proxy_cpu_percent,
+            proxy_memory_bytes: proxy.map(|p| p.memory_bytes),
+            harness_cpu_percent: (harness.cpu_seconds - self.previous.harness.cpu_seconds)
+                / elapsed
+                * 100.0,
+            harness_memory_bytes: harness.rss_bytes,
+        };
+        self.peak_harness_memory = self.peak_harness_memory.max(harness.rss_bytes);
+        self.previous = Previous {
+            at: now,
+            reading,
+            origin,
+            proxy_cpu: proxy.map(|p| p.cpu_seconds).or(self.previous.proxy_cpu),
+            harness,
+        };
+        self.timeline.push(second);
+        second
+    }
+
+    fn totals(&self) -> (u64, u64) {
+        (self.previous.reading.delivered, self.previous.origin.bytes)
+    }
+}
+
+fn tick_of(second: &Second, sampler: &Sampler<'_>) -> Tick {
+    let (delivered, origin) = sampler.totals();
+    Tick {
+        t: second.t,
+        finished: sampler.previous.reading.done
+            + sampler.previous.reading.failed
+            + sampler.previous.reading.unfinished,
+        active: second.active,
+        failed: second.failed,
+        mib_s: second.delivered_bytes as f64 / MIB as f64,
+        amplification: amplification(origin, delivered),
+    }
+}
