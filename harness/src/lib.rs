@@ -18,7 +18,7 @@ mod verdict;
 pub use bundle::Bundle;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
-pub use model::{FailedStep, ScenarioOutcome, SuiteReport};
+pub use model::{FailedStep, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     judge, load_mutants, run_selftest, Mutant, MutantVerdict, SelftestOptions, SelftestReport,
