@@ -11,7 +11,8 @@
 //!
 //! The images are built from Debian packages on first use (the lab's own `ensure`). The harness
 //! listens on the network's gateway address (CI runs as root: ports 53, 80, 443). Every
-//! container and network is removed whatever happens (a guard's `Drop`).
+//! container and network is removed whatever happens (a guard's `Drop`; `DEBUG_KEEP=1` keeps
+//! them for a person to inspect, and then they must be removed by hand).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -437,8 +438,8 @@ fn the_same_squid_bumping_update_hosts_fails_tls() {
     assert_eq!(verdict_of(&output, "@auth"), "PASS");
     assert!(
         failed_controls(&output).is_empty(),
-        "{:?}",
-        failed_controls(&output)
+        "a control failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
@@ -471,13 +472,15 @@ fn mitmproxy_intercepting_everything_fails_tls_and_its_controls_pass() {
     );
     proxy.with_interception_ca(&interception);
     let html = proxy.state.path().join("report.html");
-    let output = proxy.run_suite("@tls", false, &html);
+    // mitmproxy asks for no credentials and ignores them: the control that sends them is
+    // judged on its certificate.
+    let output = proxy.run_suite("@tls", true, &html);
     assert_exit(&output, 4);
     assert_eq!(verdict_of(&output, "@tls"), "FAIL");
     assert!(
         failed_controls(&output).is_empty(),
-        "{:?}",
-        failed_controls(&output)
+        "a control failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
@@ -504,11 +507,15 @@ fn tinyproxy_holds_the_bypass_but_fails_its_controls_inconclusive() {
     for property in ["@tls", "@auth"] {
         assert_eq!(verdict_of(&output, property), "INCONCLUSIVE");
     }
+    // Every update-host check held; only what must be policed (controls, look-alikes) failed.
     let text = String::from_utf8_lossy(&output.stderr);
+    let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED ")).collect();
+    assert!(!failed.is_empty(), "{text}");
     assert!(
-        !text.contains("FAILED ")
-            || failed_controls(&output).len() == text.matches("FAILED ").count(),
-        "only controls may fail:\n{text}"
+        failed
+            .iter()
+            .all(|l| l.contains("@control") || l.contains("@look-alike")),
+        "an update-host check failed:\n{text}"
     );
 }
 
