@@ -111,6 +111,14 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
                 first.check
             ),
         )
+    } else if look_alikes.1 > 0 && controls.1 > 0 {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} control(s) failed and {} look-alike host(s) were not policed: nothing shows the proxy polices any host",
+                controls.1, look_alikes.1
+            ),
+        )
     } else if look_alikes.1 > 0 {
         (
             Verdict::Inconclusive,
