@@ -1,19 +1,23 @@
 //! `proxy-conformance`: validates a proxy policy against the Windows Update conformance suite
-//! in the bundled lab, proves the suite catches policy faults (`selftest`), and lints,
-//! explains and translates ProxySG CPL (`cpl`).
+//! in the bundled lab, or any proxy the harness did not start (`run --proxy`, with `serve`
+//! for setting the proxy up first), proves the suite catches policy faults (`selftest`), and
+//! lints, explains and translates ProxySG CPL (`cpl`).
 //!
 //! Exit codes: see [`exit::Exit`].
 
 mod exit;
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
-    report, run_selftest, run_suite, Console, SelftestOptions, SuiteError, SuiteOptions, Verdict,
+    report, run_selftest, run_suite, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
+    Verdict,
 };
 use conformance_lab::display_path;
+use conformance_lab::external::{ExternalOptions, HarnessSide, SideOptions, SidePorts};
 
 use crate::exit::Exit;
 
@@ -31,8 +35,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the conformance suite against the lab with a Squid policy fragment.
-    Run(RunArgs),
+    /// Run the conformance suite against the lab with a Squid policy fragment, or against a
+    /// proxy the harness did not start (--proxy).
+    Run(Box<RunArgs>),
+    /// Start only the harness's side for an external proxy (origins, DNS, ICAP, categoriser),
+    /// print what to point the proxy at, and keep it up until Ctrl-C.
+    Serve(ServeArgs),
     /// Run the suite against every faulty policy and show that each fault is caught.
     Selftest(SelftestArgs),
     /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
@@ -77,6 +85,52 @@ struct RunArgs {
     /// Print every step of every scenario instead of progress lines.
     #[arg(long)]
     verbose: bool,
+    /// Put a proxy the harness did not start under test (a staging appliance): http://HOST:PORT.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["policy", "cpl"], requires = "expose")]
+    proxy: Option<String>,
+    /// Credentials the external proxy accepts, for the control scenarios.
+    #[arg(long, value_name = "USER:PASSWORD", requires = "proxy")]
+    proxy_user: Option<String>,
+    /// The external proxy's interception CA (PEM), so a bump by the proxy is told from any
+    /// other certificate.
+    #[arg(long, value_name = "FILE", requires = "proxy")]
+    proxy_ca: Option<PathBuf>,
+    #[command(flatten)]
+    side: SideArgs,
+}
+
+/// Where the harness's side listens, for an external proxy.
+#[derive(Debug, Args)]
+struct SideArgs {
+    /// The address of this machine at which the proxy reaches the harness (IPv4): origins on
+    /// :80 and :443, DNS on :53, ICAP on :1344, the categoriser on :8344.
+    #[arg(long, value_name = "ADDR")]
+    expose: Option<Ipv4Addr>,
+    /// Where the origin CA the proxy trusts is kept between runs (created on first use).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl SideArgs {
+    fn options(&self) -> Option<SideOptions> {
+        let state_dir = self.state_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME").map_or_else(
+                || PathBuf::from("proxy-conformance-state"),
+                |home| PathBuf::from(home).join(".local/state/proxy-conformance"),
+            )
+        });
+        Some(SideOptions {
+            expose: self.expose?,
+            state_dir,
+            ports: SidePorts::default(),
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    side: SideArgs,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +264,29 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         keep_lab: args.keep_lab,
         ..SuiteOptions::default()
     };
+    if let Some(proxy_url) = &args.proxy {
+        let user = match &args.proxy_user {
+            Some(text) => Some(text.split_once(':').map_or_else(
+                || {
+                    Err(SuiteError::Usage(
+                        "--proxy-user: write USER:PASSWORD".to_owned(),
+                    ))
+                },
+                |(u, p)| Ok((u.to_owned(), p.to_owned())),
+            )?),
+            None => None,
+        };
+        let side = args
+            .side
+            .options()
+            .ok_or_else(|| SuiteError::Usage("--proxy needs --expose ADDR".to_owned()))?;
+        options.external = Some(ExternalOptions {
+            proxy_url: proxy_url.clone(),
+            user,
+            proxy_ca: args.proxy_ca.clone(),
+            side,
+        });
+    }
     if let Some(policy) = args.policy {
         options.policy = policy;
     }
@@ -300,6 +377,32 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
     })
 }
 
+/// The harness's side alone, until Ctrl-C: for setting a proxy up before running the suite
+/// with `run --proxy … --expose` (same address, same state directory: same set-up).
+async fn serve(args: ServeArgs) -> Result<Exit, SuiteError> {
+    let interrupt = Interrupt::listen();
+    let side = args
+        .side
+        .options()
+        .ok_or_else(|| SuiteError::Usage("serve needs --expose ADDR".to_owned()))?;
+    let running = HarnessSide::start(&side)
+        .await
+        .map_err(|e| SuiteError::Lab(e.to_string()))?;
+    eprintln!("{}", running.setup());
+    eprintln!(
+        "serve: up until Ctrl-C; then run the suite with the same set-up:\n  \
+         proxy-conformance run --proxy http://PROXY:PORT --expose {} --state-dir {} [--proxy-user USER:PASSWORD] [--proxy-ca FILE]",
+        side.expose,
+        side.state_dir.display()
+    );
+    let signal = interrupt.wait().await;
+    let asked = running.dns().queries().len();
+    drop(running);
+    eprintln!("serve: stopped by {signal:?} ({asked} DNS queries answered or refused)");
+    // Ctrl-C is how `serve` is meant to end: a normal exit.
+    Ok(Exit::Passed)
+}
+
 async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     let mut options = SelftestOptions {
         progress: true,
@@ -334,7 +437,8 @@ async fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
+        Command::Serve(args) => serve(args).await,
         Command::Selftest(args) => selftest(args).await,
         Command::Load(args) => {
             return load(args)

@@ -50,6 +50,25 @@ impl CertificateAuthority {
         })
     }
 
+    /// A CA kept from an earlier run (its certificate and PKCS#8 key, PEM), so a proxy that
+    /// was told to trust it keeps trusting it.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self> {
+        use rustls::pki_types::pem::PemObject as _;
+        let key = KeyPair::from_pem(key_pem).context("reading the CA's private key")?;
+        let cert_der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .context("reading the CA's certificate")?;
+        let issuer = Issuer::from_ca_cert_der(&cert_der, key)
+            .context("reading the CA's certificate as an issuer")?;
+        let common_name = x509_common_name(&cert_der).unwrap_or_default();
+        Ok(Self {
+            common_name,
+            key_pem: key_pem.to_owned(),
+            cert_pem: cert_pem.to_owned(),
+            cert_der,
+            issuer,
+        })
+    }
+
     /// Issues a server leaf for `names` (DNS names, `*.` wildcards allowed).
     pub fn issue_server_leaf(&self, names: &[String]) -> Result<LeafCertificate> {
         let mut params = CertificateParams::new(names.to_vec())?;
@@ -86,6 +105,19 @@ impl CertificateAuthority {
     pub fn key_pem(&self) -> &str {
         &self.key_pem
     }
+}
+
+/// The common name of a DER certificate's subject.
+fn x509_common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let name = cert
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_owned();
+    Some(name)
 }
 
 /// A leaf certificate and its private key.

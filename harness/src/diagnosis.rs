@@ -23,7 +23,7 @@ pub(crate) fn failure_speaks_for(scenario: &ScenarioOutcome, property: Property)
 
 /// The one-line diagnosis of a failed scenario for `property`, if it failed.
 pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String> {
-    if scenario.passed || !scenario.tags.iter().any(|t| t == property.tag()) {
+    if !scenario.failed() || !scenario.tags.iter().any(|t| t == property.tag()) {
         return None;
     }
     let host = scenario
@@ -85,7 +85,7 @@ mod tests {
             line: 1,
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             hosts: vec!["*.update.microsoft.com".into()],
-            passed: false,
+            state: crate::model::ScenarioState::Failed,
             failed_step: Some(FailedStep {
                 text: step.into(),
                 line: 3,

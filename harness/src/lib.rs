@@ -20,7 +20,7 @@ pub use bundle::Bundle;
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
-pub use model::{FailedStep, ScenarioOutcome, SuiteReport};
+pub use model::{FailedStep, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict, SelftestOptions,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance_lab::display_path;
+use conformance_lab::{display_path, NotObservable};
 use conformance_spec::PROPERTY_TAGS;
 
 /// One scenario's result.
@@ -19,9 +19,22 @@ pub struct ScenarioOutcome {
     pub tags: Vec<String>,
     /// Lab host names the scenario's steps name.
     pub hosts: Vec<String>,
-    pub passed: bool,
+    pub state: ScenarioState,
     /// The step that failed, when one did.
     pub failed_step: Option<FailedStep>,
+}
+
+/// How a scenario ended. Besides passed and failed, a scenario may have been *not
+/// observable*: every step that could be judged passed, but a check its property rests on
+/// needed a vantage point this mode cannot see (external mode: an ICAP recorder the proxy never
+/// called, an interception CA not given). It counts neither as a pass nor as a failure. (A
+/// selected scenario that recorded no outcome at all is the fourth case, counted by
+/// [`SuiteReport::missing_outcomes`].)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScenarioState {
+    Passed,
+    Failed,
+    NotObservable(NotObservable),
 }
 
 /// The failing step of a scenario.
@@ -48,6 +61,22 @@ impl ScenarioOutcome {
 }
 
 impl ScenarioOutcome {
+    pub fn passed(&self) -> bool {
+        self.state == ScenarioState::Passed
+    }
+
+    pub fn failed(&self) -> bool {
+        self.state == ScenarioState::Failed
+    }
+
+    /// Why the scenario could not be judged, when it could not.
+    pub fn not_observable(&self) -> Option<&NotObservable> {
+        match &self.state {
+            ScenarioState::NotObservable(why) => Some(why),
+            _ => None,
+        }
+    }
+
     /// The property tags this scenario carries.
     pub fn properties(&self) -> impl Iterator<Item = &str> {
         self.tags
@@ -73,6 +102,8 @@ pub struct SuiteReport {
     pub host_seed: u64,
     /// Each wildcard pattern with the names drawn under it, then the look-alikes.
     pub drawn_hosts: Vec<(String, Vec<String>)>,
+    /// What was judged from where (client, origin, ICAP, categoriser, proxy log).
+    pub vantage_points: VantagePoints,
     pub lab_start: Duration,
     pub duration: Duration,
 }
@@ -83,7 +114,7 @@ impl SuiteReport {
         self.parse_errors.is_empty()
             && !self.scenarios.is_empty()
             && self.scenarios.len() >= self.selected
-            && self.scenarios.iter().all(|s| s.passed)
+            && self.scenarios.iter().all(ScenarioOutcome::passed)
     }
 
     /// Selected scenarios that recorded no outcome.
@@ -92,20 +123,43 @@ impl SuiteReport {
     }
 
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioOutcome> {
-        self.scenarios.iter().filter(|s| !s.passed)
+        self.scenarios.iter().filter(|s| s.failed())
+    }
+
+    /// Scenarios that could not be judged in this mode.
+    pub fn unobservable(&self) -> impl Iterator<Item = &ScenarioOutcome> {
+        self.scenarios
+            .iter()
+            .filter(|s| s.not_observable().is_some())
     }
 
     /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`.
     pub fn summary(&self) -> String {
         let failed = self.failed().count();
+        let unobservable = self.unobservable().count();
+        let unobservable_text = if unobservable > 0 {
+            format!(", {unobservable} not observable")
+        } else {
+            String::new()
+        };
         format!(
-            "{}: {} scenarios: {} passed, {failed} failed (lab start {:.1} s, whole run {:.1} s, policy {})",
+            "{}: {} scenarios: {} passed, {failed} failed{unobservable_text} (lab start {:.1} s, whole run {:.1} s, policy {})",
             self.verdict().to_string().to_uppercase(),
             self.scenarios.len(),
-            self.scenarios.len() - failed,
+            self.scenarios.len() - failed - unobservable,
             self.lab_start.as_secs_f64(),
             self.duration.as_secs_f64(),
             display_path(&self.policy)
         )
     }
+}
+
+/// The report's "vantage points" section: the mode, and for each vantage point how the run
+/// used it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VantagePoints {
+    /// "bundled lab (Squid 5.7, started by the harness)" or "external proxy at http://…".
+    pub mode: String,
+    /// Vantage point name, then how it was judged in one sentence.
+    pub points: Vec<(String, String)>,
 }

@@ -13,7 +13,9 @@ use cucumber::{event, gherkin, parser, Event};
 
 use conformance_steps::ConformanceWorld;
 
-use crate::model::{FailedStep, ScenarioOutcome};
+use conformance_lab::NotObservable;
+
+use crate::model::{FailedStep, ScenarioOutcome, ScenarioState};
 
 /// How progress is shown while the run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +94,7 @@ impl Recorder {
                 if let (Some((message, definition)), Some(outcome)) =
                     (failure, self.running.get_mut(&key))
                 {
-                    outcome.passed = false;
+                    outcome.state = ScenarioState::Failed;
                     outcome.failed_step.get_or_insert(FailedStep {
                         text: format!("{}{}", step.keyword, step.value),
                         line: step.position.line,
@@ -102,8 +104,20 @@ impl Recorder {
                 }
             }
             event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
+                // The runner's after hook raises a typed payload for a scenario whose steps
+                // passed but whose property could not be observed in this mode.
+                if let Some(unseen) = info.downcast_ref::<NotObservable>() {
+                    if let Some(outcome) = self
+                        .running
+                        .get_mut(&key)
+                        .filter(|o| o.state == ScenarioState::Passed)
+                    {
+                        outcome.state = ScenarioState::NotObservable(unseen.clone());
+                    }
+                    return;
+                }
                 if let Some(outcome) = self.running.get_mut(&key) {
-                    outcome.passed = false;
+                    outcome.state = ScenarioState::Failed;
                     outcome.failed_step.get_or_insert(FailedStep {
                         text: "(hook)".to_owned(),
                         line: scenario.position.line,
@@ -128,14 +142,18 @@ impl Recorder {
 
     fn finished(&mut self, outcome: &ScenarioOutcome) {
         self.done += 1;
-        if !outcome.passed {
+        if outcome.failed() {
             self.failed += 1;
         }
         if self.progress == Progress::Silent {
             return;
         }
         let total = self.total.map_or_else(|| "?".to_owned(), |t| t.to_string());
-        let mark = if outcome.passed { "ok  " } else { "FAIL" };
+        let mark = match outcome.state {
+            ScenarioState::Passed => "ok  ",
+            ScenarioState::Failed => "FAIL",
+            ScenarioState::NotObservable(_) => "n/o ",
+        };
         let mut err = std::io::stderr().lock();
         if self.interactive {
             let _ = write!(
@@ -146,7 +164,7 @@ impl Recorder {
                 self.started.elapsed().as_secs_f64(),
                 outcome.scenario
             );
-            if !outcome.passed {
+            if outcome.failed() {
                 let _ = writeln!(err, "\r\x1b[2KFAIL {}", outcome.location());
             }
         } else {
@@ -196,7 +214,7 @@ fn new_outcome(
             .map(|t| format!("@{t}"))
             .collect(),
         hosts,
-        passed: true,
+        state: ScenarioState::Passed,
         failed_step: None,
     }
 }

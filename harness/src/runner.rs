@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use conformance_lab::{Lab, LabError, LabOptions, Policy};
+use conformance_lab::external::ExternalOptions;
+use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -20,7 +21,7 @@ use conformance_steps::{install_lab, ConformanceWorld};
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
 use crate::interrupt::Interrupt;
-use crate::model::SuiteReport;
+use crate::model::{SuiteReport, VantagePoints};
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
 use crate::report::{self, report_file, write_report};
@@ -52,6 +53,9 @@ pub struct SuiteOptions {
     pub html: Option<PathBuf>,
     /// After the run, keep the lab up (and print how to reach it) until Ctrl-C.
     pub keep_lab: bool,
+    /// External mode: put this proxy (one the harness did not start) under test instead of
+    /// the bundled lab's Squid; `policy` is then unused.
+    pub external: Option<ExternalOptions>,
 }
 
 impl Default for SuiteOptions {
@@ -74,6 +78,7 @@ impl Default for SuiteOptions {
             junit: None,
             html: None,
             keep_lab: false,
+            external: None,
         }
     }
 }
@@ -109,19 +114,41 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         ..user_selection
     };
     let selected = check_features(&options.features, &selection)?;
-    let policy =
-        Policy::load(&options.policy).map_err(|e| SuiteError::Rejected(format!("{e:#}")))?;
-    if options.console == Console::Progress {
-        eprintln!(
-            "lab: starting (policy {}, {} scenarios selected)",
-            display_path(&options.policy),
-            selected.scenarios
-        );
-    }
+    let start = async {
+        if let Some(external) = options.external.clone() {
+            if options.console != Console::Silent {
+                eprintln!(
+                    "lab: external mode: proxy under test at {} ({} scenarios selected)",
+                    external.proxy_url, selected.scenarios
+                );
+            }
+            let console = options.console;
+            return Lab::start_external(external, move |setup| {
+                if console != Console::Silent {
+                    eprintln!("{setup}");
+                }
+            })
+            .await;
+        }
+        let policy = Policy::load(&options.policy)
+            .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?;
+        if options.console == Console::Progress {
+            eprintln!(
+                "lab: starting (policy {}, {} scenarios selected)",
+                display_path(&options.policy),
+                selected.scenarios
+            );
+        }
+        Lab::start(LabOptions { policy }).await
+    };
     let lab = tokio::select! {
-        lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
+        lab = start => lab.map_err(|error| match error {
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
             LabError::CouldNotStart(message) => SuiteError::Lab(format!("the lab could not start: {message}")),
+            LabError::Usage(message) => SuiteError::Usage(message),
+            LabError::ProxyUnreachable(message) | LabError::ProxyCannotReachHarness(message) => {
+                SuiteError::Lab(message)
+            }
         })?,
         signal = interrupt.wait() => return Err(SuiteError::Interrupted(signal)),
     };
@@ -168,7 +195,11 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     lab.shutdown().await;
     let recorded = outcome?;
     let report = SuiteReport {
-        policy: options.policy.clone(),
+        policy: match lab.mode() {
+            LabMode::Bundled => options.policy.clone(),
+            LabMode::External => lab.policy().path().to_owned(),
+        },
+        vantage_points: vantage_points(&lab),
         scenarios: recorded.outcomes,
         parse_errors: recorded.parse_errors,
         selected: selected.scenarios,
@@ -215,6 +246,19 @@ async fn execute(
                 .normalized(),
         )
         .fail_on_skipped()
+        .after(|_, _, _, finished, world| {
+            // A scenario whose steps passed but whose property rests on a vantage point this
+            // mode cannot see is not observable: raised as a typed payload the recorder
+            // downcasts (resume_unwind: no panic message on the console).
+            let unjudged = matches!(finished, cucumber::event::ScenarioFinished::StepPassed)
+                .then(|| world.and_then(|w| w.unjudged().cloned()))
+                .flatten();
+            Box::pin(async move {
+                if let Some(unjudged) = unjudged {
+                    std::panic::resume_unwind(Box::new(unjudged));
+                }
+            })
+        })
         .with_default_cli()
         .max_concurrent_scenarios(options.concurrency)
         .filter_run(options.features.clone(), move |feature, rule, scenario| {
@@ -228,4 +272,90 @@ async fn execute(
         .await;
     let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(recorded)
+}
+
+/// The report's "vantage points" section: how each vantage point was used by this run.
+fn vantage_points(lab: &Lab) -> VantagePoints {
+    let ledger = lab.vantages();
+    let external = lab.mode() == LabMode::External;
+    let mode = if external {
+        format!(
+            "external proxy at {} (not started by the harness): judged from the client and the \
+             origin; the ICAP recorder and the categoriser only if the proxy called them; its log never",
+            lab.proxy_url()
+        )
+    } else {
+        format!(
+            "bundled lab: {} started by the harness with the policy under test; every vantage point observed",
+            lab.backend().name()
+        )
+    };
+    let reasons = |vantage: Vantage| ledger.reasons(vantage).join("; ");
+    let instrument = |vantage: Vantage, calls: usize, what: &str| {
+        let unobservable = ledger.unobservable_count(vantage);
+        if unobservable > 0 {
+            format!(
+                "not observable: {unobservable} check(s) could not be judged — {}",
+                reasons(vantage)
+            )
+        } else if external && calls > 0 {
+            format!("judged: the proxy made {calls} {what} in the run")
+        } else if external {
+            "not used by the selected scenarios".to_owned()
+        } else {
+            format!("judged ({calls} {what} in the run)")
+        }
+    };
+    let proxy_log = if let Some(_log) = lab.proxy_log() {
+        format!(
+            "judged: {} check(s) read the {} log as neutral facts",
+            ledger.judged_count(Vantage::ProxyLog),
+            lab.backend().name()
+        )
+    } else {
+        let skipped = ledger.unobservable_count(Vantage::ProxyLog);
+        format!(
+            "never read (the proxy is external, its log is its own): {skipped} check(s) judged \
+             without their proxy-log part; steps that need only the proxy log are not observable \
+             and their scenarios are judged by their client and origin steps"
+        )
+    };
+    let interception = match (lab.mode(), lab.interception_ca_name()) {
+        (LabMode::Bundled, _) => "the lab's interception CA".to_owned(),
+        (LabMode::External, Some(name)) => {
+            format!("the proxy's CA given with --proxy-ca (CN={name})")
+        }
+        (LabMode::External, None) => {
+            "no --proxy-ca: an intercepted certificate cannot be told from any other".to_owned()
+        }
+    };
+    VantagePoints {
+        mode,
+        points: vec![
+            (
+                Vantage::Client.name().to_owned(),
+                format!(
+                    "judged in every scenario (status, headers, bytes, certificate issuer; trusted roots: the origin CA and {interception})"
+                ),
+            ),
+            (
+                Vantage::Origin.name().to_owned(),
+                "judged in every scenario (requests, Range headers, bytes sent, ClientHello JA4)"
+                    .to_owned(),
+            ),
+            (
+                Vantage::Icap.name().to_owned(),
+                instrument(Vantage::Icap, lab.icap().call_count(), "REQMOD/RESPMOD call(s)"),
+            ),
+            (
+                Vantage::Categorizer.name().to_owned(),
+                instrument(
+                    Vantage::Categorizer,
+                    lab.categorizer().lookup_count(),
+                    "lookup(s)",
+                ),
+            ),
+            (Vantage::ProxyLog.name().to_owned(), proxy_log),
+        ],
+    }
 }

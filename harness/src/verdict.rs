@@ -2,7 +2,8 @@
 //! check that passes proves something only if its control — the same check against a host the
 //! proxy must police — shows the proxy really authenticates, caches, adapts, categorises or
 //! intercepts there. A failed or missing control, or scenarios that recorded no outcome, make
-//! the verdict inconclusive: never a pass.
+//! the verdict inconclusive: never a pass. So does a scenario that was not observable in this
+//! mode (external mode: a vantage point its property rests on cannot be seen).
 
 use std::fmt;
 
@@ -42,6 +43,8 @@ pub struct PropertyVerdict {
     pub controls: (usize, usize),
     /// Look-alike hosts (`@look-alike`) that must be policed like controls: passed, failed.
     pub look_alikes: (usize, usize),
+    /// Scenarios of any kind that could not be observed in this mode.
+    pub unobservable: usize,
     /// One sentence saying why, in the report's words.
     pub why: String,
     /// For a failed or inconclusive property: what to change, from its first failed scenario.
@@ -61,11 +64,12 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
     let mut controls = (0, 0);
     let mut look_alikes = (0, 0);
     let mut unreached = 0;
+    let mut unobservable = Vec::new();
     for scenario in scenarios
         .iter()
         .filter(|s| s.tags.iter().any(|t| t == property.tag()))
     {
-        if !scenario.passed && !crate::diagnosis::failure_speaks_for(scenario, property) {
+        if scenario.failed() && !crate::diagnosis::failure_speaks_for(scenario, property) {
             // It failed at another property's check before this one was judged.
             unreached += 1;
             continue;
@@ -77,13 +81,20 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
         } else {
             &mut bypass
         };
-        if scenario.passed {
+        if let Some(why) = scenario.not_observable() {
+            unobservable.push(why);
+        } else if scenario.passed() {
             count.0 += 1;
         } else {
             count.1 += 1;
         }
     }
-    if bypass == (0, 0) && controls == (0, 0) && look_alikes == (0, 0) && unreached == 0 {
+    if bypass == (0, 0)
+        && controls == (0, 0)
+        && look_alikes == (0, 0)
+        && unreached == 0
+        && unobservable.is_empty()
+    {
         return None;
     }
     let (verdict, why) = if bypass.1 > 0 {
@@ -101,6 +112,24 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             format!(
                 "{} look-alike host(s) were let through like update hosts: the bypass is over-broad",
                 look_alikes.1
+            ),
+        )
+    } else if let Some(first) = unobservable.first() {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "not observable in external mode: {} ({} scenario(s) could not be judged: {})",
+                first.why,
+                unobservable.len(),
+                first.check
+            ),
+        )
+    } else if look_alikes.1 > 0 && controls.1 > 0 {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} control(s) failed and {} look-alike host(s) were not policed: nothing shows the proxy polices any host",
+                controls.1, look_alikes.1
             ),
         )
     } else if look_alikes.1 > 0 {
@@ -171,6 +200,7 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
         bypass,
         controls,
         look_alikes,
+        unobservable: unobservable.len(),
         why,
     })
 }
@@ -181,7 +211,10 @@ pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
     let properties = property_verdicts(scenarios);
     let untagged_failed = scenarios
         .iter()
-        .any(|s| !s.passed && s.properties().next().is_none());
+        .any(|s| s.failed() && s.properties().next().is_none());
+    let untagged_unobservable = scenarios
+        .iter()
+        .any(|s| s.not_observable().is_some() && s.properties().next().is_none());
     let worst = properties
         .iter()
         .map(|p| p.verdict)
@@ -189,7 +222,7 @@ pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
         .unwrap_or(Verdict::Inconclusive);
     if untagged_failed || worst == Verdict::Fail {
         Verdict::Fail
-    } else if scenarios.is_empty() || scenarios.len() < selected {
+    } else if scenarios.is_empty() || scenarios.len() < selected || untagged_unobservable {
         Verdict::Inconclusive
     } else {
         worst
@@ -214,15 +247,22 @@ impl SuiteReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ScenarioState;
+    use conformance_lab::{NotObservable, Vantage};
 
     fn scenario(tags: &[&str], passed: bool) -> ScenarioOutcome {
+        let state = if passed {
+            ScenarioState::Passed
+        } else {
+            ScenarioState::Failed
+        };
         ScenarioOutcome {
             feature: "features/x.feature".into(),
             scenario: "s".into(),
             line: 1,
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             hosts: Vec::new(),
-            passed,
+            state,
             failed_step: None,
         }
     }
@@ -295,6 +335,49 @@ mod tests {
             property_verdicts(&polices_nothing)[0].verdict,
             Verdict::Inconclusive
         );
+    }
+
+    fn unobservable(tags: &[&str]) -> ScenarioOutcome {
+        ScenarioOutcome {
+            state: ScenarioState::NotObservable(NotObservable {
+                vantage: Vantage::Icap,
+                check: "the ICAP service saw no request".into(),
+                why: "the proxy made no ICAP call during the run".into(),
+            }),
+            ..scenario(tags, true)
+        }
+    }
+
+    #[test]
+    fn a_property_not_observable_is_inconclusive_with_the_reason_never_a_pass() {
+        let run = [
+            unobservable(&["@icap"]),
+            unobservable(&["@icap", "@control"]),
+        ];
+        let verdict = &property_verdicts(&run)[0];
+        assert_eq!(verdict.verdict, Verdict::Inconclusive);
+        assert!(
+            verdict
+                .why
+                .starts_with("not observable in external mode: the proxy made no ICAP call"),
+            "{}",
+            verdict.why
+        );
+        assert_eq!(verdict.unobservable, 2);
+        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
+        // One observable bypass passing beside it does not make a pass either.
+        let mixed = [
+            scenario(&["@icap"], true),
+            scenario(&["@icap", "@control"], true),
+            unobservable(&["@icap"]),
+        ];
+        assert_eq!(property_verdicts(&mixed)[0].verdict, Verdict::Inconclusive);
+        // A failing bypass still fails.
+        let failing = [
+            scenario(&["@icap"], false),
+            unobservable(&["@icap", "@control"]),
+        ];
+        assert_eq!(property_verdicts(&failing)[0].verdict, Verdict::Fail);
     }
 
     #[test]

@@ -11,9 +11,6 @@
 //! how to start it and the log line that says it is listening (readiness by log line, never by
 //! sleeping); `policies/external/` holds their configurations and `mitmproxy.md` their flags.
 
-// lib.rs re-exports only the Squid items so far (this worktree may not change it); the rest is
-// public API waiting for its `pub use` line.
-
 use std::io::Write as _;
 
 use anyhow::{bail, Context, Result};

@@ -1,5 +1,7 @@
 //! One lab per run: PKI, mock servers, private network, relay and proxy under test, shared by
-//! every scenario, and torn down when dropped (pass, fail, panic or interrupt).
+//! every scenario, and torn down when dropped (pass, fail, panic or interrupt). In external
+//! mode ([`Lab::start_external`]) the lab is only the harness's side around a proxy the
+//! harness did not start: no container, no network, no proxy log.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,11 +20,16 @@ use conformance_client::ProxyEndpoint;
 
 use crate::backend::ProxyBackend;
 use crate::docker::{DockerEngine, LAB_LABEL};
+use crate::external::{
+    probe, External, ExternalOptions, HarnessSide, InterceptionCa, Setup, SideRest,
+    INSTRUMENT_GRACE,
+};
 use crate::image::SquidImage;
 use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
+use crate::vantage::{NotObservable, Vantage, VantageLedger};
 use conformance_spec::{
     all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV, LAB_PASSWORD, LAB_USER,
     WINDOWS_UPDATE_HOSTS,
@@ -35,6 +42,24 @@ pub enum LabError {
     PolicyRejected(String),
     #[error("{0}")]
     CouldNotStart(String),
+    /// An option of external mode is unusable (a proxy URL, a CA file).
+    #[error("{0}")]
+    Usage(String),
+    /// Nothing answers at the proxy's address (external mode).
+    #[error("{0}")]
+    ProxyUnreachable(String),
+    /// The proxy answers, but its requests never reach the harness (external mode).
+    #[error("{0}")]
+    ProxyCannotReachHarness(String),
+}
+
+/// Whether the harness started the proxy under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabMode {
+    /// The bundled lab: the harness started the proxy and reads its log.
+    Bundled,
+    /// A proxy the harness did not start: judged as a client and from its own services.
+    External,
 }
 
 /// How to start a lab.
@@ -50,20 +75,25 @@ pub struct Lab {
     scripted: ScriptedEndpoints,
     icap: IcapRecorder,
     categorizer: Categorizer,
-    proxy_log: ProxyLog,
+    proxy_log: Option<ProxyLog>,
     backend: Arc<dyn ProxyBackend>,
     hosts: DrawnHosts,
     served_names: Vec<String>,
-    proxy_port: u16,
+    endpoint: ProxyEndpoint,
+    /// The common name of the CA the proxy signs intercepted connections with, when known.
+    interception_ca: Option<String>,
     policy: Policy,
-    resources: std::sync::Mutex<Resources>,
+    vantages: VantageLedger,
+    /// External mode: the harness side's DNS server and set-up (the rest is moved out).
+    external: Option<SideRest>,
+    resources: std::sync::Mutex<Option<Resources>>,
 }
 
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lab")
             .field("policy", &self.policy.path())
-            .field("proxy_port", &self.proxy_port)
+            .field("proxy", &self.endpoint.url)
             .field("network", &self.network_name())
             .finish_non_exhaustive()
     }
@@ -124,6 +154,14 @@ impl Lab {
         };
         let proxy_port = proxy.host_port;
         resources.adopt(proxy.container);
+        let endpoint = ProxyEndpoint {
+            url: format!("http://127.0.0.1:{proxy_port}"),
+            user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
+            trusted_roots: vec![
+                pki.origin_ca.cert_der().clone(),
+                pki.interception_ca.cert_der().clone(),
+            ],
+        };
         let probe_host = WINDOWS_UPDATE_HOSTS[0].names[0];
         let attempts = probe_through_proxy(
             ([127, 0, 0, 1], proxy_port).into(),
@@ -145,25 +183,160 @@ impl Lab {
         } else {
             resources.log_dir = Some(log_dir);
         }
+        let interception_ca = Some(pki.interception_ca.common_name().to_owned());
         Ok(Self {
             pki,
             origin,
             scripted,
             icap,
             categorizer,
-            proxy_log,
+            proxy_log: Some(proxy_log),
             backend,
             hosts,
             served_names,
-            proxy_port,
+            endpoint,
+            interception_ca,
             policy: options.policy,
-            resources: std::sync::Mutex::new(resources),
+            vantages: VantageLedger::default(),
+            external: None,
+            resources: std::sync::Mutex::new(Some(resources)),
         })
     }
 
-    /// `http://127.0.0.1:<port>`: the proxy under test as clients on this host reach it.
+    /// Puts a proxy the harness did not start under test: checks it accepts connections
+    /// (within [`crate::external::CONNECT_TIMEOUT`]) before anything else starts, starts the
+    /// harness's side, calls `announce` with what to point the proxy at, then checks a first
+    /// request through the proxy reaches the harness's origin. Nothing is left running when
+    /// it fails.
+    pub async fn start_external(
+        options: ExternalOptions,
+        announce: impl FnOnce(&Setup),
+    ) -> Result<Self, LabError> {
+        let proxy_addr = probe::proxy_accepts_connections(&options.proxy_url).await?;
+        let interception = options
+            .proxy_ca
+            .as_deref()
+            .map(InterceptionCa::load)
+            .transpose()?;
+        let side = HarnessSide::start(&options.side).await?;
+        announce(side.setup());
+        probe::first_request_reaches_origin(
+            proxy_addr,
+            &options.proxy_url,
+            options.user.as_ref(),
+            &side,
+        )
+        .await?;
+        let (services, rest) = side.into_parts();
+        let mut trusted_roots = vec![services.pki.origin_ca.cert_der().clone()];
+        if let Some(ca) = &interception {
+            trusted_roots.extend(ca.certificates.iter().cloned());
+        }
+        let endpoint = ProxyEndpoint {
+            url: options.proxy_url.trim_end_matches('/').to_owned(),
+            user: options.user,
+            trusted_roots,
+        };
+        Ok(Self {
+            pki: services.pki,
+            origin: services.origin,
+            scripted: services.scripted,
+            icap: services.icap,
+            categorizer: services.categorizer,
+            proxy_log: None,
+            backend: Arc::new(External),
+            hosts: services.hosts,
+            served_names: services.served_names,
+            policy: Policy::of_external_proxy(&endpoint.url),
+            endpoint,
+            interception_ca: interception.map(|ca| ca.common_name),
+            vantages: VantageLedger::default(),
+            external: Some(rest),
+            resources: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The proxy under test as clients on this host reach it (`http://HOST:PORT`).
     pub fn proxy_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.proxy_port)
+        self.endpoint.url.clone()
+    }
+
+    /// Whether the harness started the proxy under test.
+    pub fn mode(&self) -> LabMode {
+        if self.external.is_some() {
+            LabMode::External
+        } else {
+            LabMode::Bundled
+        }
+    }
+
+    /// External mode: what the proxy was pointed at.
+    pub fn external_setup(&self) -> Option<&Setup> {
+        self.external.as_ref().map(|rest| &rest.setup)
+    }
+
+    /// External mode: the harness's DNS server (which names the proxy asked for).
+    pub fn dns(&self) -> Option<&mock_servers::LabDns> {
+        self.external.as_ref().map(|rest| &rest.dns)
+    }
+
+    /// What the run judged from where.
+    pub fn vantages(&self) -> &VantageLedger {
+        &self.vantages
+    }
+
+    /// The common name of the CA the proxy signs intercepted connections with: the lab's in
+    /// the bundled lab, `--proxy-ca`'s in external mode (`None` when it was not given).
+    pub fn interception_ca_name(&self) -> Option<&str> {
+        self.interception_ca.as_deref()
+    }
+
+    /// Whether `vantage` can be observed in this run. The client and the origin always can;
+    /// the proxy's log only in the bundled lab; in external mode the ICAP recorder and the
+    /// categoriser only once the proxy has called them in this run (waiting up to
+    /// [`INSTRUMENT_GRACE`] for the first call, which the controls running alongside make).
+    pub async fn observe(&self, vantage: Vantage) -> Result<(), NotObservable> {
+        let unobservable = |why: String| NotObservable {
+            vantage,
+            check: String::new(),
+            why,
+        };
+        let Some(rest) = &self.external else {
+            return Ok(());
+        };
+        let called = || match vantage {
+            Vantage::Icap => self.icap.call_count() > 0,
+            Vantage::Categorizer => self.categorizer.lookup_count() > 0,
+            _ => true,
+        };
+        match vantage {
+            Vantage::Client | Vantage::Origin => Ok(()),
+            Vantage::ProxyLog => Err(unobservable(
+                "the proxy under test is external: the harness cannot read its log".to_owned(),
+            )),
+            Vantage::Icap | Vantage::Categorizer => {
+                let deadline = tokio::time::Instant::now() + INSTRUMENT_GRACE;
+                while !called() && tokio::time::Instant::now() < deadline {
+                    // Polls a journal (bounded): the first call comes from a control.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                if called() {
+                    return Ok(());
+                }
+                Err(unobservable(if vantage == Vantage::Icap {
+                    format!(
+                        "the proxy made no ICAP call to {} or {} during the run (it is not pointed at the harness's ICAP recorder)",
+                        rest.setup.icap_reqmod_url(),
+                        rest.setup.icap_respmod_url()
+                    )
+                } else {
+                    format!(
+                        "the proxy made no lookup at {} during the run (it is not pointed at the harness's categorisation service)",
+                        rest.setup.categorizer_url()
+                    )
+                }))
+            }
+        }
     }
 
     pub fn pki(&self) -> &LabPki {
@@ -200,9 +373,10 @@ impl Lab {
             .any(|name| name.eq_ignore_ascii_case(host))
     }
 
-    /// The proxy's log, read as neutral facts.
-    pub fn proxy_log(&self) -> &ProxyLog {
-        &self.proxy_log
+    /// The proxy's log, read as neutral facts; `None` when the harness cannot read it
+    /// (external mode): judge from the other vantage points, or report *not observable*.
+    pub fn proxy_log(&self) -> Option<&ProxyLog> {
+        self.proxy_log.as_ref()
     }
 
     /// The kind of proxy under test.
@@ -213,14 +387,7 @@ impl Lab {
     /// How the scenario clients reach the proxy: its URL, the lab credentials, and the roots
     /// they trust (origin CA, then the lab's interception CA).
     pub fn proxy_endpoint(&self) -> ProxyEndpoint {
-        ProxyEndpoint {
-            url: self.proxy_url(),
-            user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
-            trusted_roots: vec![
-                self.pki.origin_ca.cert_der().clone(),
-                self.pki.interception_ca.cert_der().clone(),
-            ],
-        }
+        self.endpoint.clone()
     }
 
     pub fn policy(&self) -> &Policy {
@@ -234,7 +401,8 @@ impl Lab {
             .resources
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take_for_removal();
+            .as_mut()
+            .and_then(Resources::take_for_removal);
         if let Some(removal) = taken {
             removal.run().await;
         }
@@ -242,6 +410,13 @@ impl Lab {
 
     /// How a person reaches this lab (for `--keep-lab`).
     pub fn describe(&self) -> String {
+        if let Some(rest) = &self.external {
+            return format!(
+                "{}\nlab: proxy under test at {} (external)",
+                rest.setup,
+                self.proxy_url()
+            );
+        }
         let network = self.network_name();
         format!(
             "lab: proxy under test at {} (user {LAB_USER}, password {LAB_PASSWORD}); \
@@ -249,7 +424,9 @@ impl Lab {
              access log {}\n\
              lab: try  curl -x {} http://download.windowsupdate.com/updates/1024/try/kb.psf -o /dev/null -w '%{{http_code}}\\n'",
             self.proxy_url(),
-            self.proxy_log.path().display(),
+            self.proxy_log
+                .as_ref()
+                .map_or_else(String::new, |log| log.path().display().to_string()),
             self.proxy_url()
         )
     }
@@ -257,14 +434,15 @@ impl Lab {
     fn network_name(&self) -> String {
         self.resources
             .lock()
-            .map(|r| r.network.clone())
+            .ok()
+            .and_then(|r| r.as_ref().map(|r| r.network.clone()))
             .unwrap_or_default()
     }
 }
 
 /// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
 /// randomly otherwise.
-fn draw_hosts() -> Result<DrawnHosts, String> {
+pub(crate) fn draw_hosts() -> Result<DrawnHosts, String> {
     let seed = match std::env::var(HOST_SEED_ENV) {
         Ok(text) => parse_seed(&text).ok_or_else(|| {
             format!("{HOST_SEED_ENV}={text:?} is not a seed (decimal, or hexadecimal with 0x)")

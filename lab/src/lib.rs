@@ -3,10 +3,13 @@
 //! one private Docker network with a relay (the Microsoft host names on :80/:443) and the
 //! proxy under test running the lab contract plus a policy. A [`ProxyBackend`] says how one
 //! kind of proxy is put under test and turns its log into neutral [`ProxyFact`]s; Squid is the
-//! first (`squid/`). Dropping the [`Lab`] removes every container and the network.
+//! first (`squid/`). In external mode (`external/`) the proxy is one the harness did not start:
+//! the lab is then only the harness's side, and judges from the [`Vantage`] points that exist.
+//! Dropping the [`Lab`] removes every container and the network.
 
 mod backend;
 mod docker;
+pub mod external;
 mod facts;
 mod image;
 mod lab;
@@ -15,6 +18,7 @@ mod proxy_log;
 mod readiness;
 mod relay;
 mod squid;
+mod vantage;
 
 pub use backend::ProxyBackend;
 pub use docker::DockerEngine;
@@ -27,7 +31,8 @@ pub use image::{
     MITMPROXY_UPSTREAM_CA_FILE, SQUID_IMAGE, SQUID_IMAGE_NAME, SQUID_IMAGE_TAG, TINYPROXY_CONF,
     TINYPROXY_CONF_FILE, TINYPROXY_IMAGE, TINYPROXY_PORT, TINYPROXY_READY_LINE,
 };
-pub use lab::{Lab, LabError, LabOptions};
+pub use lab::{Lab, LabError, LabMode, LabOptions};
 pub use paths::{display_path, show_relative_to};
 pub use proxy_log::ProxyLog;
 pub use squid::{AccessLogLine, Policy, PolicyViolation, Squid, REFERENCE_POLICY};
+pub use vantage::{NotObservable, Vantage, VantageLedger};

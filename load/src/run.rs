@@ -64,6 +64,10 @@ pub async fn run_load(options: LoadOptions) -> Result<LoadReport, LoadError> {
             lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
                 LabError::PolicyRejected(message) => LoadError::Rejected(message),
                 LabError::CouldNotStart(message) => LoadError::Lab(format!("the lab could not start: {message}")),
+                LabError::Usage(message) => LoadError::Usage(message),
+                LabError::ProxyUnreachable(message) | LabError::ProxyCannotReachHarness(message) => {
+                    LoadError::Lab(message)
+                }
             })?,
             signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
         };

@@ -145,6 +145,12 @@ impl Categorizer {
             .insert((host.to_ascii_lowercase(), scenario.to_owned()));
     }
 
+    /// Every lookup so far, whatever host and scenario it was for: in external mode, any
+    /// lookup proves the proxy was pointed at the service.
+    pub fn lookup_count(&self) -> usize {
+        lock(&self.state).lookups.len()
+    }
+
     /// Every lookup of `host` so far, whichever scenario it was made for.
     pub fn lookups_for(&self, host: &str) -> Vec<Lookup> {
         lock(&self.state)

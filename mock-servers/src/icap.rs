@@ -88,6 +88,12 @@ impl IcapRecorder {
         self.addr.port()
     }
 
+    /// Every REQMOD and RESPMOD call so far, whatever it was for: in external mode, any
+    /// call proves the proxy was pointed at the recorder.
+    pub fn call_count(&self) -> usize {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Calls whose encapsulated request URI contains `needle` or whose scenario header is it.
     pub fn calls_for(&self, needle: &str) -> Vec<IcapCall> {
         self.calls

@@ -4,20 +4,37 @@
 //! Verdicts and lookups are per host and scenario (the proxy passes the scenario header along
 //! with the host), so a host called blocked here stays allowed for concurrent scenarios.
 
+use conformance_lab::{LabMode, Vantage};
 use cucumber::{given, then};
 use mock_servers::Lookup;
 
 use crate::world::ConformanceWorld;
 
 impl ConformanceWorld {
-    /// Lookups of `host` the proxy made for this scenario's requests.
+    /// Lookups of `host` the proxy made for this scenario's requests. An external proxy's
+    /// categoriser is not told the scenario: its lookups of the host count too.
     fn categorisation_lookups_of(&self, host: &str) -> Vec<Lookup> {
+        let external = self.lab.mode() == LabMode::External;
         self.lab
             .categorizer()
             .lookups_for(host)
             .into_iter()
-            .filter(|l| l.scenario.as_deref() == Some(self.token.as_str()))
+            .filter(|l| {
+                l.scenario.as_deref() == Some(self.token.as_str())
+                    || (external && l.scenario.is_none())
+            })
             .collect()
+    }
+
+    /// Whether the categoriser can be observed in this run; records it when it cannot.
+    async fn categoriser_observable(&mut self, check: &str) -> bool {
+        match self.lab.observe(Vantage::Categorizer).await {
+            Ok(()) => true,
+            Err(unseen) => {
+                self.not_observable(unseen.vantage, check, unseen.why);
+                false
+            }
+        }
     }
 }
 
@@ -37,6 +54,12 @@ async fn the_service_was_not_asked(world: &mut ConformanceWorld) -> Result<(), S
     // The absence only counts if the requests went through the proxy at all; the proxy logs
     // a request after its access checks, so every lookup it made is journaled by then.
     world.proxy_log().await?;
+    if !world
+        .categoriser_observable("the categorisation service was not asked about that host")
+        .await
+    {
+        return Ok(());
+    }
     if let Some(lookup) = world.categorisation_lookups_of(&host).first() {
         return Err(world.failure(
             format!("no categorisation lookup of {host}"),
@@ -50,6 +73,12 @@ async fn the_service_was_not_asked(world: &mut ConformanceWorld) -> Result<(), S
 async fn the_service_was_asked(world: &mut ConformanceWorld) -> Result<(), String> {
     let host = world.host()?;
     world.proxy_log().await?;
+    if !world
+        .categoriser_observable("the categorisation service was asked about that host")
+        .await
+    {
+        return Ok(());
+    }
     if world.categorisation_lookups_of(&host).is_empty() {
         return Err(world.failure(
             format!("a categorisation lookup of {host} for this scenario"),

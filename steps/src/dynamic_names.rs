@@ -128,6 +128,7 @@ async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Re
     let log = world.proxy_log().await?;
     if let Some(hit) = log
         .iter()
+        .flatten()
         .find(|l| l.cache != conformance_lab::CacheUse::Miss)
     {
         return Err(world.failure("no client answered from the proxy's cache", hit.to_string()));

@@ -69,15 +69,22 @@ impl ConformanceWorld {
                 .iter()
                 .map(ToString::to_string),
         );
-        section(
-            &mut out,
-            &format!("proxy log ({})", self.lab.backend().name()),
-            self.lab
-                .proxy_log()
-                .facts_for(&self.token)
-                .iter()
-                .map(ToString::to_string),
-        );
+        match self.lab.proxy_log() {
+            Some(log) => section(
+                &mut out,
+                &format!("proxy log ({})", self.lab.backend().name()),
+                log.facts_for(&self.token).iter().map(ToString::to_string),
+            ),
+            None => section(
+                &mut out,
+                "proxy log",
+                std::iter::once(format!(
+                    "(not observable: {} at {} is external, its log is its own)",
+                    self.lab.backend().name(),
+                    self.lab.proxy_url()
+                )),
+            ),
+        }
         out
     }
 }

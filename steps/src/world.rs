@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
-use conformance_lab::Lab;
+use conformance_lab::{Lab, NotObservable, Vantage};
 use cucumber::World;
 
 use crate::parameters::Resource;
@@ -59,6 +59,8 @@ pub struct ConformanceWorld {
     pub(crate) last_modified: Option<String>,
     /// Resident memory during the last measured download.
     pub(crate) memory: Option<MemoryReport>,
+    /// Checks this mode could not make (external mode), in step order.
+    pub(crate) not_observable: Vec<NotObservable>,
 }
 
 impl ConformanceWorld {
@@ -88,7 +90,28 @@ impl ConformanceWorld {
             last_modified: None,
             raw_tunnel: None,
             linked: Vec::new(),
+            not_observable: Vec::new(),
         })
+    }
+
+    /// Records that `check` cannot be judged here: `vantage`, all it needs, cannot be seen.
+    /// The scenario goes on, so its other steps are still judged.
+    pub(crate) fn not_observable(&mut self, vantage: Vantage, check: &str, why: String) {
+        self.lab.vantages().unobservable(vantage, &why);
+        self.not_observable.push(NotObservable {
+            vantage,
+            check: check.to_owned(),
+            why,
+        });
+    }
+
+    /// The first check of this scenario that left its property unjudged (a vantage point
+    /// other than the proxy's log, which only corroborates): the scenario is then *not
+    /// observable*, never passed.
+    pub fn unjudged(&self) -> Option<&NotObservable> {
+        self.not_observable
+            .iter()
+            .find(|n| !n.vantage.only_corroborates())
     }
 
     pub(crate) fn served(&self) -> Result<&Served, String> {

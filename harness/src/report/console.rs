@@ -33,6 +33,22 @@ pub fn render(report: &SuiteReport) -> String {
             report.selected
         ));
     }
+    let unobservable: Vec<_> = report.unobservable().collect();
+    if !unobservable.is_empty() {
+        out.push_str("\nnot observable in this mode (neither passed nor failed):\n");
+        for scenario in unobservable {
+            if let Some(why) = scenario.not_observable() {
+                out.push_str(&format!("  {} — {why}\n", scenario.location()));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "\nvantage points: {}\n",
+        report.vantage_points.mode
+    ));
+    for (point, how) in &report.vantage_points.points {
+        out.push_str(&format!("  {point:<23} {how}\n"));
+    }
     out.push_str("\nproperties:\n");
     for property in report.properties() {
         out.push_str(&format!(

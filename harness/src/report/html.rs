@@ -9,7 +9,7 @@ use conformance_spec::PROPERTY_TAGS;
 
 use conformance_lab::display_path;
 
-use crate::model::{ScenarioOutcome, SuiteReport};
+use crate::model::{ScenarioOutcome, ScenarioState, SuiteReport};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;\
@@ -33,6 +33,24 @@ fn drawn_hosts(report: &SuiteReport) -> String {
             "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
             escape(pattern),
             escape(&names.join(", "))
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// What was judged from where: the mode, then each vantage point and how it was used.
+fn vantage_points(report: &SuiteReport) -> String {
+    let mut html = format!(
+        "<h2>Vantage points</h2><p>{}</p><table><tr><th>vantage point</th><th>how it was judged</th></tr>",
+        escape(&report.vantage_points.mode)
+    );
+    for (point, how) in &report.vantage_points.points {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            escape(point),
+            escape(how)
         );
     }
     html.push_str("</table>");
@@ -95,6 +113,7 @@ pub fn render(report: &SuiteReport) -> String {
         );
     }
     page.push_str(&properties(report));
+    page.push_str(&vantage_points(report));
     page.push_str(&drawn_hosts(report));
     page.push_str(&matrix(report, &failed));
     if !failed.is_empty() {
@@ -127,8 +146,16 @@ pub fn render(report: &SuiteReport) -> String {
         let _ = write!(
             page,
             "<tr><td class=\"{}\">{}</td><td style=\"text-align:left\">{}:{} {}</td><td>{}</td></tr>",
-            if outcome.passed { "pass" } else { "fail" },
-            if outcome.passed { "passed" } else { "FAILED" },
+            match outcome.state {
+                ScenarioState::Passed => "pass",
+                ScenarioState::Failed => "fail",
+                ScenarioState::NotObservable(_) => "inconclusive",
+            },
+            match &outcome.state {
+                ScenarioState::Passed => "passed".to_owned(),
+                ScenarioState::Failed => "FAILED".to_owned(),
+                ScenarioState::NotObservable(why) => escape(&why.to_string()),
+            },
             escape(&outcome.feature),
             outcome.line,
             escape(&outcome.scenario),
@@ -156,9 +183,9 @@ fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
             }
             for property in outcome.properties() {
                 let cell = cells.entry((property, host.clone())).or_default();
-                if outcome.passed {
+                if outcome.passed() {
                     cell.0 += 1;
-                } else {
+                } else if outcome.failed() {
                     cell.1 += 1;
                     if cell.2.is_none() {
                         cell.2 = failed.iter().position(|f| std::ptr::eq(*f, outcome));

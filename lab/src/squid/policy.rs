@@ -85,6 +85,15 @@ impl Policy {
         Ok(policy)
     }
 
+    /// What is under test in external mode: the configuration of a proxy the harness did not
+    /// start, known only by where it listens (steps and reports name it by its URL).
+    pub fn of_external_proxy(url: &str) -> Self {
+        Self {
+            path: PathBuf::from(format!("the configuration of the proxy at {url}")),
+            text: format!("# the proxy at {url} enforces its own configuration\n"),
+        }
+    }
+
     pub fn reference() -> Result<Self> {
         Self::load(Path::new(REFERENCE_POLICY))
     }
