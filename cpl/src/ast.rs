@@ -25,7 +25,7 @@ pub struct Policy {
     pub condition_index: HashMap<String, usize>,
     /// Rule and entry indexes by host (see the `index` module).
     #[doc(hidden)]
-    pub index: crate::index::PolicyIndex,
+    pub index: crate::policy_index::PolicyIndex,
 }
 
 impl Policy {
@@ -41,7 +41,7 @@ impl Policy {
 
     /// Builds [`Policy::condition_index`] from `conditions`.
     pub(crate) fn index_conditions(&mut self) {
-        self.index = crate::index::PolicyIndex::build(&self.layers, &self.conditions);
+        self.index = crate::policy_index::PolicyIndex::build(&self.layers, &self.conditions);
         self.condition_index.clear();
         for (index, definition) in self.conditions.iter().enumerate() {
             self.condition_index
@@ -317,7 +317,7 @@ pub struct Trigger {
     pub value: ValueExpr,
     pub span: Span,
     /// What the name tests, worked out once when parsed.
-    pub(crate) test: crate::evaluate::Test,
+    pub(crate) test: crate::trigger_test::Test,
 }
 
 impl Trigger {

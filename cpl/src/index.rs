@@ -4,57 +4,13 @@
 //! host), plus those that need no particular host. The result is the same as testing every
 //! rule in order; the trace marks the others as missed.
 
-use std::collections::HashMap;
-
 use crate::ast::{ConditionDefinition, ConditionKind, Item, Layer, ValueExpr};
-use crate::evaluate::{Component, Matcher, Test};
+use crate::policy_index::{KeyIndex, PolicyIndex};
 use crate::request::UrlPattern;
+use crate::trigger_test::{Component, Matcher, Test};
 
 /// Below this many rules a section is simply tested rule by rule.
 const INDEX_FROM: usize = 16;
-
-#[derive(Debug, Clone, Default)]
-struct KeyIndex {
-    /// `d:domain` (the domain and its subdomains) or `e:host` (that host only) → positions.
-    keys: HashMap<String, Vec<usize>>,
-    /// Positions that need no particular host.
-    unkeyed: Vec<usize>,
-}
-
-impl KeyIndex {
-    fn candidates(&self, host: &str) -> Vec<usize> {
-        let mut found = self.unkeyed.clone();
-        let mut key = String::with_capacity(host.len() + 2);
-        key.push_str("e:");
-        key.push_str(host);
-        if let Some(list) = self.keys.get(&key) {
-            found.extend(list);
-        }
-        let mut suffix = host;
-        loop {
-            key.clear();
-            key.push_str("d:");
-            key.push_str(suffix);
-            if let Some(list) = self.keys.get(&key) {
-                found.extend(list);
-            }
-            match suffix.find('.') {
-                Some(dot) => suffix = &suffix[dot + 1..],
-                None => break,
-            }
-        }
-        found.sort_unstable();
-        found.dedup();
-        found
-    }
-}
-
-/// Built by the parser; see the module documentation.
-#[derive(Debug, Clone, Default)]
-pub struct PolicyIndex {
-    sections: HashMap<(usize, usize), KeyIndex>,
-    conditions: HashMap<usize, KeyIndex>,
-}
 
 fn host_key(pattern: &str, domain: bool) -> Option<String> {
     let host = UrlPattern::parse(pattern).host?;

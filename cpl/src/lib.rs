@@ -24,10 +24,12 @@ mod lint;
 mod names;
 mod output;
 mod parser;
+mod policy_index;
 mod reference;
 mod request;
 mod span;
 mod to_squid;
+mod trigger_test;
 
 pub use ast::{
     Action, ActionKind, Atom, ConditionDefinition, ConditionEntry, ConditionKind, Item, Layer,

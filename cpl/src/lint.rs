@@ -11,8 +11,8 @@ use crate::ast::{Atom, ConditionKind, Item, LayerKind, Policy, Rule, Trigger};
 use crate::coverage;
 use crate::decision::Decision;
 use crate::diagnostic::Diagnostic;
-use crate::evaluate::{Component, Matcher, Test};
 use crate::names;
+use crate::trigger_test::{Component, Matcher, Test};
 
 /// What `lint` checks beyond the language itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

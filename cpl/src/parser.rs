@@ -12,10 +12,10 @@ use crate::ast::{
     Trigger, ValueExpr,
 };
 use crate::diagnostic::{count, Diagnostic};
-use crate::evaluate::Test;
 use crate::lexer::{lex, Token, TokenKind};
 use crate::reference;
 use crate::span::{LineIndex, Span};
+use crate::trigger_test::Test;
 
 /// Past this many errors, when they also outnumber half the lines, the input is not CPL.
 const TOO_MANY_ERRORS: usize = 20;

@@ -3,10 +3,9 @@
 //! the CPL lint's `help:` lines. It names the fix in Squid and in ProxySG CPL words, because the
 //! policy under test may be either.
 
-use conformance_spec::{Property, CONTROL_TAG};
+use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
 use crate::model::ScenarioOutcome;
-use crate::verdict::LOOK_ALIKE_TAG;
 
 /// Whether a failed scenario's failing check judges `property`: its words are that property's,
 /// or nobody's in particular (the file did not arrive, a status). A scenario tagged @auth @tls

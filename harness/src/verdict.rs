@@ -7,10 +7,7 @@
 
 use std::fmt;
 
-use conformance_spec::{Property, CONTROL_TAG};
-
-/// The tag of scenarios that check a look-alike host is policed (an over-broad bypass).
-pub const LOOK_ALIKE_TAG: &str = "@look-alike";
+use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
 use crate::model::{ScenarioOutcome, SuiteReport};
 

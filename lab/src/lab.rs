@@ -20,6 +20,7 @@ use conformance_client::ProxyEndpoint;
 
 use crate::backend::ProxyBackend;
 use crate::docker::{DockerEngine, LAB_LABEL};
+pub use crate::error::LabError;
 use crate::external::{
     probe, External, ExternalOptions, HarnessSide, InterceptionCa, Setup, SideRest,
     INSTRUMENT_GRACE,
@@ -28,30 +29,12 @@ use crate::image::SquidImage;
 use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
+use crate::run_hosts::draw_hosts;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
 use crate::vantage::{NotObservable, Vantage, VantageLedger};
 use conformance_spec::{
-    all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV, LAB_PASSWORD, LAB_USER,
-    WINDOWS_UPDATE_HOSTS,
+    all_lab_host_names, DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS,
 };
-
-/// Why a lab did not start; each kind maps to its own exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum LabError {
-    #[error("{0}")]
-    PolicyRejected(String),
-    #[error("{0}")]
-    CouldNotStart(String),
-    /// An option of external mode is unusable (a proxy URL, a CA file).
-    #[error("{0}")]
-    Usage(String),
-    /// Nothing answers at the proxy's address (external mode).
-    #[error("{0}")]
-    ProxyUnreachable(String),
-    /// The proxy answers, but its requests never reach the harness (external mode).
-    #[error("{0}")]
-    ProxyCannotReachHarness(String),
-}
 
 /// Whether the harness started the proxy under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,18 +421,6 @@ impl Lab {
             .and_then(|r| r.as_ref().map(|r| r.network.clone()))
             .unwrap_or_default()
     }
-}
-
-/// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
-/// randomly otherwise.
-pub(crate) fn draw_hosts() -> Result<DrawnHosts, String> {
-    let seed = match std::env::var(HOST_SEED_ENV) {
-        Ok(text) => parse_seed(&text).ok_or_else(|| {
-            format!("{HOST_SEED_ENV}={text:?} is not a seed (decimal, or hexadecimal with 0x)")
-        })?,
-        Err(_) => rand::random(),
-    };
-    Ok(DrawnHosts::draw(seed))
 }
 
 /// Every name the lab resolves and its origin certificate covers: the fixed names, then the

@@ -9,6 +9,7 @@
 
 mod backend;
 mod docker;
+mod error;
 pub mod external;
 mod facts;
 mod image;
@@ -17,6 +18,7 @@ mod paths;
 mod proxy_log;
 mod readiness;
 mod relay;
+mod run_hosts;
 mod squid;
 mod vantage;
 

@@ -17,4 +17,4 @@ pub use hosts::{
     all_lab_host_names, is_lab_host, is_windows_update_host, HostPattern, CONTROL_HOSTS,
     WINDOWS_UPDATE_HOSTS,
 };
-pub use property::{Property, CONTROL_TAG, PROPERTY_TAGS};
+pub use property::{Property, CONTROL_TAG, LOOK_ALIKE_TAG, PROPERTY_TAGS};

@@ -21,6 +21,10 @@ pub enum Property {
 /// The tag that marks a scenario as the control of its property.
 pub const CONTROL_TAG: &str = "@control";
 
+/// The tag of scenarios that check a look-alike host is still policed (an over-broad bypass
+/// lets it through).
+pub const LOOK_ALIKE_TAG: &str = "@look-alike";
+
 /// Every property's tag, in report order.
 pub const PROPERTY_TAGS: &[&str] = &[
     "@auth",

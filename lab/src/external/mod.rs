@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use rustls::pki_types::CertificateDer;
 
 pub use backend::External;
+pub use setup::SidePorts;
 pub use setup::{Setup, CONNECT_TIMEOUT, FIRST_REQUEST_TIMEOUT, INSTRUMENT_GRACE};
 pub(crate) use side::SideRest;
-pub use side::{HarnessSide, SideOptions, SidePorts, ORIGIN_CA_FILE};
+pub use side::{HarnessSide, SideOptions, ORIGIN_CA_FILE};
 
 /// How to put an external proxy under test.
 #[derive(Debug, Clone)]
@@ -45,10 +46,10 @@ pub(crate) struct InterceptionCa {
 
 impl InterceptionCa {
     /// Reads every certificate of a PEM file; the first one names the CA.
-    pub(crate) fn load(path: &std::path::Path) -> Result<Self, crate::lab::LabError> {
+    pub(crate) fn load(path: &std::path::Path) -> Result<Self, crate::error::LabError> {
         use rustls::pki_types::pem::PemObject as _;
         let rejected = |why: String| {
-            crate::lab::LabError::Usage(format!("--proxy-ca {}: {why}", path.display()))
+            crate::error::LabError::Usage(format!("--proxy-ca {}: {why}", path.display()))
         };
         let pem = std::fs::read(path).map_err(|e| rejected(e.to_string()))?;
         let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)

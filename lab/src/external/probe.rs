@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::error::LabError;
 use crate::external::setup::{CONNECT_TIMEOUT, FIRST_REQUEST_TIMEOUT};
 use crate::external::side::HarnessSide;
-use crate::lab::LabError;
 
 /// `HOST:PORT` of an `http://HOST:PORT[/]` proxy URL.
 pub fn proxy_authority(url: &str) -> Result<(String, u16), LabError> {

@@ -7,8 +7,6 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::external::side::SidePorts;
-
 /// How long the harness waits for the proxy to accept a TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the harness waits for a first request through the proxy to reach its origin.
@@ -105,5 +103,29 @@ impl fmt::Display for Setup {
             FIRST_REQUEST_TIMEOUT.as_secs(),
             INSTRUMENT_GRACE.as_secs()
         )
+    }
+}
+
+/// The ports the harness listens on at the exposed address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SidePorts {
+    pub dns: u16,
+    pub http: u16,
+    pub tls: u16,
+    pub icap: u16,
+    pub categorizer: u16,
+}
+
+impl Default for SidePorts {
+    /// DNS 53, HTTP 80, TLS 443 (what a proxy asks for by default), ICAP 1344 (RFC 3507's
+    /// port), categoriser 8344.
+    fn default() -> Self {
+        Self {
+            dns: 53,
+            http: 80,
+            tls: 443,
+            icap: 1344,
+            categorizer: 8344,
+        }
     }
 }

@@ -12,33 +12,9 @@ use mock_servers::{Categorizer, IcapRecorder, LabDns, ScriptedEndpoints, UpdateO
 
 use conformance_spec::{all_lab_host_names, DrawnHosts};
 
+use crate::error::LabError;
 use crate::external::relay::PortRelay;
-use crate::external::setup::Setup;
-use crate::lab::LabError;
-
-/// The ports the harness listens on at the exposed address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SidePorts {
-    pub dns: u16,
-    pub http: u16,
-    pub tls: u16,
-    pub icap: u16,
-    pub categorizer: u16,
-}
-
-impl Default for SidePorts {
-    /// DNS 53, HTTP 80, TLS 443 (what a proxy asks for by default), ICAP 1344 (RFC 3507's
-    /// port), categoriser 8344.
-    fn default() -> Self {
-        Self {
-            dns: 53,
-            http: 80,
-            tls: 443,
-            icap: 1344,
-            categorizer: 8344,
-        }
-    }
-}
+use crate::external::setup::{Setup, SidePorts};
 
 /// How to start the harness's side.
 #[derive(Debug, Clone)]
@@ -77,7 +53,7 @@ impl HarnessSide {
     /// Starts every service of the harness side at `options.expose`, for host names drawn
     /// from `CONFORMANCE_HOST_SEED` when it is set (randomly otherwise).
     pub async fn start(options: &SideOptions) -> Result<Self, LabError> {
-        let hosts = crate::lab::draw_hosts().map_err(LabError::Usage)?;
+        let hosts = crate::run_hosts::draw_hosts().map_err(LabError::Usage)?;
         let failed = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let mut served_names = all_lab_host_names();
         for name in hosts.certificate_names() {

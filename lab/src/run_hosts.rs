@@ -1,0 +1,16 @@
+//! The host names of one run, drawn fresh (or replayed from a seed) for the bundled lab and the
+//! harness side of external mode alike.
+
+use conformance_spec::{parse_seed, DrawnHosts, HOST_SEED_ENV};
+
+/// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
+/// randomly otherwise.
+pub(crate) fn draw_hosts() -> Result<DrawnHosts, String> {
+    let seed = match std::env::var(HOST_SEED_ENV) {
+        Ok(text) => parse_seed(&text).ok_or_else(|| {
+            format!("{HOST_SEED_ENV}={text:?} is not a seed (decimal, or hexadecimal with 0x)")
+        })?,
+        Err(_) => rand::random(),
+    };
+    Ok(DrawnHosts::draw(seed))
+}
