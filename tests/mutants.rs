@@ -28,6 +28,38 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "the proxy did not read the client's TLS ClientHello",
         "neutral_facts_of_squid_statuses",
     ),
+    (
+        "the origin received the agent's whole SOAP request",
+        "a_truncated_or_missing_soap_body_fails",
+    ),
+    (
+        "the origin received every client's URL once",
+        "a_url_served_from_cache_or_fetched_twice_is_not_fetched_once",
+    ),
+    (
+        "no client was answered from another client's download",
+        "another_clients_token_or_none_is_not_this_clients_answer",
+    ),
+    (
+        "the client learned the size and ETag with HEAD first",
+        "a_head_without_the_files_size_or_a_get_first_fails",
+    ),
+    (
+        "the origin sent at most {size} for that request",
+        "a_widened_range_costs_more_than_asked_and_fails",
+    ),
+    (
+        "the origin sent no more bytes than each range asked for",
+        "a_widened_range_costs_more_than_asked_and_fails",
+    ),
+    (
+        "the harness's memory grew by less than {size} during the download",
+        "a_download_held_in_memory_or_never_sampled_fails",
+    ),
+    (
+        "the client received the origin's reply verbatim",
+        "a_short_altered_or_empty_echo_is_not_verbatim",
+    ),
 ];
 
 /// Then steps with no proof yet: listed so the debt is visible in every run (the table says
