@@ -14,7 +14,7 @@ use conformance_spec::PROPERTY_TAGS;
 
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
-use crate::model::SuiteReport;
+use crate::model::{ScenarioOutcome, SuiteReport};
 use crate::runner::{run_suite, Console, SuiteOptions};
 use crate::verdict::Verdict;
 
@@ -270,6 +270,25 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
     Ok(mutants)
 }
 
+/// The `# fails-at:` declarations of `mutant` that no failed scenario's failing step says.
+fn untripped_checks(mutant: &Mutant, failed: &[&ScenarioOutcome]) -> Vec<String> {
+    mutant
+        .fails_at
+        .iter()
+        .filter(|words| {
+            !failed.iter().any(|scenario| {
+                scenario
+                    .failed_step
+                    .as_ref()
+                    .is_some_and(|step| step.text.contains(words.as_str()))
+            })
+        })
+        .map(|words| {
+            format!("declared to fail at \"{words}\", but no scenario failed at such a step")
+        })
+        .collect()
+}
+
 /// Judges one mutant's run.
 pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     match mutant.kind {
@@ -310,19 +329,7 @@ fn judge_control_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     if report.verdict() != Verdict::Inconclusive {
         problems.push(format!("the run is {}, not inconclusive", report.verdict()));
     }
-    for words in &mutant.fails_at {
-        let tripped = failed.iter().any(|scenario| {
-            scenario
-                .failed_step
-                .as_ref()
-                .is_some_and(|step| step.text.contains(words.as_str()))
-        });
-        if !tripped {
-            problems.push(format!(
-                "declared to fail at \"{words}\", but no scenario failed at such a step"
-            ));
-        }
-    }
+    problems.extend(untripped_checks(mutant, &failed));
     MutantVerdict {
         mutant: mutant.clone(),
         failed_tags: failed
@@ -375,19 +382,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
             ));
         }
     }
-    for words in &mutant.fails_at {
-        let tripped = failed.iter().any(|scenario| {
-            scenario
-                .failed_step
-                .as_ref()
-                .is_some_and(|step| step.text.contains(words.as_str()))
-        });
-        if !tripped {
-            problems.push(format!(
-                "declared to fail at \"{words}\", but no scenario failed at such a step"
-            ));
-        }
-    }
+    problems.extend(untripped_checks(mutant, &failed));
     let failed_steps = failed
         .iter()
         .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
