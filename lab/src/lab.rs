@@ -29,12 +29,11 @@ use crate::image::SquidImage;
 use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
 use crate::relay::Relay;
-use crate::run_hosts::draw_hosts;
+use crate::run_hosts::{draw_hosts, served_names};
+use crate::servers::InProcessServers;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
 use crate::vantage::{NotObservable, Vantage, VantageLedger};
-use conformance_spec::{
-    all_lab_host_names, DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS,
-};
+use conformance_spec::{DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
 
 /// Whether the harness started the proxy under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,12 +94,14 @@ impl Lab {
         let hosts = draw_hosts().map_err(LabError::CouldNotStart)?;
         let served_names = served_names(&hosts);
         let pki = LabPki::generate(&served_names).map_err(could_not_start)?;
-        let scripted = ScriptedEndpoints::start().await.map_err(could_not_start)?;
-        let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone())
+        let InProcessServers {
+            origin,
+            scripted,
+            icap,
+            categorizer,
+        } = InProcessServers::start(&pki)
             .await
             .map_err(could_not_start)?;
-        let icap = IcapRecorder::start().await.map_err(could_not_start)?;
-        let categorizer = Categorizer::start().await.map_err(could_not_start)?;
 
         let mut resources = Resources::create_network(engine.client())
             .await
@@ -421,18 +422,6 @@ impl Lab {
             .and_then(|r| r.as_ref().map(|r| r.network.clone()))
             .unwrap_or_default()
     }
-}
-
-/// Every name the lab resolves and its origin certificate covers: the fixed names, then the
-/// drawn ones.
-fn served_names(hosts: &DrawnHosts) -> Vec<String> {
-    let mut names = all_lab_host_names();
-    for name in hosts.certificate_names() {
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
 }
 
 /// Containers and the network of one lab, removed in `Drop` if not before.

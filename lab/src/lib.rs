@@ -19,6 +19,7 @@ mod proxy_log;
 mod readiness;
 mod relay;
 mod run_hosts;
+mod servers;
 mod squid;
 mod vantage;
 

@@ -1,7 +1,7 @@
 //! The host names of one run, drawn fresh (or replayed from a seed) for the bundled lab and the
 //! harness side of external mode alike.
 
-use conformance_spec::{parse_seed, DrawnHosts, HOST_SEED_ENV};
+use conformance_spec::{all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV};
 
 /// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
 /// randomly otherwise.
@@ -13,4 +13,16 @@ pub(crate) fn draw_hosts() -> Result<DrawnHosts, String> {
         Err(_) => rand::random(),
     };
     Ok(DrawnHosts::draw(seed))
+}
+
+/// Every name the lab resolves and its origin certificate covers: the fixed names, then the
+/// drawn ones.
+pub(crate) fn served_names(hosts: &DrawnHosts) -> Vec<String> {
+    let mut names = all_lab_host_names();
+    for name in hosts.certificate_names() {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }

@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use lab_certs::{CertificateAuthority, LabPki};
 use mock_servers::{Categorizer, IcapRecorder, LabDns, ScriptedEndpoints, UpdateOrigin};
 
-use conformance_spec::{all_lab_host_names, DrawnHosts};
+use conformance_spec::DrawnHosts;
 
 use crate::error::LabError;
 use crate::external::relay::PortRelay;
 use crate::external::setup::{Setup, SidePorts};
+use crate::servers::InProcessServers;
 
 /// How to start the harness's side.
 #[derive(Debug, Clone)]
@@ -55,20 +56,15 @@ impl HarnessSide {
     pub async fn start(options: &SideOptions) -> Result<Self, LabError> {
         let hosts = crate::run_hosts::draw_hosts().map_err(LabError::Usage)?;
         let failed = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
-        let mut served_names = all_lab_host_names();
-        for name in hosts.certificate_names() {
-            if !served_names.contains(&name) {
-                served_names.push(name);
-            }
-        }
+        let served_names = crate::run_hosts::served_names(&hosts);
         let origin_ca = kept_origin_ca(&options.state_dir)?;
         let pki = LabPki::with_origin_ca(origin_ca, &served_names).map_err(failed)?;
-        let scripted = ScriptedEndpoints::start().await.map_err(failed)?;
-        let origin = UpdateOrigin::start(&pki.origin_leaf, scripted.clone())
-            .await
-            .map_err(failed)?;
-        let icap = IcapRecorder::start().await.map_err(failed)?;
-        let categorizer = Categorizer::start().await.map_err(failed)?;
+        let InProcessServers {
+            origin,
+            scripted,
+            icap,
+            categorizer,
+        } = InProcessServers::start(&pki).await.map_err(failed)?;
 
         let at = |port: u16| SocketAddr::from((options.expose, port));
         let ports = options.ports;
