@@ -98,6 +98,19 @@ enum HostMatch {
 /// A host name no policy names, standing for all the others.
 const OTHER_HOST: &str = "any-other-host.invalid";
 
+/// The Squid ACL types host matches become, with the suffix of their ACL's name.
+const ACL_KINDS: [(&str, &str); 2] = [("dstdomain", ""), ("dstdom_regex", "_regex")];
+
+/// The values of `hosts` that Squid writes as an ACL of `kind`.
+fn squid_values(hosts: &[&HostMatch], kind: &str) -> Vec<String> {
+    hosts
+        .iter()
+        .filter_map(|host| host.squid())
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, value)| value)
+        .collect()
+}
+
 impl HostMatch {
     /// A host name the test matches, chosen so that no other kind of pattern for the same
     /// text matches it too (`zzmicrosoftzz.sample.invalid` for a substring `microsoft`, not
@@ -782,13 +795,8 @@ impl Translator<'_> {
         for (purpose, hosts) in &excepts {
             let name = format!("{}_except", purpose.acl_name());
             let mut names = Vec::new();
-            for (kind, suffix) in [("dstdomain", ""), ("dstdom_regex", "_regex")] {
-                let values: Vec<String> = hosts
-                    .iter()
-                    .filter_map(|host| host.squid())
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, value)| value)
-                    .collect();
+            for (kind, suffix) in ACL_KINDS {
+                let values = squid_values(hosts, kind);
                 if values.is_empty() {
                     continue;
                 }
@@ -819,13 +827,8 @@ impl Translator<'_> {
                 }
             };
             let mut acl_refs = Vec::new();
-            for (kind, suffix) in [("dstdomain", ""), ("dstdom_regex", "_regex")] {
-                let values: Vec<String> = set
-                    .iter()
-                    .filter_map(|host| host.squid())
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, value)| value)
-                    .collect();
+            for (kind, suffix) in ACL_KINDS {
+                let values = squid_values(&set, kind);
                 if values.is_empty() {
                     continue;
                 }
