@@ -60,17 +60,29 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "the client received the origin's reply verbatim",
         "a_short_altered_or_empty_echo_is_not_verbatim",
     ),
+    (
+        "the origin received {int} request(s) for that {resource}",
+        "a_request_count_other_than_expected_fails",
+    ),
+    (
+        "the proxy did not ask for credentials",
+        "a_challenge_a_user_a_leaked_credential_or_no_request_fails",
+    ),
+    ("TLS handshake$", "another_stacks_hello_or_none_fails"),
+    (
+        "^the proxy logged (a tunnel|a decrypted request) to that host$",
+        "a_decrypted_request_or_no_tunnel_fails",
+    ),
+    (
+        "^the certificate the client saw was issued by",
+        "a_leaf_not_the_origins_or_not_chaining_to_the_interception_ca_fails",
+    ),
 ];
 
 /// Then steps with no proof yet: listed so the debt is visible in every run (the table says
-/// "**none**"), and so a new step cannot join them unnoticed. Each needs its predicate
+/// "**none yet**"), and so a new step cannot join them unnoticed. Each needs its predicate
 /// extracted into a pure function with a failing unit test, or a mutant that trips it first.
-const KNOWN_UNPROVEN: &[&str] = &[
-    "the origin received {int} request(s) for that {resource}",
-    "the proxy did not ask for credentials",
-    "^the origin saw (the client's own|the proxy's) TLS handshake$",
-    "^the proxy logged (a tunnel|a decrypted request) to that host$",
-];
+const KNOWN_UNPROVEN: &[&str] = &[];
 
 /// A `#[then(…)]` step definition: file, line and its expression.
 struct ThenStep {

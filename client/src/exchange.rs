@@ -68,6 +68,8 @@ pub struct ClientResponse {
     pub body_mismatch: Option<u64>,
     /// Issuer of the leaf certificate the client was shown (HTTPS only).
     pub issuer: Option<String>,
+    /// The leaf certificate the client was shown, DER (HTTPS only).
+    pub leaf: Option<Vec<u8>>,
     /// The parts of a `multipart/byteranges` body, each checked against the payload.
     pub parts: Vec<ReceivedPart>,
     /// The client stopped reading: the body ran past everything it asked for.

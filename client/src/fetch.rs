@@ -108,11 +108,8 @@ impl Fetch<'_> {
                 )
             })
             .collect();
-        let issuer = seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .and_then(issuer_of);
+        let leaf = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let issuer = leaf.as_deref().and_then(issuer_of);
         let first_offset = response
             .headers()
             .get(reqwest::header::CONTENT_RANGE)
@@ -165,6 +162,7 @@ impl Fetch<'_> {
             body_len,
             body_mismatch,
             issuer,
+            leaf,
             parts,
             stopped_reading,
         }))

@@ -20,5 +20,5 @@ pub use exchange::{
 pub use fetch::Fetch;
 pub use fingerprint::measure_own_ja4;
 pub use memory::{MemoryReport, MemoryWatch};
-pub use tls_capture::{client_tls, issuer_of, SeenLeaf};
+pub use tls_capture::{chains_to, client_tls, issuer_of, SeenLeaf};
 pub use tunnel::{raw_tunnel, RawTunnelExchange};

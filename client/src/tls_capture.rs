@@ -81,6 +81,31 @@ pub fn client_tls(
     Ok((config, seen))
 }
 
+/// Whether the DER leaf `leaf` is valid for `host` and chains to one of `roots` (and only
+/// them): an exact check of who issued it, where comparing issuer names would accept any
+/// certificate that merely copies the name. The error says why it does not.
+pub fn chains_to(leaf: &[u8], roots: &[CertificateDer<'static>], host: &str) -> Result<(), String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut store = RootCertStore::empty();
+    for root in roots {
+        store.add(root.clone()).map_err(|e| e.to_string())?;
+    }
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
+    verifier
+        .verify_server_cert(
+            &CertificateDer::from(leaf.to_vec()),
+            &[],
+            &name,
+            &[],
+            UnixTime::now(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The issuer of a DER certificate, as `CN=…, O=…`.
 pub fn issuer_of(der: &[u8]) -> Option<String> {
     x509_parser::parse_x509_certificate(der)

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use conformance_lab::external::ExternalOptions;
-use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage};
+use conformance_lab::{Blinded, Lab, LabError, LabMode, LabOptions, Policy, Vantage};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -250,10 +250,18 @@ async fn execute(
             // A scenario whose steps passed but whose property rests on a vantage point this
             // mode cannot see is not observable: raised as a typed payload the recorder
             // downcasts (resume_unwind: no panic message on the console).
-            let unjudged = matches!(finished, cucumber::event::ScenarioFinished::StepPassed)
-                .then(|| world.and_then(|w| w.unjudged().cloned()))
+            // A failed one whose instrument headers the proxy stripped proves nothing either.
+            let passed = matches!(finished, cucumber::event::ScenarioFinished::StepPassed);
+            let unjudged = passed
+                .then(|| world.as_ref().and_then(|w| w.unjudged().cloned()))
+                .flatten();
+            let blinded = (!passed)
+                .then(|| world.as_ref().and_then(|w| w.blinded()))
                 .flatten();
             Box::pin(async move {
+                if let Some(blinded) = blinded {
+                    std::panic::resume_unwind(Box::new(Blinded(blinded)));
+                }
                 if let Some(unjudged) = unjudged {
                     std::panic::resume_unwind(Box::new(unjudged));
                 }

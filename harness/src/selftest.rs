@@ -49,6 +49,10 @@ pub enum MutantKind {
     /// the run is inconclusive for them — a bypass check without a working control must never
     /// read as a pass.
     Control,
+    /// `# blinds: @tag …`: the proxy takes an instrument away (strips the harness's
+    /// `X-Conformance-*` headers); the declared properties must be inconclusive, never fail
+    /// and never pass, and so must the run.
+    Blinding,
 }
 
 /// The policy's directive lines, without comments and blank lines.
@@ -152,6 +156,10 @@ impl SelftestReport {
                         "controls of {} (inconclusive)",
                         tags(&verdict.mutant.expected)
                     ),
+                    MutantKind::Blinding => format!(
+                        "checks of {} blinded (inconclusive)",
+                        tags(&verdict.mutant.expected)
+                    ),
                 },
                 tags(&verdict.failed_tags),
                 if verdict.detected() { "yes" } else { "**no**" }
@@ -223,11 +231,15 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
                         l.strip_prefix("# controls-fail:")
                             .map(|d| (MutantKind::Control, d))
                     })
+                    .or_else(|| {
+                        l.strip_prefix("# blinds:")
+                            .map(|d| (MutantKind::Blinding, d))
+                    })
             })
             .ok_or_else(|| {
                 SuiteError::Rejected(format!(
-                    "{}: no `# fails: @tag …` (or `# controls-fail: @tag …`) line declaring what \
-                     the fault breaks",
+                    "{}: no `# fails: @tag …` (or `# controls-fail: @tag …`, `# blinds: @tag …`) \
+                     line declaring what the fault breaks",
                     display_path(&path)
                 ))
             })?;
@@ -293,13 +305,13 @@ fn untripped_checks(mutant: &Mutant, failed: &[&ScenarioOutcome]) -> Vec<String>
 pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     match mutant.kind {
         MutantKind::Policy => judge_policy_fault(mutant, report),
-        MutantKind::Control => judge_control_fault(mutant, report),
+        MutantKind::Control | MutantKind::Blinding => judge_inconclusive_fault(mutant, report),
     }
 }
 
-/// A control fault: every declared property is inconclusive (its control failed), no
-/// property fails, and the run is inconclusive.
-fn judge_control_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+/// A control or blinding fault: every declared property is inconclusive (its control failed,
+/// or an instrument was taken away), no property fails, and the run is inconclusive.
+fn judge_inconclusive_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     let failed: Vec<_> = report.failed().collect();
     let properties = report.properties();
     let mut problems = Vec::new();
@@ -313,15 +325,21 @@ fn judge_control_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
         match properties.iter().find(|p| p.property.tag() == tag) {
             Some(p) if p.verdict == Verdict::Inconclusive => {}
             Some(p) => problems.push(format!(
-                "{tag} is {} ({}), not inconclusive: its control should have failed",
-                p.verdict, p.why
+                "{tag} is {} ({}), not inconclusive: {}",
+                p.verdict,
+                p.why,
+                if mutant.kind == MutantKind::Control {
+                    "its control should have failed"
+                } else {
+                    "its checks should have been blinded"
+                }
             )),
             None => problems.push(format!("no {tag} scenario ran")),
         }
     }
     for property in properties.iter().filter(|p| p.verdict == Verdict::Fail) {
         problems.push(format!(
-            "{} failed ({}): a control fault must never read as a policy failure",
+            "{} failed ({}): a control or blinding fault must never read as a policy failure",
             property.property.tag(),
             property.why
         ));

@@ -115,7 +115,7 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
         (
             Verdict::Inconclusive,
             format!(
-                "not observable in external mode: {} ({} scenario(s) could not be judged: {})",
+                "not observable: {} ({} scenario(s) could not be judged: {})",
                 first.why,
                 unobservable.len(),
                 first.check
@@ -356,7 +356,7 @@ mod tests {
         assert!(
             verdict
                 .why
-                .starts_with("not observable in external mode: the proxy made no ICAP call"),
+                .starts_with("not observable: the proxy made no ICAP call"),
             "{}",
             verdict.why
         );

@@ -17,6 +17,7 @@ use testcontainers::bollard::Docker;
 use testcontainers::{ContainerAsync, GenericImage};
 
 use conformance_client::ProxyEndpoint;
+use rustls::pki_types::CertificateDer;
 
 use crate::backend::ProxyBackend;
 use crate::docker::{DockerEngine, LAB_LABEL};
@@ -62,8 +63,8 @@ pub struct Lab {
     hosts: DrawnHosts,
     served_names: Vec<String>,
     endpoint: ProxyEndpoint,
-    /// The common name of the CA the proxy signs intercepted connections with, when known.
-    interception_ca: Option<String>,
+    /// The CA the proxy signs intercepted connections with, when known.
+    interception_ca: Option<InterceptionCa>,
     policy: Policy,
     vantages: VantageLedger,
     /// External mode: the harness side's DNS server and set-up (the rest is moved out).
@@ -167,7 +168,10 @@ impl Lab {
         } else {
             resources.log_dir = Some(log_dir);
         }
-        let interception_ca = Some(pki.interception_ca.common_name().to_owned());
+        let interception_ca = Some(InterceptionCa {
+            certificates: vec![pki.interception_ca.cert_der().clone()],
+            common_name: pki.interception_ca.common_name().to_owned(),
+        });
         Ok(Self {
             pki,
             origin,
@@ -233,7 +237,7 @@ impl Lab {
             served_names: services.served_names,
             policy: Policy::of_external_proxy(&endpoint.url),
             endpoint,
-            interception_ca: interception.map(|ca| ca.common_name),
+            interception_ca: interception,
             vantages: VantageLedger::default(),
             external: Some(rest),
             resources: std::sync::Mutex::new(None),
@@ -272,7 +276,17 @@ impl Lab {
     /// The common name of the CA the proxy signs intercepted connections with: the lab's in
     /// the bundled lab, `--proxy-ca`'s in external mode (`None` when it was not given).
     pub fn interception_ca_name(&self) -> Option<&str> {
-        self.interception_ca.as_deref()
+        self.interception_ca
+            .as_ref()
+            .map(|ca| ca.common_name.as_str())
+    }
+
+    /// The certificates of the CA the proxy signs intercepted connections with, when known
+    /// (the lab's own, or `--proxy-ca`).
+    pub fn interception_ca_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.interception_ca
+            .as_ref()
+            .map(|ca| ca.certificates.as_slice())
     }
 
     /// Whether `vantage` can be observed in this run. The client and the origin always can;

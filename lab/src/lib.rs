@@ -38,4 +38,4 @@ pub use lab::{Lab, LabError, LabMode, LabOptions};
 pub use paths::{display_path, show_relative_to};
 pub use proxy_log::ProxyLog;
 pub use squid::{AccessLogLine, Policy, PolicyViolation, Squid, REFERENCE_POLICY};
-pub use vantage::{NotObservable, Vantage, VantageLedger};
+pub use vantage::{Blinded, NotObservable, Vantage, VantageLedger};

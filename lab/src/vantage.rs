@@ -81,11 +81,16 @@ impl fmt::Display for NotObservable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "not observable in external mode: {} ({} not observable: {})",
+            "not observable: {} ({} not observable: {})",
             self.check, self.vantage, self.why
         )
     }
 }
+
+/// A scenario whose instruments the proxy took away (it stripped the harness's headers): its
+/// failed step proves nothing either, so the scenario is not observable rather than failed.
+#[derive(Debug, Clone)]
+pub struct Blinded(pub NotObservable);
 
 /// What the run judged from where: per vantage point, the checks that used it and the checks
 /// it could not serve. Shared by every scenario of a run (held by the lab).

@@ -148,13 +148,21 @@ async fn the_origin_received_n_requests(
     _resource: Resource,
 ) -> Result<(), String> {
     let requests = world.origin_requests()?;
-    if requests.len() != count {
-        return Err(world.failure(
-            format!("{count} request(s) at the origin"),
-            format!("{} request(s)", requests.len()),
-        ));
+    match request_count_problem(&requests, count) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Why the origin did not see exactly `count` requests for the resource, if it did not.
+fn request_count_problem(requests: &[OriginRequest], count: usize) -> Option<(String, String)> {
+    (requests.len() != count).then(|| {
+        let seen: Vec<String> = requests.iter().map(ToString::to_string).collect();
+        (
+            format!("{count} request(s) at the origin"),
+            format!("{} request(s): [{}]", requests.len(), seen.join("; ")),
+        )
+    })
 }
 
 #[then("every response carried the file's exact bytes")]
@@ -253,7 +261,10 @@ pub(crate) fn revalidations_not_sent_by_the_client<'a>(
 mod tests {
     use mock_servers::{OriginRequest, Scheme, REQUEST_TOKEN_HEADER};
 
-    use super::{not_sent_by_the_client, revalidations_not_sent_by_the_client};
+    use super::{
+        not_sent_by_the_client, request_count_problem, revalidations_not_sent_by_the_client,
+    };
+    use crate::fixtures::origin_request;
 
     #[test]
     fn a_conditional_request_the_client_did_not_send_is_a_revalidation() {
@@ -292,6 +303,19 @@ mod tests {
             status: 200,
             bytes_sent: 0,
         }
+    }
+
+    #[test]
+    fn a_request_count_other_than_expected_fails() {
+        let once = [origin_request("/updates/1/s1/kb.cab", "s1-r1")];
+        assert!(request_count_problem(&once, 1).is_none());
+        assert!(request_count_problem(&[], 1).is_some());
+        let twice = [
+            once[0].clone(),
+            origin_request("/updates/1/s1/kb.cab", "s1-r2"),
+        ];
+        let (_, actual) = request_count_problem(&twice, 1).unwrap();
+        assert!(actual.starts_with("2 request(s)"), "{actual}");
     }
 
     #[test]

@@ -9,8 +9,11 @@ mod client;
 mod dynamic_names;
 mod evidence;
 mod files;
+#[cfg(test)]
+mod fixtures;
 mod hosts;
 mod icap;
+mod instruments;
 mod parameters;
 mod proxy;
 mod ranges;

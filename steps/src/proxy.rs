@@ -7,6 +7,7 @@ use std::time::Duration;
 use conformance_client::{ClientResponse, Exchange, Outcome};
 use conformance_lab::{CacheUse, ProxyFact, Vantage};
 use cucumber::then;
+use mock_servers::OriginRequest;
 use tokio::time::Instant;
 
 use crate::world::ConformanceWorld;
@@ -84,41 +85,71 @@ async fn the_client_receives_status(
 
 #[then("the proxy did not ask for credentials")]
 async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> Result<(), String> {
-    if world.exchanges.is_empty() {
-        return Err(world.failure("at least one request", "none was made"));
+    if let Some((expected, actual)) = credential_problem(&world.exchanges, None, None) {
+        return Err(world.failure(expected, actual));
     }
-    if let Some(refused) = world.exchanges.iter().find(|e| e.status() == Some(407)) {
-        return Err(world.failure("no 407 Proxy Authentication Required", refused.to_string()));
+    let log = world.proxy_log().await?;
+    let origin = world.scenario_origin_requests();
+    match credential_problem(&world.exchanges, log.as_deref(), Some(&origin)) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
     }
-    if let Some(failed) = world
-        .exchanges
+}
+
+/// Why the scenario's requests were not all answered without a credentials challenge, if
+/// they were not: from the client's side (no 407, every request answered), the proxy's log
+/// (no challenge, no authenticated user; `None` when it cannot be read) and the origin's
+/// journal (the requests arrived, none carried `Proxy-Authorization`; `None` to judge the
+/// client's side only). No request at all is a failure, never a vacuous pass.
+fn credential_problem(
+    exchanges: &[Exchange],
+    log: Option<&[ProxyFact]>,
+    at_origin: Option<&[OriginRequest]>,
+) -> Option<(String, String)> {
+    if exchanges.is_empty() {
+        return Some((
+            "at least one request".to_owned(),
+            "none was made".to_owned(),
+        ));
+    }
+    if let Some(refused) = exchanges.iter().find(|e| e.status() == Some(407)) {
+        return Some((
+            "no 407 Proxy Authentication Required".to_owned(),
+            refused.to_string(),
+        ));
+    }
+    if let Some(failed) = exchanges
         .iter()
         .find(|e| matches!(e.outcome, Outcome::Failed(_)))
     {
-        return Err(world.failure("every request answered", failed.to_string()));
+        return Some(("every request answered".to_owned(), failed.to_string()));
     }
-    let log = world.proxy_log().await?;
     if let Some(line) = log
-        .iter()
+        .into_iter()
         .flatten()
         .find(|l| l.challenged || l.user.is_some())
     {
-        return Err(world.failure(
-            "no request challenged for credentials or logged with a user",
+        return Some((
+            "no request challenged for credentials or logged with a user".to_owned(),
             line.to_string(),
         ));
     }
-    let origin = world.scenario_origin_requests();
-    if origin.is_empty() {
-        return Err(world.failure("the requests to reach the origin", "the origin saw none"));
+    let at_origin = at_origin?;
+    if at_origin.is_empty() {
+        return Some((
+            "the requests to reach the origin".to_owned(),
+            "the origin saw none".to_owned(),
+        ));
     }
-    if let Some(leak) = origin
+    at_origin
         .iter()
         .find(|r| r.header("proxy-authorization").is_some())
-    {
-        return Err(world.failure("no Proxy-Authorization at the origin", leak.to_string()));
-    }
-    Ok(())
+        .map(|leak| {
+            (
+                "no Proxy-Authorization at the origin".to_owned(),
+                leak.to_string(),
+            )
+        })
 }
 
 #[then("the proxy asked for credentials")]
@@ -173,6 +204,9 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
             "at least two requests for the same URL",
             format!("{}", world.exchanges.len()),
         ));
+    }
+    if world.instruments_stripped("no response came from the proxy's cache") {
+        return Ok(());
     }
     for exchange in &world.exchanges {
         let Some(response) = exchange.response() else {
@@ -272,5 +306,45 @@ fn cache_signal(exchange: &Exchange, response: &ClientResponse) -> Option<String
         Some(echo) if echo == exchange.request_token => None,
         Some(echo) => Some(format!("echoed token {echo} belongs to another request")),
         None => Some("the origin's echoed token is missing".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use conformance_client::Outcome;
+
+    use super::credential_problem;
+    use crate::fixtures::{exchange, origin_request, proxy_fact};
+
+    #[test]
+    fn a_challenge_a_user_a_leaked_credential_or_no_request_fails() {
+        let answered = [exchange("s1-r1", 200)];
+        let passed = [proxy_fact(
+            "GET",
+            "http://download.windowsupdate.com/s1/kb.cab",
+        )];
+        let at_origin = [origin_request("/s1/kb.cab", "s1-r1")];
+        assert!(credential_problem(&answered, Some(&passed), Some(&at_origin)).is_none());
+        assert!(credential_problem(&answered, None, Some(&at_origin)).is_none());
+
+        assert!(credential_problem(&[], None, None).is_some());
+        assert!(credential_problem(&[exchange("s1-r1", 407)], None, None).is_some());
+        let mut refused_tunnel = exchange("s1-r1", 200);
+        refused_tunnel.outcome = Outcome::Failed("connection reset".into());
+        assert!(credential_problem(&[refused_tunnel], None, None).is_some());
+
+        let mut challenged = passed[0].clone();
+        challenged.challenged = true;
+        assert!(credential_problem(&answered, Some(&[challenged]), Some(&at_origin)).is_some());
+        let mut authenticated = passed[0].clone();
+        authenticated.user = Some("lab".into());
+        assert!(credential_problem(&answered, Some(&[authenticated]), Some(&at_origin)).is_some());
+
+        assert!(credential_problem(&answered, Some(&passed), Some(&[])).is_some());
+        let mut leaked = at_origin[0].clone();
+        leaked
+            .headers
+            .push(("Proxy-Authorization".into(), "Basic bGFiOmxhYg==".into()));
+        assert!(credential_problem(&answered, Some(&passed), Some(&[leaked])).is_some());
     }
 }

@@ -527,6 +527,7 @@ mod tests {
                 body_len: 0,
                 body_mismatch: None,
                 issuer: None,
+                leaf: None,
                 parts: Vec::new(),
                 stopped_reading: false,
             }),
