@@ -74,6 +74,10 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "a_decrypted_request_or_no_tunnel_fails",
     ),
     (
+        "the origin answered every hop of the redirect itself",
+        "a_redirect_not_from_the_origin_or_a_hop_missing_fails",
+    ),
+    (
         "^the certificate the client saw was issued by",
         "a_leaf_not_the_origins_or_not_chaining_to_the_interception_ca_fails",
     ),

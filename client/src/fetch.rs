@@ -76,6 +76,9 @@ impl Fetch<'_> {
             .default_headers(scenario_headers)
             .tls_backend_preconfigured(tls)
             .http1_only()
+            // An update client's redirects are steps of their own, each journaled: never
+            // followed silently.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
             .timeout(CLIENT_TIMEOUT)
             .build()?;

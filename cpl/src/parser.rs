@@ -1040,6 +1040,16 @@ mod tests {
             .chunks(9)
             .map(|chunk| format!("{}\n", String::from_utf8_lossy(chunk)))
             .collect();
-        let _ = parse(&lines, "g.cpl");
+        let errors = match parse(&lines, "g.cpl") {
+            Err(errors) => errors,
+            Ok(policy) => policy.parse_diagnostics,
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.severity == crate::diagnostic::Severity::Error),
+            "garbage parsed without an error: {errors:?}"
+        );
+        assert!(errors.iter().all(|d| d.file == "g.cpl"));
     }
 }

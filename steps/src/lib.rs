@@ -17,6 +17,7 @@ mod instruments;
 mod parameters;
 mod proxy;
 mod ranges;
+mod redirects;
 mod tls;
 mod tunnel;
 mod world;

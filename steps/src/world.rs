@@ -50,6 +50,8 @@ pub struct ConformanceWorld {
     pub(crate) baseline_ja4: Option<String>,
     /// Per-client files of a dynamic-names scenario, and what each client got.
     pub(crate) tailored: Vec<(Served, Option<Exchange>)>,
+    /// The update host that redirects requests for the served file to it.
+    pub(crate) redirected_from: Option<String>,
     /// Objects the served page links (prefetch scenarios).
     pub(crate) linked: Vec<String>,
     /// The raw exchange of a protocol-detection scenario.
@@ -90,6 +92,7 @@ impl ConformanceWorld {
             last_modified: None,
             raw_tunnel: None,
             linked: Vec::new(),
+            redirected_from: None,
             not_observable: Vec::new(),
         })
     }
