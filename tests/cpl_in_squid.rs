@@ -104,7 +104,7 @@ fn hosts(rng: &mut StdRng, lab: &Lab, named: &[String]) -> Vec<String> {
     let mut hosts: Vec<String> = named
         .iter()
         .filter(|h| lab.serves(h))
-        .take(CASES_PER_POLICY / 2)
+        .take(CASES_PER_POLICY - 2)
         .cloned()
         .collect();
     while hosts.len() < CASES_PER_POLICY {
@@ -161,6 +161,22 @@ const REGRESSIONS: &[(&str, &str, &[&str])] = &[
          <Proxy>\n    condition=WU_Hosts authenticate(no)\n\n\
          <Cache>\n    condition=WU_Hosts cache(no)\n",
         &["download.windowsupdate.com", "www.example.com"],
+    ),
+];
+
+/// Corpus policies (`cpl/tests/corpus/`) run in the lab too, with requests to these hosts.
+const CORPUS: &[(&str, &[&str])] = &[
+    (
+        "vpm-windows-update-bypass.cpl",
+        &[
+            "7.tlu.dl.delivery.mp.microsoft.com",
+            "downloads.example.net",
+            "www.example.com",
+        ],
+    ),
+    (
+        "kb166719-corrected.cpl",
+        &["fe2.update.microsoft.com", "www.example.com"],
     ),
 ];
 
@@ -251,6 +267,14 @@ async fn squid_running_the_translation_decides_like_explain_for_generated_reques
         };
         check_policy(&mut rng, (*file).to_owned(), generated, &mut report).await;
     }
+    for (file, hosts) in CORPUS {
+        let path = format!("{}/cpl/tests/corpus/{file}", env!("CARGO_MANIFEST_DIR"));
+        let generated = generate::Generated {
+            source: std::fs::read_to_string(&path).expect("the corpus policy"),
+            named_hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+        };
+        check_policy(&mut rng, (*file).to_owned(), generated, &mut report).await;
+    }
     for number in 0..policies {
         let generated = generate::policy(&mut rng, number);
         check_policy(
@@ -263,7 +287,7 @@ async fn squid_running_the_translation_decides_like_explain_for_generated_reques
     }
     eprintln!(
         "cpl_in_squid: seed {seed:#x}: {} policies, {} requests compared in {:.1?}; seen: {:?}",
-        REGRESSIONS.len() + policies,
+        REGRESSIONS.len() + CORPUS.len() + policies,
         report.cases,
         started.elapsed(),
         report.seen
