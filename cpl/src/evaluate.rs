@@ -149,6 +149,19 @@ impl Evaluation<'_> {
     pub(crate) fn bypasses(&self, decision: Decision) -> bool {
         decision.is_bypass(self.value(decision))
     }
+
+    /// Kept out of the cache: `bypass_cache(yes)`, or `cache(no)`.
+    pub(crate) fn uncached(&self) -> bool {
+        self.bypasses(Decision::BypassCache) || self.cache_off().is_some()
+    }
+
+    /// `cache(no)`: the response is not stored, so no later request is served from the cache
+    /// (for the lab's observations and Squid's `cache deny`, as good as `bypass_cache(yes)`).
+    pub(crate) fn cache_off(&self) -> Option<&Setting> {
+        self.properties
+            .get("cache")
+            .filter(|setting| setting.value.eq_ignore_ascii_case("no"))
+    }
 }
 
 pub(crate) fn evaluate<'p>(policy: &'p Policy, request: &Request) -> Evaluation<'p> {

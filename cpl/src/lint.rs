@@ -389,6 +389,7 @@ fn broad_match(
             settings.join(" ")
         ),
     )
+    .code("over-broad-bypass")
     .at(
         trigger.span,
         format!("a {} match, not a domain", matcher_name(matcher)),

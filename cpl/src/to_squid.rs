@@ -12,7 +12,8 @@
 //!   lab_categorize`, `http_access deny blocked_category`) placed so that exempt hosts never
 //!   reach it: after their allow when the same hosts skip authentication, else behind a
 //!   negated host ACL, which Squid checks first;
-//! - `bypass_cache(yes)` → `cache deny`;
+//! - `bypass_cache(yes)`, or `cache(no)` (nothing stored, so nothing served from the cache) →
+//!   `cache deny`;
 //! - `request.icap_service(no)` / `response.icap_service(no)` → `adaptation_access
 //!   lab_reqmod|lab_respmod deny`;
 //! - `ssl.forward_proxy(no)` with `detect_protocol(none)` → `ssl_bump splice` at step 1 by the
@@ -307,6 +308,8 @@ struct Translator<'p> {
     sources: BTreeMap<Purpose, std::collections::BTreeSet<Span>>,
     /// The entries of `untranslated`, to keep each once.
     seen: std::collections::HashSet<Untranslated>,
+    /// Some host is kept out of the cache by `cache(no)` rather than `bypass_cache(yes)`.
+    cache_off_used: bool,
 }
 
 /// Translates `policy` into a Squid fragment under the lab contract.
@@ -316,6 +319,7 @@ pub fn to_squid(policy: &Policy) -> Translation {
         untranslated: Vec::new(),
         sources: BTreeMap::new(),
         seen: std::collections::HashSet::new(),
+        cache_off_used: false,
     };
     let mut candidates = translator.host_candidates();
     candidates.push(Candidate {
@@ -567,9 +571,24 @@ impl Translator<'_> {
             (true, false) => purposes.push(Purpose::DenyPlain),
             (false, false) => {}
         }
+        match (http.uncached(), https.uncached()) {
+            (true, true) => purposes.push(Purpose::NoCache),
+            (false, false) => {}
+            _ => self.skip(
+                if http.cache_off().or(https.cache_off()).is_some() {
+                    "cache(no)".to_owned()
+                } else {
+                    Decision::BypassCache.bypass_setting()
+                },
+                span,
+                format!(
+                    "set for {} over one of http:// and https:// only; the fragment keeps the baseline for both",
+                    host.describe()
+                ),
+            ),
+        }
         for (decision, purpose) in [
             (Decision::Authenticate, Purpose::NoAuth),
-            (Decision::BypassCache, Purpose::NoCache),
             (Decision::RequestIcap, Purpose::NoReqmod),
             (Decision::ResponseIcap, Purpose::NoRespmod),
             (Decision::Categorize, Purpose::NoCategorize),
@@ -602,6 +621,14 @@ impl Translator<'_> {
                 for evaluation in [&http, &https] {
                     if let Some(setting) = evaluation.settings.get(decision) {
                         spans.insert(setting.span);
+                    }
+                }
+            }
+            if *purpose == Purpose::NoCache {
+                for evaluation in [&http, &https] {
+                    if let Some(setting) = evaluation.cache_off() {
+                        spans.insert(setting.span);
+                        self.cache_off_used = true;
                     }
                 }
             }
@@ -642,7 +669,8 @@ impl Translator<'_> {
                         );
                     }
                     Item::Property(property)
-                        if Decision::of_property(&property.name.text).is_none() =>
+                        if Decision::of_property(&property.name.text).is_none()
+                            && property.name.key() != "cache" =>
                     {
                         self.skip(
                             policy.text_of(property.span),
@@ -892,9 +920,13 @@ impl Translator<'_> {
         out.push("acl CONNECT method CONNECT".to_owned());
         let exempt_from_categorization = refs.get(&Purpose::NoCategorize);
         let categorize_nothing = exempt_from_categorization.is_some_and(|acls| acls == &["all"]);
+        // Only when the allow lets through exactly the hosts exempt from categorisation: a host
+        // excepted from either ACL would otherwise be categorised, or not, against the CPL.
         let categorize_after_allow = !categorize_nothing
             && exempt_from_categorization.is_some()
-            && exempt_from_categorization == refs.get(&Purpose::NoAuth);
+            && exempt_from_categorization == refs.get(&Purpose::NoAuth)
+            && !excepts.contains_key(&Purpose::NoAuth)
+            && !excepts.contains_key(&Purpose::NoCategorize);
         if !categorize_nothing {
             out.push("acl blocked_category external lab_categorize".to_owned());
         }
@@ -972,10 +1004,15 @@ impl Translator<'_> {
         out.push("http_access allow lab_users".to_owned());
         out.push("http_access deny all".to_owned());
         out.push(String::new());
+        let no_cache_setting = if self.cache_off_used {
+            "bypass_cache(yes) or cache(no)"
+        } else {
+            "bypass_cache(yes)"
+        };
         for (purpose, setting, deny, allow) in [
             (
                 Purpose::NoCache,
-                "bypass_cache(yes)",
+                no_cache_setting,
                 "cache deny",
                 "cache allow all",
             ),
@@ -1164,6 +1201,57 @@ mod tests {
         assert!(fragment.contains("adaptation_access lab_respmod deny all\n"));
         assert!(fragment.contains("http_access allow all\n"));
         assert!(!fragment.contains("blocked_category"), "{fragment}");
+    }
+
+    /// Found by the lab check (`tests/cpl_in_squid.rs`, seed 2): the categoriser was placed
+    /// after the allow of `no_auth`, so a host given back authentication still skipped by the
+    /// CPL's categorisation bypass was categorised.
+    #[test]
+    fn a_host_excepted_from_authenticate_no_keeps_its_categorization_bypass() {
+        let translation = translate(
+            "define url.domain condition WU\nmicrosoft.com\nend\n\
+             <Proxy>\ncondition=WU authenticate(no) webpulse.categorize.mode(none)\n\
+             <Proxy>\nurl.host=7.tlu.dl.delivery.mp.microsoft.com authenticate(corp_realm)\n",
+        );
+        let fragment = &translation.fragment;
+        let position = |text: &str| {
+            fragment
+                .find(text)
+                .unwrap_or_else(|| panic!("{text} missing in\n{fragment}"))
+        };
+        assert!(
+            position("http_access deny !no_auth blocked_category\n")
+                < position("http_access allow !no_auth_except no_auth\n")
+        );
+        assert!(!fragment.contains("\nhttp_access deny blocked_category\n"));
+    }
+
+    /// Found by the lab check (`tests/cpl_in_squid.rs`, seed 2): `cache(no)` was listed as
+    /// not translated and Squid served update payloads from its cache.
+    #[test]
+    fn cache_no_keeps_responses_out_of_the_cache_like_bypass_cache() {
+        let translation = translate(
+            "define url.domain condition WU\nwindowsupdate.com\nend\n\
+             <Proxy>\ncondition=WU authenticate(no)\n\
+             <Cache>\ncondition=WU cache(no)\nurl.host=www.example.com cache(no)\n\
+             <Cache>\nurl.host=ctldl.windowsupdate.com cache(yes)\n",
+        );
+        let fragment = &translation.fragment;
+        for line in [
+            "acl no_cache dstdomain .windowsupdate.com\nacl no_cache dstdomain www.example.com\n",
+            "acl no_cache_except dstdomain ctldl.windowsupdate.com\n",
+            "# bypass_cache(yes) or cache(no) (CPL lines 7, 8)\ncache deny !no_cache_except no_cache\n",
+        ] {
+            assert!(fragment.contains(line), "missing {line:?} in\n{fragment}");
+        }
+        assert!(
+            !translation
+                .untranslated
+                .iter()
+                .any(|u| u.subject.starts_with("cache(")),
+            "{:?}",
+            translation.untranslated
+        );
     }
 
     #[test]
