@@ -16,6 +16,14 @@ use conformance_lab::EXTERNAL_SQUID_BYPASS_CONF;
 const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// One lab or external proxy at a time: each test's fleet must finish within its duration on
+/// a 2-core machine.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn load(args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("load")
@@ -39,6 +47,7 @@ fn amplification(run: &serde_json::Value) -> f64 {
 
 #[test]
 fn policies_side_by_side_show_what_each_costs_on_the_wan() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("load.json");
     let html = dir.path().join("load.html");
@@ -138,6 +147,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
 /// CPU and memory are reported as not observable rather than as zero.
 #[test]
 fn an_external_squid_is_loaded_through_its_own_configuration() {
+    let _turn = turn();
     let proxy = external_squid("load-squid", EXTERNAL_SQUID_BYPASS_CONF);
     let json = proxy.state.path().join("load.json");
     let html = proxy.state.path().join("load.html");

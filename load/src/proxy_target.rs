@@ -2,6 +2,7 @@
 //! lab's container, nowhere for an external proxy (reported as not observable, never as zero).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use conformance_lab::external::probe::proxy_authority;
 use conformance_lab::Lab;
@@ -29,13 +30,25 @@ pub(crate) enum CostSource {
 }
 
 impl ProxyTarget {
-    /// The lab's Squid at its published loopback port.
+    /// The lab's Squid at its address on the lab's network when this host reaches it there
+    /// (Linux), else at its published loopback port. Docker's port forwarding copies every
+    /// byte in a userland process that competes with the proxy for CPU.
     pub(crate) async fn of_lab(lab: &Lab) -> Result<Self, LoadError> {
-        let address = resolve(&lab.proxy_url()).await?;
+        let published = resolve(&lab.proxy_url()).await?;
+        let direct = match lab.proxy_network_address() {
+            Some(address) => tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::net::TcpStream::connect(address),
+            )
+            .await
+            .is_ok_and(|c| c.is_ok())
+            .then_some(address),
+            None => None,
+        };
         Ok(Self {
-            address,
+            address: direct.unwrap_or(published),
             cost: CostSource::Container {
-                host_port: address.port(),
+                host_port: published.port(),
             },
         })
     }

@@ -82,8 +82,8 @@ async fn load_labs(
         say(
             options,
             format!(
-                "load: proxy under test at {}; {} machines for up to {} s",
-                lab.proxy_url(),
+                "load: proxy under test at http://{}; {} machines for up to {} s",
+                target.address,
                 options.fleet.clients,
                 options.duration.as_secs()
             ),
