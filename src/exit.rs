@@ -70,7 +70,7 @@ impl From<&SuiteError> for Exit {
 impl From<&LoadError> for Exit {
     fn from(error: &LoadError) -> Self {
         match error {
-            LoadError::Usage(_) | LoadError::ExternalModeUnavailable(_) => Self::Usage,
+            LoadError::Usage(_) => Self::Usage,
             LoadError::Rejected(_) => Self::Rejected,
             LoadError::Lab(_) => Self::LabFailed,
             LoadError::Environment(_) => Self::Environment,

@@ -1,13 +1,13 @@
 //! `proxy-conformance`: validates a proxy policy against the Windows Update conformance suite
 //! in the bundled lab, or any proxy the harness did not start (`run --proxy`, with `serve`
-//! for setting the proxy up first), proves the suite catches policy faults (`selftest`), and
+//! for setting the proxy up first), loads either with a fleet (`load`), proves the suite catches policy faults (`selftest`), and
 //! lints, explains and translates ProxySG CPL (`cpl`).
 //!
 //! Exit codes: see [`exit::Exit`].
 
 mod exit;
+mod external_args;
 
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,9 +17,10 @@ use conformance_harness::{
     Verdict,
 };
 use conformance_lab::display_path;
-use conformance_lab::external::{ExternalOptions, HarnessSide, SideOptions, SidePorts};
+use conformance_lab::external::HarnessSide;
 
 use crate::exit::Exit;
+use crate::external_args::{ExternalArgs, SideArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,7 +45,7 @@ enum Command {
     /// Run the suite against every faulty policy and show that each fault is caught.
     Selftest(SelftestArgs),
     /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
     #[command(disable_help_flag = true)]
     Cpl {
@@ -85,46 +86,8 @@ struct RunArgs {
     /// Print every step of every scenario instead of progress lines.
     #[arg(long)]
     verbose: bool,
-    /// Put a proxy the harness did not start under test (a staging appliance): http://HOST:PORT.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["policy", "cpl"], requires = "expose")]
-    proxy: Option<String>,
-    /// Credentials the external proxy accepts, for the control scenarios.
-    #[arg(long, value_name = "USER:PASSWORD", requires = "proxy")]
-    proxy_user: Option<String>,
-    /// The external proxy's interception CA (PEM), so a bump by the proxy is told from any
-    /// other certificate.
-    #[arg(long, value_name = "FILE", requires = "proxy")]
-    proxy_ca: Option<PathBuf>,
     #[command(flatten)]
-    side: SideArgs,
-}
-
-/// Where the harness's side listens, for an external proxy.
-#[derive(Debug, Args)]
-struct SideArgs {
-    /// The address of this machine at which the proxy reaches the harness (IPv4): origins on
-    /// :80 and :443, DNS on :53, ICAP on :1344, the categoriser on :8344.
-    #[arg(long, value_name = "ADDR")]
-    expose: Option<Ipv4Addr>,
-    /// Where the origin CA the proxy trusts is kept between runs (created on first use).
-    #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-}
-
-impl SideArgs {
-    fn options(&self) -> Option<SideOptions> {
-        let state_dir = self.state_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("HOME").map_or_else(
-                || PathBuf::from("proxy-conformance-state"),
-                |home| PathBuf::from(home).join(".local/state/proxy-conformance"),
-            )
-        });
-        Some(SideOptions {
-            expose: self.expose?,
-            state_dir,
-            ports: SidePorts::default(),
-        })
-    }
+    external: ExternalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -152,9 +115,8 @@ struct LoadArgs {
     /// ProxySG CPL policy (translated with `cpl to-squid`); repeatable, after any --policy.
     #[arg(long, value_name = "FILE")]
     cpl: Vec<PathBuf>,
-    /// An external proxy to load instead of the lab's Squid (external mode).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["policy", "cpl"])]
-    proxy: Option<String>,
+    #[command(flatten)]
+    external: ExternalArgs,
     /// Simulated machines.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     clients: usize,
@@ -199,8 +161,9 @@ struct LoadArgs {
 }
 
 async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
-    use conformance_load::{LoadOptions, PolicySource, ProgressStyle, Target};
+    use conformance_load::{LoadError, LoadOptions, PolicySource, ProgressStyle, Target};
     let report = if args.merge.is_empty() {
+        let external = args.external.options().map_err(LoadError::Usage)?;
         let sources = (args.policy.into_iter().map(PolicySource::Squid))
             .chain(args.cpl.into_iter().map(PolicySource::Cpl));
         let fleet = conformance_load::FleetOptions {
@@ -216,9 +179,7 @@ async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
         };
         conformance_load::run_load(LoadOptions {
             fleet,
-            target: args
-                .proxy
-                .map_or_else(|| Target::Lab(sources.collect()), Target::External),
+            target: external.map_or_else(|| Target::Lab(sources.collect()), Target::External),
             duration: std::time::Duration::from_secs(args.duration),
             max_bytes: args.max_bytes,
             json: args.json.clone(),
@@ -264,29 +225,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         keep_lab: args.keep_lab,
         ..SuiteOptions::default()
     };
-    if let Some(proxy_url) = &args.proxy {
-        let user = match &args.proxy_user {
-            Some(text) => Some(text.split_once(':').map_or_else(
-                || {
-                    Err(SuiteError::Usage(
-                        "--proxy-user: write USER:PASSWORD".to_owned(),
-                    ))
-                },
-                |(u, p)| Ok((u.to_owned(), p.to_owned())),
-            )?),
-            None => None,
-        };
-        let side = args
-            .side
-            .options()
-            .ok_or_else(|| SuiteError::Usage("--proxy needs --expose ADDR".to_owned()))?;
-        options.external = Some(ExternalOptions {
-            proxy_url: proxy_url.clone(),
-            user,
-            proxy_ca: args.proxy_ca.clone(),
-            side,
-        });
-    }
+    options.external = args.external.options().map_err(SuiteError::Usage)?;
     if let Some(policy) = args.policy {
         options.policy = policy;
     }
@@ -441,7 +380,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Selftest(args) => selftest(args).await,
         Command::Load(args) => {
-            return load(args)
+            return load(*args)
                 .await
                 .unwrap_or_else(|error| {
                     eprintln!("proxy-conformance load: {error}");

@@ -1,14 +1,28 @@
 //! `proxy-conformance load` end to end, small and bounded (50 machines, 10 s per policy): the
 //! reference policy delivers every byte once (WAN amplification 1.00 ± 0.01) with no client
 //! error, the range-widening mutant multiplies WAN bytes (> 2), and a policy that caches the
-//! shared files divides them (< 1). Plus the parts that need no lab: external mode not yet
-//! available, and `--merge` of workers' results.
+//! shared files divides them (< 1). External mode against an ordinary Squid the harness did not
+//! configure (20 machines, 10 s), and its usage and reachability errors; `--merge` of workers'
+//! results.
+
+mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::external_proxy::external_squid;
+use conformance_lab::EXTERNAL_SQUID_BYPASS_CONF;
+
 const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// One lab or external proxy at a time: each test's fleet must finish within its duration on
+/// a 2-core machine.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 fn load(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -33,6 +47,7 @@ fn amplification(run: &serde_json::Value) -> f64 {
 
 #[test]
 fn policies_side_by_side_show_what_each_costs_on_the_wan() {
+    let _turn = turn();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("load.json");
     let html = dir.path().join("load.html");
@@ -126,14 +141,95 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     assert!((amplification(first) - amplification(reference)).abs() < 1e-9);
 }
 
+/// External mode: an ordinary Squid with the Windows Update bypass, started the way its users
+/// run it (not configured by the harness), loaded through `--proxy` while the harness exposes
+/// only its side at the network's gateway. Every byte crosses the WAN once, and the proxy's
+/// CPU and memory are reported as not observable rather than as zero.
 #[test]
-fn an_external_proxy_is_refused_with_a_clear_message_until_external_mode_exists() {
-    let output = load(&["--proxy", "http://127.0.0.1:3128", "--clients", "1"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+fn an_external_squid_is_loaded_through_its_own_configuration() {
+    let _turn = turn();
+    let proxy = external_squid("load-squid", EXTERNAL_SQUID_BYPASS_CONF);
+    let json = proxy.state.path().join("load.json");
+    let html = proxy.state.path().join("load.html");
+    let output = load(&[
+        "--proxy",
+        &format!("http://127.0.0.1:{}", proxy.port),
+        "--expose",
+        &proxy.gateway,
+        "--state-dir",
+        proxy.state.path().to_str().unwrap(),
+        "--clients",
+        "20",
+        "--duration",
+        "10",
+        "--ramp",
+        "1",
+        "--plain",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    let result = read_json(&json);
+    let run = &result["runs"][0];
+    assert_eq!(run["proxy"], format!("http://127.0.0.1:{}", proxy.port));
+    assert_eq!(run["clients"]["done"], 20, "{text}");
+    assert_eq!(run["clients"]["failed"], 0, "{text}");
     assert!(
-        stderr(&output).contains("external mode is not available yet"),
-        "{}",
-        stderr(&output)
+        (amplification(run) - 1.0).abs() <= 0.01,
+        "amplification {} is not 1.00 ± 0.01\n{text}",
+        amplification(run)
+    );
+    assert!(run["proxy_cost"].is_null(), "{text}");
+    assert!(
+        run["proxy_cost_unobservable"]
+            .as_str()
+            .is_some_and(|why| why.starts_with("not observable")),
+        "{run}"
+    );
+    assert!(run["harness_cost"]["cpu_seconds"]
+        .as_f64()
+        .is_some_and(|s| s > 0.0));
+    assert!(text.contains("proxy CPU not observable"), "{text}");
+    let page = std::fs::read_to_string(&html).expect("the HTML page");
+    assert!(page.contains("not observable"));
+}
+
+#[test]
+fn an_external_proxy_without_an_exposed_address_is_a_usage_error() {
+    let output = load(&["--proxy", "http://127.0.0.1:3128", "--clients", "1"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("--expose <ADDR>"), "{text}");
+}
+
+#[test]
+fn an_external_proxy_nobody_answers_at_fails_in_seconds_with_one_sentence() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let started = std::time::Instant::now();
+    let output = load(&[
+        "--proxy",
+        &format!("http://127.0.0.1:{port}"),
+        "--expose",
+        "127.0.0.1",
+        "--clients",
+        "1",
+    ]);
+    let text = stderr(&output);
+    assert!(started.elapsed().as_secs() < 5, "{text}");
+    assert_eq!(output.status.code(), Some(3), "{text}");
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("proxy-conformance load: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains(&format!("127.0.0.1:{port} cannot be reached")),
+        "{text}"
     );
 }
 

@@ -69,6 +69,8 @@ pub struct Lab {
     vantages: VantageLedger,
     /// External mode: the harness side's DNS server and set-up (the rest is moved out).
     external: Option<SideRest>,
+    /// Bundled lab: the proxy's address on the lab's network.
+    network_address: Option<std::net::SocketAddr>,
     resources: std::sync::Mutex<Option<Resources>>,
 }
 
@@ -138,6 +140,7 @@ impl Lab {
             Err(StartFailure::Failed(error)) => return Err(could_not_start(error)),
         };
         let proxy_port = proxy.host_port;
+        let network_address = proxy.network_address;
         resources.adopt(proxy.container);
         let endpoint = ProxyEndpoint {
             url: format!("http://127.0.0.1:{proxy_port}"),
@@ -187,6 +190,7 @@ impl Lab {
             policy: options.policy,
             vantages: VantageLedger::default(),
             external: None,
+            network_address,
             resources: std::sync::Mutex::new(Some(resources)),
         })
     }
@@ -240,6 +244,7 @@ impl Lab {
             interception_ca: interception,
             vantages: VantageLedger::default(),
             external: Some(rest),
+            network_address: None,
             resources: std::sync::Mutex::new(None),
         })
     }
@@ -247,6 +252,13 @@ impl Lab {
     /// The proxy under test as clients on this host reach it (`http://HOST:PORT`).
     pub fn proxy_url(&self) -> String {
         self.endpoint.url.clone()
+    }
+
+    /// Bundled lab: the proxy at its address on the lab's Docker network, which a Linux host
+    /// reaches directly — without the userland copy of Docker's port forwarding that
+    /// [`Lab::proxy_url`] goes through (a load of thousands of connections needs that).
+    pub fn proxy_network_address(&self) -> Option<std::net::SocketAddr> {
+        self.network_address
     }
 
     /// Whether the harness started the proxy under test.

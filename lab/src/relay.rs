@@ -14,6 +14,9 @@ use crate::docker::LAB_LABEL;
 use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
 use crate::readiness::{follow_until, Verdict};
 
+/// Connections waiting to be accepted by the relay (the kernel caps it at `somaxconn`, 4096).
+const RELAY_BACKLOG: u32 = 4096;
+
 pub(crate) struct Relay {
     pub(crate) container: ContainerAsync<GenericImage>,
     pub(crate) address: IpAddr,
@@ -25,10 +28,13 @@ impl Relay {
         origin_http_port: u16,
         origin_tls_port: u16,
     ) -> Result<Self> {
+        // socat listens with a backlog of 5 unless told otherwise: a burst of the proxy's
+        // connections overflows it, and a connection whose handshake is dropped there stalls
+        // the request on it for up to a minute.
         let script = format!(
             "exec 2>&1; \
-             socat -d -d TCP-LISTEN:80,fork,reuseaddr TCP:host.docker.internal:{origin_http_port} & \
-             socat -d -d TCP-LISTEN:443,fork,reuseaddr TCP:host.docker.internal:{origin_tls_port} & \
+             socat -d -d TCP-LISTEN:80,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_http_port} & \
+             socat -d -d TCP-LISTEN:443,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_tls_port} & \
              wait"
         );
         let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)

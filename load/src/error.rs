@@ -9,16 +9,11 @@ pub enum LoadError {
     /// A bad option: nothing ran.
     #[error("{0}")]
     Usage(String),
-    /// `--proxy` was given but this build's lab cannot put an external proxy under test yet.
-    #[error(
-        "external mode is not available yet: this build's lab cannot put the proxy at {0} under \
-         test (no external-mode API); run against the lab's Squid with --policy or --cpl"
-    )]
-    ExternalModeUnavailable(String),
     /// A policy (or CPL file) that cannot be read, translated or that breaks the lab contract.
     #[error("{0}")]
     Rejected(String),
-    /// The lab could not start.
+    /// The lab could not start; in external mode, the proxy cannot be reached or cannot reach
+    /// the harness's side.
     #[error("{0}")]
     Lab(String),
     /// The harness's own environment: a temporary folder, a report that cannot be written, a

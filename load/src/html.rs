@@ -147,7 +147,13 @@ fn table(report: &LoadReport) -> String {
             "proxy CPU (s) / peak memory (MiB)",
             Box::new(|r| {
                 r.proxy_cost.map_or_else(
-                    || "not observable".into(),
+                    || {
+                        let why = r
+                            .proxy_cost_unobservable
+                            .as_deref()
+                            .unwrap_or("not observable");
+                        format!("<span title=\"{}\">not observable</span>", escape(why))
+                    },
                     |c| {
                         format!(
                             "{:.1} / {:.0}",
@@ -373,4 +379,5 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

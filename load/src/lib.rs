@@ -19,6 +19,7 @@ mod options;
 mod process_stats;
 mod profile;
 mod progress;
+mod proxy_target;
 mod report;
 mod run;
 mod size;

@@ -114,6 +114,10 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
         }
     }
     merged.failures = failures;
+    merged.proxy_cost_unobservable = match proxy_cost {
+        Some(_) => None,
+        None => runs.iter().find_map(|r| r.proxy_cost_unobservable.clone()),
+    };
     merged.proxy_cost = proxy_cost;
     merged.started_unix_ms = start;
     merged.duration_s = (end_ms - start) as f64 / 1000.0;
@@ -237,6 +241,7 @@ mod tests {
             shared_files: Flow::default(),
             throughput_mib_s: 1.0,
             proxy_cost: None,
+            proxy_cost_unobservable: None,
             harness_cost: ResourceCost {
                 cpu_seconds: 1.0,
                 peak_memory_bytes: 100,

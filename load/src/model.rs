@@ -59,6 +59,9 @@ pub struct PolicyRun {
     pub throughput_mib_s: f64,
     /// The proxy's CPU and memory (lab container only; `None` for an external proxy).
     pub proxy_cost: Option<ResourceCost>,
+    /// Why `proxy_cost` is absent (`not observable: …`), so no reader takes it for zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_cost_unobservable: Option<String>,
     /// This harness process (clients and origins together).
     pub harness_cost: ResourceCost,
     pub timeline: Vec<Second>,

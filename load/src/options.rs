@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use conformance_lab::external::ExternalOptions;
+
 /// 1 MiB: Delivery Optimization's piece size, and BITS's range size here.
 pub const MIB: u64 = 1 << 20;
 
@@ -58,8 +60,9 @@ pub enum Target {
     /// The lab's Squid, once per policy, one after the other (same fleet each time); the
     /// bundled reference policy when the list is empty.
     Lab(Vec<PolicySource>),
-    /// A proxy the harness did not start (`--proxy URL`).
-    External(String),
+    /// A proxy the harness did not start (`--proxy URL`): the harness exposes only its side
+    /// (origins, DNS, origin CA) and the fleet goes through that proxy.
+    External(ExternalOptions),
 }
 
 /// A policy to load the lab's proxy with.

@@ -4,12 +4,12 @@
 //! of a policy ends when every machine ended or at the duration, whichever is first. Ctrl-C or
 //! SIGTERM stops the run and removes the lab, as `run` does.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use conformance_harness::{Bundle, Interrupt};
+use conformance_lab::external::ExternalOptions;
 use conformance_lab::{display_path, Lab, LabError, LabOptions, Policy};
 use mock_servers::OriginJournal;
 use tokio::task::JoinSet;
@@ -28,6 +28,7 @@ use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
 use crate::process_stats::{self, ProcessSample};
 use crate::profile::{self, ClientProfile, FleetContext};
 use crate::progress::{Progress, Tick};
+use crate::proxy_target::{CostSource, ProxyTarget};
 use crate::report::write_reports;
 
 /// How long the run waits, after the last machine, for the origins to stop sending (a proxy
@@ -38,19 +39,32 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 /// and returns the result.
 pub async fn run_load(options: LoadOptions) -> Result<LoadReport, LoadError> {
     options.validate()?;
-    let sources = match &options.target {
-        Target::External(url) => return Err(LoadError::ExternalModeUnavailable(url.clone())),
+    let runs = match &options.target {
+        Target::External(external) => vec![load_external(external, &options).await?],
         Target::Lab(sources) if sources.is_empty() => {
             let bundle = Bundle::get().map_err(LoadError::Environment)?;
-            vec![PolicySource::Squid(bundle.reference_policy())]
+            load_labs(&[PolicySource::Squid(bundle.reference_policy())], &options).await?
         }
-        Target::Lab(sources) => sources.clone(),
+        Target::Lab(sources) => load_labs(sources, &options).await?,
     };
+    let report = LoadReport {
+        format: REPORT_FORMAT,
+        runs,
+    };
+    write_reports(&report, options.json.as_deref(), options.html.as_deref())?;
+    Ok(report)
+}
+
+/// The lab's Squid under each policy in turn, the same fleet through each.
+async fn load_labs(
+    sources: &[PolicySource],
+    options: &LoadOptions,
+) -> Result<Vec<PolicyRun>, LoadError> {
     let interrupt = Interrupt::listen();
-    raise_open_file_limit(&options);
+    raise_open_file_limit(options);
     // Every policy is read before the first lab starts: a bad one fails fast.
     let mut policies = Vec::new();
-    for source in &sources {
+    for source in sources {
         policies.push(load_policy(
             source,
             options.progress != ProgressStyle::Silent,
@@ -59,42 +73,83 @@ pub async fn run_load(options: LoadOptions) -> Result<LoadReport, LoadError> {
     let mut runs = Vec::new();
     for (source, (policy, _translation)) in sources.iter().zip(policies) {
         let label = display_path(source.path());
-        say(&options, format!("load: starting the lab (policy {label})"));
+        say(options, format!("load: starting the lab (policy {label})"));
         let lab = tokio::select! {
-            lab = Lab::start(LabOptions { policy }) => lab.map_err(|error| match error {
-                LabError::PolicyRejected(message) => LoadError::Rejected(message),
-                LabError::CouldNotStart(message) => LoadError::Lab(format!("the lab could not start: {message}")),
-                LabError::Usage(message) => LoadError::Usage(message),
-                LabError::ProxyUnreachable(message) | LabError::ProxyCannotReachHarness(message) => {
-                    LoadError::Lab(message)
-                }
-            })?,
+            lab = Lab::start(LabOptions { policy }) => lab.map_err(lab_error)?,
             signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
         };
+        let target = ProxyTarget::of_lab(&lab).await?;
         say(
-            &options,
+            options,
             format!(
-                "load: proxy under test at {}; {} machines for up to {} s",
-                lab.proxy_url(),
+                "load: proxy under test at http://{}; {} machines for up to {} s",
+                target.address,
                 options.fleet.clients,
                 options.duration.as_secs()
             ),
         );
         let outcome = tokio::select! {
-            run = run_fleet(&lab, &options, &label) => run,
+            run = run_fleet(&lab, &target, options, &label, "lab squid") => run,
             signal = interrupt.wait() => Err(LoadError::Interrupted(signal)),
         };
         lab.shutdown().await;
         let run = outcome?;
-        say(&options, summary_line(&run));
+        say(options, summary_line(&run));
         runs.push(run);
     }
-    let report = LoadReport {
-        format: REPORT_FORMAT,
-        runs,
+    Ok(runs)
+}
+
+/// External mode: the harness's side only (origins under the Microsoft names, DNS, origin
+/// CA), checked reachable through the proxy as `run --proxy` does, then the fleet through
+/// that proxy. Its CPU and memory are not the harness's to see.
+async fn load_external(
+    external: &ExternalOptions,
+    options: &LoadOptions,
+) -> Result<PolicyRun, LoadError> {
+    let interrupt = Interrupt::listen();
+    raise_open_file_limit(options);
+    let url = external.proxy_url.trim_end_matches('/').to_owned();
+    say(
+        options,
+        format!("load: starting the harness's side for the external proxy at {url}"),
+    );
+    let lab = tokio::select! {
+        lab = Lab::start_external(external.clone(), |setup| say(options, setup.to_string())) => {
+            lab.map_err(lab_error)?
+        }
+        signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
     };
-    write_reports(&report, options.json.as_deref(), options.html.as_deref())?;
-    Ok(report)
+    let target = ProxyTarget::external(&url).await?;
+    say(
+        options,
+        format!(
+            "load: external proxy under test at {url}; {} machines for up to {} s",
+            options.fleet.clients,
+            options.duration.as_secs()
+        ),
+    );
+    let outcome = tokio::select! {
+        run = run_fleet(&lab, &target, options, &url, &url) => run,
+        signal = interrupt.wait() => Err(LoadError::Interrupted(signal)),
+    };
+    drop(lab);
+    let run = outcome?;
+    say(options, summary_line(&run));
+    Ok(run)
+}
+
+fn lab_error(error: LabError) -> LoadError {
+    match error {
+        LabError::PolicyRejected(message) => LoadError::Rejected(message),
+        LabError::CouldNotStart(message) => {
+            LoadError::Lab(format!("the lab could not start: {message}"))
+        }
+        LabError::Usage(message) => LoadError::Usage(message),
+        LabError::ProxyUnreachable(message) | LabError::ProxyCannotReachHarness(message) => {
+            LoadError::Lab(message)
+        }
+    }
 }
 
 /// One line per run for the console.
@@ -118,7 +173,7 @@ pub fn summary_line(run: &PolicyRun) -> String {
     format!(
         "load: {policy}: {done}/{clients} done, {failed} failed{failures}, {unfinished} unfinished; \
          download p50 {p50} ms p95 {p95} ms p99 {p99} ms; {mib:.0} MiB/s; amplification {amp}; \
-         proxy CPU {proxy} s, harness CPU {harness:.1} s",
+         proxy CPU {proxy}, harness CPU {harness:.1} s",
         policy = run.policy,
         done = run.clients.done,
         clients = run.fleet.clients,
@@ -128,9 +183,10 @@ pub fn summary_line(run: &PolicyRun) -> String {
         p95 = run.download_ms.p95,
         p99 = run.download_ms.p99,
         mib = run.throughput_mib_s,
-        proxy = run
-            .proxy_cost
-            .map_or_else(|| "-".to_owned(), |c| format!("{:.1}", c.cpu_seconds)),
+        proxy = run.proxy_cost.map_or_else(
+            || "not observable".to_owned(),
+            |c| format!("{:.1} s", c.cpu_seconds)
+        ),
         harness = run.harness_cost.cpu_seconds,
     )
 }
@@ -225,15 +281,27 @@ fn origin_totals(journal: &OriginJournal, plan: &FleetPlan) -> OriginTotals {
     totals
 }
 
-async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<PolicyRun, LoadError> {
+async fn run_fleet(
+    lab: &Lab,
+    target: &ProxyTarget,
+    options: &LoadOptions,
+    label: &str,
+    proxy_name: &str,
+) -> Result<PolicyRun, LoadError> {
     let plan = fleet::plan(&options.fleet, lab.origin().files())
         .map_err(|e| LoadError::Environment(format!("cannot register the fleet's files: {e}")))?;
-    let proxy: SocketAddr = lab
-        .proxy_url()
-        .trim_start_matches("http://")
-        .parse()
-        .map_err(|e| LoadError::Lab(format!("the lab's proxy address {}: {e}", lab.proxy_url())))?;
-    let stats = ContainerStats::follow_publisher_of(proxy.port()).await;
+    let proxy = target.address;
+    let (stats, mut cost_unobservable) = match target.cost {
+        CostSource::Container { host_port } => {
+            let stats = ContainerStats::follow_publisher_of(host_port).await;
+            let why = stats.is_none().then(|| {
+                "not observable: Docker's stats for the proxy container could not be read"
+                    .to_owned()
+            });
+            (stats, why)
+        }
+        CostSource::NotObservable(why) => (None, Some(why.to_owned())),
+    };
     let proxy_before = match &stats {
         Some(stats) => {
             stats
@@ -343,9 +411,21 @@ async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<Poli
     let duration = fleet_ended.duration_since(start);
     let reading = meter.read();
     let histogram = meter.latencies();
+    let proxy_cost = match (proxy_before, proxy_after, &stats) {
+        (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
+            cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+            peak_memory_bytes: stats.peak_memory(),
+        }),
+        _ => {
+            cost_unobservable.get_or_insert_with(|| {
+                "not observable: Docker's stats gave no sample of the proxy container".to_owned()
+            });
+            None
+        }
+    };
     Ok(PolicyRun {
         policy: label.to_owned(),
-        proxy: "lab squid".to_owned(),
+        proxy: proxy_name.to_owned(),
         workers: 1,
         started_unix_ms,
         duration_s: duration.as_secs_f64(),
@@ -369,13 +449,8 @@ async fn run_fleet(lab: &Lab, options: &LoadOptions, label: &str) -> Result<Poli
         ),
         shared_files: Flow::new(reading.delivered_shared, origin.shared_bytes),
         throughput_mib_s: reading.delivered as f64 / MIB as f64 / duration.as_secs_f64().max(1e-3),
-        proxy_cost: match (proxy_before, proxy_after, &stats) {
-            (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
-                cpu_seconds: after.cpu_seconds - before.cpu_seconds,
-                peak_memory_bytes: stats.peak_memory(),
-            }),
-            _ => None,
-        },
+        proxy_cost,
+        proxy_cost_unobservable: cost_unobservable,
         harness_cost: ResourceCost {
             cpu_seconds: harness_after.cpu_seconds - harness_before.cpu_seconds,
             peak_memory_bytes: sampler.peak_harness_memory.max(harness_after.rss_bytes),

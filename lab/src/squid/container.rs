@@ -63,6 +63,9 @@ impl From<anyhow::Error> for StartFailure {
 pub(crate) struct ProxyUnderTest {
     pub(crate) container: ContainerAsync<GenericImage>,
     pub(crate) host_port: u16,
+    /// The proxy on the lab's network, which a Linux host reaches without Docker's port
+    /// forwarding.
+    pub(crate) network_address: Option<std::net::SocketAddr>,
 }
 
 /// Lab credentials and ports the proxy is started with.
@@ -165,9 +168,15 @@ impl ProxyUnderTest {
             .get_host_port_ipv4(PROXY_PORT)
             .await
             .map_err(anyhow::Error::from)?;
+        let network_address = container
+            .get_bridge_ip_address()
+            .await
+            .ok()
+            .map(|ip| (ip, PROXY_PORT).into());
         Ok(Self {
             container,
             host_port,
+            network_address,
         })
     }
 }

@@ -1,0 +1,72 @@
+//! The proxy the fleet connects to, and where its cost comes from: Docker's stats for the
+//! lab's container, nowhere for an external proxy (reported as not observable, never as zero).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use conformance_lab::external::probe::proxy_authority;
+use conformance_lab::Lab;
+
+use crate::error::LoadError;
+
+/// Why an external proxy's CPU and memory are not in the report.
+pub(crate) const EXTERNAL_COST_NOT_OBSERVABLE: &str =
+    "not observable: the proxy under test is external, the harness cannot read its CPU or memory";
+
+/// Where the fleet sends its requests.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxyTarget {
+    pub address: SocketAddr,
+    pub cost: CostSource,
+}
+
+/// How the proxy's CPU and memory are known.
+#[derive(Debug, Clone)]
+pub(crate) enum CostSource {
+    /// The container that publishes this host port.
+    Container { host_port: u16 },
+    /// Not at all, and why.
+    NotObservable(&'static str),
+}
+
+impl ProxyTarget {
+    /// The lab's Squid at its address on the lab's network when this host reaches it there
+    /// (Linux), else at its published loopback port. Docker's port forwarding copies every
+    /// byte in a userland process that competes with the proxy for CPU.
+    pub(crate) async fn of_lab(lab: &Lab) -> Result<Self, LoadError> {
+        let published = resolve(&lab.proxy_url()).await?;
+        let direct = match lab.proxy_network_address() {
+            Some(address) => tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::net::TcpStream::connect(address),
+            )
+            .await
+            .is_ok_and(|c| c.is_ok())
+            .then_some(address),
+            None => None,
+        };
+        Ok(Self {
+            address: direct.unwrap_or(published),
+            cost: CostSource::Container {
+                host_port: published.port(),
+            },
+        })
+    }
+
+    /// A proxy the harness did not start, at `http://HOST:PORT` (resolved once).
+    pub(crate) async fn external(url: &str) -> Result<Self, LoadError> {
+        Ok(Self {
+            address: resolve(url).await?,
+            cost: CostSource::NotObservable(EXTERNAL_COST_NOT_OBSERVABLE),
+        })
+    }
+}
+
+async fn resolve(url: &str) -> Result<SocketAddr, LoadError> {
+    let (host, port) = proxy_authority(url).map_err(|e| LoadError::Usage(e.to_string()))?;
+    tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .ok()
+        .and_then(|mut found| found.next())
+        .ok_or_else(|| LoadError::Lab(format!("the proxy's name {host} does not resolve")))
+}
