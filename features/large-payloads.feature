@@ -2,8 +2,11 @@
 Feature: Multi-GiB update payloads stream through the proxy in ranges
   Feature updates are several GiB. BITS fetches them in ranges; offsets beyond 4 GiB must
   survive the proxy; other clients fetch whole packages in one request, which a body-size limit
-  (reply_body_max_size) cuts off. The harness itself streams: it holds no copy of the file.
-  These scenarios run alone (@serial), so the memory measured is the download's.
+  (reply_body_max_size) refuses or cuts off. A proxy decides on a whole multi-GiB reply as soon
+  as it reads its length, so the client checks the announced length and the first 64 MiB, then
+  hangs up (the 300 MiB package is read to its end). The harness itself streams: it holds no
+  copy of the file. These scenarios run alone (@serial), so the memory measured is the
+  download's.
 
   Scenario: the tail of a 4 GiB feature update, across the 4 GiB boundary, in 16 MiB ranges
     Given the lab proxy enforces the policy under test
@@ -22,4 +25,11 @@ Feature: Multi-GiB update payloads stream through the proxy in ranges
     When an update client downloads the whole file over HTTP in one request
     Then it receives the whole file with status 200
     And the origin received 1 request for that file
+    And the harness's memory grew by less than 32 MiB during the download
+
+  Scenario: a 3 GiB feature update requested whole, in one request without a Range
+    Given the lab proxy enforces the policy under test
+    And "*.dl.delivery.mp.microsoft.com" serves a 3 GiB update file under a per-client name
+    When an update client starts a whole-file download of that file over HTTP and reads its first 64 MiB
+    Then it receives status 200 announcing the whole file, and its first 64 MiB intact
     And the harness's memory grew by less than 32 MiB during the download

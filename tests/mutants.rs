@@ -74,6 +74,10 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "a_decrypted_request_or_no_tunnel_fails",
     ),
     (
+        "it receives status 200 announcing the whole file",
+        "an_error_page_a_cut_length_or_corrupt_head_is_not_the_whole_file",
+    ),
+    (
         "the origin answered every hop of the redirect itself",
         "a_redirect_not_from_the_origin_or_a_hop_missing_fails",
     ),

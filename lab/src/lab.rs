@@ -71,6 +71,8 @@ pub struct Lab {
     external: Option<SideRest>,
     /// Bundled lab: the proxy's address on the lab's network.
     network_address: Option<std::net::SocketAddr>,
+    /// The proxy as a person on this host reaches it (the published port in the bundled lab).
+    proxy_url: String,
     resources: std::sync::Mutex<Option<Resources>>,
 }
 
@@ -142,7 +144,7 @@ impl Lab {
         let proxy_port = proxy.host_port;
         let network_address = proxy.network_address;
         resources.adopt(proxy.container);
-        let endpoint = ProxyEndpoint {
+        let mut endpoint = ProxyEndpoint {
             url: format!("http://127.0.0.1:{proxy_port}"),
             user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
             trusted_roots: vec![
@@ -160,6 +162,12 @@ impl Lab {
         .map_err(could_not_start)?;
         if attempts > 1 && std::env::var_os("PROXY_CONFORMANCE_DEBUG").is_some() {
             eprintln!("lab: the proxy answered the readiness probe after {attempts} attempts");
+        }
+        // Scenario clients reach the proxy on the lab's network when this host can (Linux):
+        // Docker's port forwarding copies every byte in a userland process that competes with
+        // the proxy for CPU, which the multi-GiB downloads feel.
+        if let Some(direct) = reachable(network_address).await {
+            endpoint.url = format!("http://{direct}");
         }
         let backend: Arc<dyn ProxyBackend> = Arc::new(Squid);
         let proxy_log = ProxyLog::new(log_dir.path().join("access.log"), backend.clone());
@@ -191,6 +199,7 @@ impl Lab {
             vantages: VantageLedger::default(),
             external: None,
             network_address,
+            proxy_url: format!("http://127.0.0.1:{proxy_port}"),
             resources: std::sync::Mutex::new(Some(resources)),
         })
     }
@@ -240,6 +249,7 @@ impl Lab {
             hosts: services.hosts,
             served_names: services.served_names,
             policy: Policy::of_external_proxy(&endpoint.url),
+            proxy_url: endpoint.url.clone(),
             endpoint,
             interception_ca: interception,
             vantages: VantageLedger::default(),
@@ -249,9 +259,10 @@ impl Lab {
         })
     }
 
-    /// The proxy under test as clients on this host reach it (`http://HOST:PORT`).
+    /// The proxy under test as a person on this host reaches it (`http://HOST:PORT`); the
+    /// scenarios' clients may take a shorter way ([`Lab::proxy_endpoint`]).
     pub fn proxy_url(&self) -> String {
-        self.endpoint.url.clone()
+        self.proxy_url.clone()
     }
 
     /// Bundled lab: the proxy at its address on the lab's Docker network, which a Linux host
@@ -544,4 +555,16 @@ impl Removal {
         }
         self.containers.into_iter().for_each(std::mem::forget);
     }
+}
+
+/// `address` if this host can open a TCP connection to it within a second.
+async fn reachable(address: Option<std::net::SocketAddr>) -> Option<std::net::SocketAddr> {
+    let address = address?;
+    tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    .is_ok_and(|connected| connected.is_ok())
+    .then_some(address)
 }

@@ -33,8 +33,8 @@ impl Relay {
         // the request on it for up to a minute.
         let script = format!(
             "exec 2>&1; \
-             socat -d -d TCP-LISTEN:80,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_http_port} & \
-             socat -d -d TCP-LISTEN:443,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_tls_port} & \
+             socat -d -d -b 262144 TCP-LISTEN:80,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_http_port} & \
+             socat -d -d -b 262144 TCP-LISTEN:443,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_tls_port} & \
              wait"
         );
         let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)

@@ -45,38 +45,56 @@ impl Payload {
         format!("\"{:016x}-{:x}\"", self.seed, self.size)
     }
 
-    /// Writes the bytes at `offset..offset + buf.len()` into `buf`.
+    /// The 8 bytes of the payload's block `index` (bytes `8 * index ..`), little-endian.
+    fn block(&self, index: u64) -> u64 {
+        splitmix64(self.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Writes the bytes at `offset..offset + buf.len()` into `buf`: the partial blocks at
+    /// either end byte by byte, the whole blocks between a word at a time.
     pub fn fill(&self, offset: u64, buf: &mut [u8]) {
-        let mut position = offset;
-        let mut written = 0;
-        while written < buf.len() {
-            let block = splitmix64(self.seed ^ (position / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let bytes = block.to_le_bytes();
-            let start = (position % 8) as usize;
-            let take = (8 - start).min(buf.len() - written);
-            buf[written..written + take].copy_from_slice(&bytes[start..start + take]);
-            written += take;
-            position += take as u64;
+        let start = (offset % 8) as usize;
+        let head = ((8 - start) % 8).min(buf.len());
+        let (head_bytes, rest) = buf.split_at_mut(head);
+        if head > 0 {
+            head_bytes.copy_from_slice(&self.block(offset / 8).to_le_bytes()[start..start + head]);
         }
+        let first_word = (offset + head as u64) / 8;
+        let mut words = rest.chunks_exact_mut(8);
+        let whole = words.len() as u64;
+        for (index, word) in (first_word..).zip(&mut words) {
+            word.copy_from_slice(&self.block(index).to_le_bytes());
+        }
+        let tail = words.into_remainder();
+        let len = tail.len();
+        tail.copy_from_slice(&self.block(first_word + whole).to_le_bytes()[..len]);
     }
 
     /// The first index in `got` (a slice read from `offset`) that differs from the payload.
     pub fn first_mismatch(&self, offset: u64, got: &[u8]) -> Option<usize> {
-        let mut expected = vec![0u8; got.len().min(CHUNK as usize)];
-        let mut checked = 0;
-        while checked < got.len() {
-            let take = expected.len().min(got.len() - checked);
-            self.fill(offset + checked as u64, &mut expected[..take]);
-            if let Some(i) = expected[..take]
+        let differs_in = |at: usize, bytes: &[u8]| {
+            let mut expected = [0u8; 8];
+            self.fill(offset + at as u64, &mut expected[..bytes.len()]);
+            bytes
                 .iter()
-                .zip(&got[checked..checked + take])
-                .position(|(a, b)| a != b)
-            {
-                return Some(checked + i);
-            }
-            checked += take;
+                .zip(expected)
+                .position(|(a, b)| *a != b)
+                .map(|i| at + i)
+        };
+        let head = ((8 - (offset % 8) as usize) % 8).min(got.len());
+        if let Some(i) = differs_in(0, &got[..head]) {
+            return Some(i);
         }
-        None
+        let first_word = (offset + head as u64) / 8;
+        let mut words = got[head..].chunks_exact(8);
+        let whole = words.len();
+        for (n, word) in (0..).zip(&mut words) {
+            let word: [u8; 8] = word.try_into().expect("chunks of 8");
+            if u64::from_le_bytes(word) != self.block(first_word + n as u64) {
+                return differs_in(head + 8 * n, &word);
+            }
+        }
+        differs_in(head + 8 * whole, words.remainder())
     }
 
     /// The bytes `first..=last` as a stream of chunks, generated as they are polled.
@@ -122,6 +140,30 @@ mod tests {
         assert_eq!(p.first_mismatch(13, &part), None);
         part[5] ^= 1;
         assert_eq!(p.first_mismatch(13, &part), Some(5));
+    }
+
+    #[test]
+    fn every_alignment_and_length_agrees_with_the_whole_file() {
+        let p = Payload::for_resource("/c/msdownload/kb.cab", 300, 1);
+        let mut whole = [0u8; 300];
+        p.fill(0, &mut whole);
+        for offset in 0..20usize {
+            for len in [0usize, 1, 3, 7, 8, 9, 15, 16, 17, 64, 100] {
+                let mut part = vec![0u8; len];
+                p.fill(offset as u64, &mut part);
+                assert_eq!(
+                    part,
+                    whole[offset..offset + len],
+                    "offset {offset} len {len}"
+                );
+                assert_eq!(p.first_mismatch(offset as u64, &part), None);
+                for flipped in 0..len {
+                    let mut corrupt = part.clone();
+                    corrupt[flipped] ^= 0x80;
+                    assert_eq!(p.first_mismatch(offset as u64, &corrupt), Some(flipped));
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) struct Ask {
     pub range: Option<String>,
     pub extra_headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// Stop reading the body after this many bytes (default: everything asked for, with a
+    /// margin).
+    pub read_limit: Option<u64>,
 }
 
 impl Ask {
@@ -35,6 +38,7 @@ impl Ask {
             range: None,
             extra_headers: Vec::new(),
             body: None,
+            read_limit: None,
         }
     }
 
@@ -58,6 +62,12 @@ impl Ask {
 
     pub(crate) fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.extra_headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Reads only the first `bytes` of the body, then drops the connection.
+    pub(crate) fn reading_only(mut self, bytes: u64) -> Self {
+        self.read_limit = Some(bytes);
         self
     }
 
@@ -85,13 +95,14 @@ impl ConformanceWorld {
                     .payload
                     .unwrap_or_else(|| Payload::for_target(&served.target, served.size))
             });
-        let read_limit = (served.resource == Resource::File).then(|| {
+        let default_limit = (served.resource == Resource::File).then(|| {
             let asked = match requested_ranges(ask.range.as_deref(), served.size) {
                 ranges if ranges.is_empty() => served.size,
                 ranges => ranges.iter().map(ByteRange::len).sum(),
             };
             (asked + READ_MARGIN).max((served.size + READ_MARGIN).min(ALWAYS_READ))
         });
+        let read_limit = ask.read_limit.or(default_limit);
         Fetch {
             proxy: &self.proxy,
             scenario: &self.token,

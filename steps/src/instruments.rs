@@ -76,14 +76,18 @@ pub(crate) fn stripped_instruments(
             "the proxy removed the {REQUEST_TOKEN_HEADER} header from every request it forwarded (header hardening), so the origin cannot tell whose request it answers; allow X-Conformance-* headers through to judge this"
         ));
     }
+    // The origin's own answer (same status) reached the client without its echo; an answer
+    // of the proxy's own (an error page in place of the origin's reply) is no stripping.
     exchanges
         .iter()
         .filter(|e| {
-            e.response()
-                .is_some_and(|r| r.header(ECHO_TOKEN_HEADER).is_none())
-                && at_origin
-                    .iter()
-                    .any(|r| r.header(REQUEST_TOKEN_HEADER) == Some(e.request_token.as_str()))
+            e.response().is_some_and(|response| {
+                response.header(ECHO_TOKEN_HEADER).is_none()
+                    && at_origin.iter().any(|r| {
+                        r.header(REQUEST_TOKEN_HEADER) == Some(e.request_token.as_str())
+                            && r.status == response.status
+                    })
+            })
         })
         .map(|e| {
             format!(
@@ -128,6 +132,12 @@ mod tests {
         // cache's doing, not stripping; one request without a token (a proxy's own) is not
         // stripping either.
         assert!(stripped_instruments(&echo_removed, &at_origin[..1]).is_none());
+        // The proxy answered with an error page of its own after the origin began its reply.
+        let mut replaced = exchange("s1-r2", 403);
+        if let conformance_client::Outcome::Response(r) = &mut replaced.outcome {
+            r.headers.clear();
+        }
+        assert!(stripped_instruments(&[replaced], &at_origin).is_none());
         let mut own = hardened[0].clone();
         own.target = "/s1/prefetched.cab".into();
         assert!(stripped_instruments(&answered, &[at_origin[0].clone(), own]).is_none());

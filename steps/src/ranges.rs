@@ -63,6 +63,55 @@ async fn an_update_client_downloads_the_whole_file(
     Ok(())
 }
 
+#[when(
+    expr = "an update client starts a whole-file download of that file over {scheme} and reads its first {size}"
+)]
+async fn an_update_client_starts_a_whole_file_download(
+    world: &mut ConformanceWorld,
+    scheme: Scheme,
+    prefix: Size,
+) -> Result<(), String> {
+    let watch = MemoryWatch::start();
+    let ask = Ask::get(scheme, crate::parameters::Credentials::Without).reading_only(prefix.0);
+    world.fetch(ask).await?;
+    world.memory = Some(watch.stop());
+    Ok(())
+}
+
+#[then(expr = "it receives status 200 announcing the whole file, and its first {size} intact")]
+async fn it_receives_the_whole_files_head(
+    world: &mut ConformanceWorld,
+    prefix: Size,
+) -> Result<(), String> {
+    let exchange = world.last_exchange()?;
+    let size = world.served()?.size;
+    match whole_file_head_problem(exchange, size, prefix.0) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
+    }
+}
+
+/// Why a whole-file GET of a `size`-byte file, read for its first `prefix` bytes, does not
+/// show the proxy passing the whole file on, if it does not: 200 with `Content-Length: size`
+/// (a body-size limit answers with an error page instead, or cuts the length), and at least
+/// `prefix` bytes that match the file.
+fn whole_file_head_problem(
+    exchange: &Exchange,
+    size: u64,
+    prefix: u64,
+) -> Option<(String, String)> {
+    let expected = format!("200 with Content-Length {size} and the file's first {prefix} bytes");
+    let Some(response) = exchange.response() else {
+        return Some((expected, exchange.to_string()));
+    };
+    let announced = response
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let intact = response.body_mismatch.is_none() && response.body_len >= prefix.min(size);
+    (response.status != 200 || announced != Some(size) || !intact)
+        .then(|| (expected, exchange.to_string()))
+}
+
 #[when(expr = "a BITS client downloads that file from byte {int} over {scheme} in {size} ranges")]
 async fn a_bits_client_downloads_from_in_ranges(
     world: &mut ConformanceWorld,
@@ -508,7 +557,7 @@ mod tests {
         ClientResponse, Credentials, Exchange, Outcome, Scheme as ClientScheme,
     };
 
-    use super::{head_told_the_size, memory_problem, origin_overspend};
+    use super::{head_told_the_size, memory_problem, origin_overspend, whole_file_head_problem};
 
     fn answered(method: &str, content_length: Option<&str>) -> Exchange {
         Exchange {
@@ -570,6 +619,34 @@ mod tests {
             status: 206,
             bytes_sent: bytes,
         }
+    }
+
+    #[test]
+    fn an_error_page_a_cut_length_or_corrupt_head_is_not_the_whole_file() {
+        use crate::fixtures::exchange;
+        let size = 3 << 30;
+        let with = |status: u16, length: u64, read: u64, mismatch: Option<u64>| {
+            let mut e = exchange("s1-r1", status);
+            if let conformance_client::Outcome::Response(r) = &mut e.outcome {
+                r.headers
+                    .push(("content-length".into(), length.to_string()));
+                r.body_len = read;
+                r.body_mismatch = mismatch;
+            }
+            e
+        };
+        let prefix = 64 << 20;
+        assert!(
+            whole_file_head_problem(&with(200, size, prefix + 1, None), size, prefix).is_none()
+        );
+        assert!(whole_file_head_problem(&with(403, 3_900, 3_900, None), size, prefix).is_some());
+        assert!(
+            whole_file_head_problem(&with(200, 1 << 30, prefix + 1, None), size, prefix).is_some()
+        );
+        assert!(whole_file_head_problem(&with(200, size, 1024, None), size, prefix).is_some());
+        assert!(
+            whole_file_head_problem(&with(200, size, prefix + 1, Some(7)), size, prefix).is_some()
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ dns_timeout 2 seconds
 cache_mem 64 MB
 maximum_object_size_in_memory 8 MB
 memory_cache_mode always
+# Read up to 1 MB ahead of the client (default 16 KB): multi-GiB downloads otherwise crawl
+# through the lab in 16 KB steps.
+read_ahead_gap 1 MB
 
 logformat lab_evidence %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt bump=%ssl::bump_mode sni=%ssl::>sni range="%{{Range}}>h" content_range="%{{Content-Range}}<h" adapt="%adapt::all_trs" err=%err_code/%err_detail scenario=%{{X-Conformance-Scenario}}>h
 access_log stdio:{LOG_DIR}/access.log lab_evidence
