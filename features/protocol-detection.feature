@@ -1,8 +1,9 @@
 @protocol
 Feature: Tunnels to update hosts carry whatever bytes the client sends
-  Delivery Optimization and other update components speak more than TLS on port 443. A proxy
-  that inspects the protocol inside the tunnel (detect_protocol) breaks them; the vendor policy
-  turns detection off for update hosts.
+  Delivery Optimization and other update components speak more than TLS on port 443, some of it
+  server-first (the service greets before the client says anything). A proxy that inspects the
+  protocol inside the tunnel (detect_protocol) breaks them: it holds a silent tunnel until the
+  client speaks; the vendor policy turns detection off for update hosts.
 
   Background:
     Given the lab proxy enforces the policy under test
@@ -28,6 +29,17 @@ Feature: Tunnels to update hosts carry whatever bytes the client sends
       | host                           |
       | *.update.microsoft.com         |
       | *.dl.delivery.mp.microsoft.com |
+
+  Scenario Outline: a server-first protocol through a CONNECT to <host> greets the silent client
+    When a client without credentials opens a CONNECT tunnel to "<host>" on port 443 and waits for the server to speak first
+    Then the client received the origin's greeting before it sent a byte
+    And the origin received those bytes verbatim
+    And the client received the origin's reply verbatim
+
+    Examples:
+      | host                             |
+      | *.do.dsp.mp.microsoft.com        |
+      | *.delivery.mp.microsoft.com      |
 
   @control
   Scenario: non-TLS bytes to a control host are stopped by the proxy's inspection

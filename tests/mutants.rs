@@ -78,6 +78,10 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "an_error_page_a_cut_length_or_corrupt_head_is_not_the_whole_file",
     ),
     (
+        "the client received the origin's greeting before it sent a byte",
+        "a_greeting_held_back_altered_or_not_the_origins_fails",
+    ),
+    (
         "the origin answered every hop of the redirect itself",
         "a_redirect_not_from_the_origin_or_a_hop_missing_fails",
     ),

@@ -20,6 +20,8 @@ pub struct RawTunnelExchange {
     /// The proxy's status line for the CONNECT.
     pub connect_status: String,
     pub sent: Vec<u8>,
+    /// What the server said before the client sent anything, when the client waited for it.
+    pub greeting: Option<Vec<u8>>,
     pub received: Vec<u8>,
     /// Why reading the reply stopped early, if it did.
     pub stopped: Option<String>,
@@ -35,6 +37,13 @@ impl std::fmt::Display for RawTunnelExchange {
             self.sent.len(),
             self.received.len()
         )?;
+        if let Some(greeting) = &self.greeting {
+            write!(
+                f,
+                "; the server spoke first: {:?}",
+                String::from_utf8_lossy(greeting)
+            )?;
+        }
         if let Some(why) = &self.stopped {
             write!(f, " ({why})")?;
         }
@@ -43,18 +52,22 @@ impl std::fmt::Display for RawTunnelExchange {
 }
 
 /// Opens a CONNECT tunnel to `host:443` through `proxy`, sends `sent` and reads as many bytes
-/// back (bounded in time), keeping what the proxy answered and why reading stopped.
+/// back (bounded in time), keeping what the proxy answered and why reading stopped. With
+/// `greeting`, the client first waits that long for the server to speak (a server-first
+/// protocol) and reads its greeting line before it sends a byte; without one it gives up.
 pub async fn raw_tunnel(
     proxy: &ProxyEndpoint,
     scenario: &str,
     credentials: Credentials,
     host: &str,
     sent: Vec<u8>,
+    greeting: Option<Duration>,
 ) -> RawTunnelExchange {
     let mut exchange = RawTunnelExchange {
         host: host.to_owned(),
         connect_status: String::new(),
         sent,
+        greeting: None,
         received: Vec::new(),
         stopped: None,
     };
@@ -84,6 +97,21 @@ pub async fn raw_tunnel(
         }
         if !exchange.connect_status.contains(" 200") {
             return Ok::<_, std::io::Error>(());
+        }
+        if let Some(wait) = greeting {
+            let mut line = Vec::new();
+            match tokio::time::timeout(wait, stream.read_until(b'\n', &mut line)).await {
+                Ok(read) => {
+                    read?;
+                    exchange.greeting = Some(line);
+                }
+                Err(_) => {
+                    exchange.stopped = Some(format!(
+                        "the server's greeting did not come through within {wait:?}"
+                    ));
+                    return Ok(());
+                }
+            }
         }
         stream.get_mut().write_all(&exchange.sent).await?;
         let mut buf = vec![0u8; 4096];

@@ -250,6 +250,8 @@ impl fmt::Display for TlsHandshake {
 #[derive(Debug, Clone)]
 pub struct RawTunnel {
     pub connection: u64,
+    /// The origin spoke first on this connection (its greeting, after the client's silence).
+    pub greeted: bool,
     pub received: Vec<u8>,
 }
 
@@ -311,18 +313,34 @@ impl OriginJournal {
     }
 
     pub(crate) fn record_raw_tunnel(&self, connection: u64, bytes: &[u8]) {
+        self.raw_tunnel(connection, |tunnel| {
+            tunnel.received.extend_from_slice(bytes)
+        });
+    }
+
+    /// The origin greeted the client first on `connection`.
+    pub(crate) fn record_greeting(&self, connection: u64) {
+        self.raw_tunnel(connection, |tunnel| tunnel.greeted = true);
+    }
+
+    fn raw_tunnel(&self, connection: u64, update: impl FnOnce(&mut RawTunnel)) {
         let mut inner = self.lock();
-        match inner
+        let index = match inner
             .raw_tunnels
-            .iter_mut()
-            .find(|t| t.connection == connection)
+            .iter()
+            .position(|t| t.connection == connection)
         {
-            Some(tunnel) => tunnel.received.extend_from_slice(bytes),
-            None => inner.raw_tunnels.push(RawTunnel {
-                connection,
-                received: bytes.to_vec(),
-            }),
-        }
+            Some(index) => index,
+            None => {
+                inner.raw_tunnels.push(RawTunnel {
+                    connection,
+                    greeted: false,
+                    received: Vec::new(),
+                });
+                inner.raw_tunnels.len() - 1
+            }
+        };
+        update(&mut inner.raw_tunnels[index]);
     }
 
     /// Requests whose target contains `needle` (scenarios put their token in every path).

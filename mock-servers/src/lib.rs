@@ -29,7 +29,7 @@ pub use journal::{
     ConditionalHeader, ConditionalKind, ListenerFailure, OriginExchange, OriginJournal,
     OriginRequest, RawTunnel, Scheme, TlsFailure, TlsFailureStage, TlsHandshake,
 };
-pub use origin::{UpdateOrigin, UPDATES_PREFIX};
+pub use origin::{UpdateOrigin, SERVER_FIRST_AFTER, SERVER_GREETING, UPDATES_PREFIX};
 pub use payload::Payload;
 pub use range::{ByteRange, RangeRequest};
 pub use scripted::ScriptedEndpoints;

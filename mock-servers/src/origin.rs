@@ -211,6 +211,16 @@ async fn serve_tls_port(
             reason,
         });
     };
+    // A client that says nothing may be waiting for a server-first protocol's greeting.
+    // (`readable()` may report readiness spuriously; a peek waits for a byte or the end.)
+    let mut first = [0u8; 1];
+    if tokio::time::timeout(SERVER_FIRST_AFTER, stream.peek(&mut first))
+        .await
+        .is_err()
+    {
+        stream.write_all(SERVER_GREETING).await?;
+        context.journal.record_greeting(connection);
+    }
     let first_record = match peek_first_record(&stream).await {
         Ok(record) => record,
         Err(error) => {
@@ -252,6 +262,15 @@ async fn serve_tls_port(
     };
     serve_http(tls, context, connection, Scheme::Https).await
 }
+
+/// How long the TLS port waits for a client's first byte before it speaks first, as the
+/// service of a server-first protocol does (a banner): a tunnel that inspects the protocol
+/// holds the connection until the client speaks, so the greeting never arrives. TLS clients
+/// speak within milliseconds of the tunnel opening.
+pub const SERVER_FIRST_AFTER: Duration = Duration::from_millis(1500);
+
+/// What the origin says first to a silent client.
+pub const SERVER_GREETING: &[u8] = b"220 update-origin ready\r\n";
 
 /// Waits (bounded) until the first TLS record is complete in the socket buffer and returns it
 /// without consuming it; returns what arrived if it is not TLS.

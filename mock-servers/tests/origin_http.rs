@@ -493,3 +493,28 @@ async fn synthetic_update_paths_still_work_with_conditionals() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
+
+#[tokio::test]
+async fn a_silent_client_on_the_tls_port_is_greeted_then_echoed() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let lab = lab().await;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", lab.origin.tls_port()))
+        .await
+        .unwrap();
+    let mut stream = BufReader::new(stream);
+    let mut greeting = Vec::new();
+    tokio::time::timeout(
+        mock_servers::SERVER_FIRST_AFTER * 2,
+        stream.read_until(b'\n', &mut greeting),
+    )
+    .await
+    .expect("greeted within twice the silence")
+    .unwrap();
+    assert_eq!(greeting, mock_servers::SERVER_GREETING);
+    stream.get_mut().write_all(b"\x00hello s9-x").await.unwrap();
+    let mut echo = [0u8; 11];
+    stream.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"\x00hello s9-x");
+    let tunnels = lab.origin.journal().raw_tunnels_containing(b"s9-x");
+    assert!(tunnels[0].greeted, "{tunnels:?}");
+}

@@ -4,6 +4,7 @@
 
 use conformance_client::{raw_tunnel, RawTunnelExchange};
 use cucumber::{then, when};
+use mock_servers::{SERVER_FIRST_AFTER, SERVER_GREETING};
 
 use crate::parameters::Credentials;
 use crate::world::ConformanceWorld;
@@ -25,9 +26,79 @@ async fn a_client_sends_non_tls_bytes(
 ) -> Result<(), String> {
     let host = world.resolve_host(&host)?;
     let sent = non_tls_bytes(&world.token);
-    let exchange = raw_tunnel(&world.proxy, &world.token, credentials.into(), &host, sent).await;
+    let exchange = raw_tunnel(
+        &world.proxy,
+        &world.token,
+        credentials.into(),
+        &host,
+        sent,
+        None,
+    )
+    .await;
     world.raw_tunnel = Some(exchange);
     Ok(())
+}
+
+#[when(
+    expr = "a client {credentials} opens a CONNECT tunnel to {string} on port 443 and waits for the server to speak first"
+)]
+async fn a_client_waits_for_the_server(
+    world: &mut ConformanceWorld,
+    credentials: Credentials,
+    host: String,
+) -> Result<(), String> {
+    let host = world.resolve_host(&host)?;
+    let sent = non_tls_bytes(&world.token);
+    let exchange = raw_tunnel(
+        &world.proxy,
+        &world.token,
+        credentials.into(),
+        &host,
+        sent,
+        Some(SERVER_FIRST_AFTER * 2),
+    )
+    .await;
+    world.raw_tunnel = Some(exchange);
+    Ok(())
+}
+
+#[then("the client received the origin's greeting before it sent a byte")]
+async fn the_client_received_the_greeting(world: &mut ConformanceWorld) -> Result<(), String> {
+    let exchange = world.raw_exchange()?.clone();
+    let greeted = world
+        .lab
+        .origin()
+        .journal()
+        .raw_tunnels_containing(world.token.as_bytes())
+        .iter()
+        .any(|t| t.greeted);
+    match greeting_problem(&exchange, greeted) {
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+        None => Ok(()),
+    }
+}
+
+/// Why a server-first exchange did not carry the origin's greeting to the silent client, if
+/// it did not: the client must have read exactly the greeting, and the origin must have
+/// greeted the connection the client's bytes then arrived on.
+fn greeting_problem(
+    exchange: &RawTunnelExchange,
+    origin_greeted: bool,
+) -> Option<(String, String)> {
+    let expected = format!(
+        "the origin's greeting {:?} through the tunnel before the client spoke",
+        String::from_utf8_lossy(SERVER_GREETING)
+    );
+    if exchange.greeting.as_deref() != Some(SERVER_GREETING) {
+        return Some((expected, exchange.to_string()));
+    }
+    (!origin_greeted).then(|| {
+        (
+            expected,
+            "the origin journaled no greeting on the connection that carried the client's bytes"
+                .to_owned(),
+        )
+    })
 }
 
 impl ConformanceWorld {
@@ -113,16 +184,33 @@ fn echoed_verbatim(exchange: &RawTunnelExchange) -> bool {
 mod tests {
     use conformance_client::RawTunnelExchange;
 
-    use super::echoed_verbatim;
+    use mock_servers::SERVER_GREETING;
+
+    use super::{echoed_verbatim, greeting_problem};
 
     fn tunnel(sent: &[u8], received: &[u8]) -> RawTunnelExchange {
         RawTunnelExchange {
             host: "fe2.update.microsoft.com".into(),
             connect_status: "HTTP/1.1 200 Connection established".into(),
             sent: sent.to_vec(),
+            greeting: None,
             received: received.to_vec(),
             stopped: None,
         }
+    }
+
+    #[test]
+    fn a_greeting_held_back_altered_or_not_the_origins_fails() {
+        let mut greeted = tunnel(b"\x00WU", b"\x00WU");
+        greeted.greeting = Some(SERVER_GREETING.to_vec());
+        assert!(greeting_problem(&greeted, true).is_none());
+        assert!(greeting_problem(&greeted, false).is_some());
+        let mut held = tunnel(b"\x00WU", b"");
+        held.stopped = Some("the server's greeting did not come through within 3s".into());
+        assert!(greeting_problem(&held, true).is_some());
+        let mut altered = greeted.clone();
+        altered.greeting = Some(b"HTTP/1.1 400 Bad Request\r\n".to_vec());
+        assert!(greeting_problem(&altered, true).is_some());
     }
 
     #[test]
