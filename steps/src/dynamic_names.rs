@@ -150,48 +150,21 @@ fn answered_to_its_own_request(exchange: &Exchange) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use conformance_client::{ClientResponse, Credentials, Exchange, Outcome, Scheme};
-    use mock_servers::{
-        OriginRequest, Scheme as OriginScheme, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER,
-    };
+    use conformance_client::{Exchange, Outcome};
+    use mock_servers::ECHO_TOKEN_HEADER;
 
     use super::{answered_to_its_own_request, not_fetched_once_by};
+    use crate::fixtures::origin_request as at_origin;
 
+    /// A 200 to request `token` that echoes `echoed` (or nothing).
     fn exchange(token: &str, echoed: Option<&str>) -> Exchange {
-        Exchange {
-            method: "GET".into(),
-            url: "http://download.windowsupdate.com/updates/1/s1/client1/kb.psf".into(),
-            scheme: Scheme::Http,
-            credentials: Credentials::Without,
-            range: None,
-            extra_headers: Vec::new(),
-            request_token: token.into(),
-            outcome: Outcome::Response(ClientResponse {
-                status: 200,
-                headers: echoed
-                    .map(|e| vec![(ECHO_TOKEN_HEADER.to_owned(), e.to_owned())])
-                    .unwrap_or_default(),
-                body_len: 1,
-                body_mismatch: None,
-                issuer: None,
-                leaf: None,
-                parts: Vec::new(),
-                stopped_reading: false,
-            }),
+        let mut exchange = crate::fixtures::exchange(token, 200);
+        if let Outcome::Response(response) = &mut exchange.outcome {
+            response.headers = echoed
+                .map(|e| vec![(ECHO_TOKEN_HEADER.to_owned(), e.to_owned())])
+                .unwrap_or_default();
         }
-    }
-
-    fn at_origin(target: &str, token: &str) -> OriginRequest {
-        OriginRequest {
-            connection: 1,
-            scheme: OriginScheme::Http,
-            method: "GET".into(),
-            target: target.into(),
-            host: "download.windowsupdate.com".into(),
-            headers: vec![(REQUEST_TOKEN_HEADER.to_owned(), token.to_owned())],
-            status: 200,
-            bytes_sent: 1,
-        }
+        exchange
     }
 
     #[test]

@@ -24,19 +24,7 @@ async fn a_client_sends_non_tls_bytes(
     credentials: Credentials,
     host: String,
 ) -> Result<(), String> {
-    let host = world.resolve_host(&host)?;
-    let sent = non_tls_bytes(&world.token);
-    let exchange = raw_tunnel(
-        &world.proxy,
-        &world.token,
-        credentials.into(),
-        &host,
-        sent,
-        None,
-    )
-    .await;
-    world.raw_tunnel = Some(exchange);
-    Ok(())
+    world.open_raw_tunnel(credentials, &host, None).await
 }
 
 #[when(
@@ -47,19 +35,34 @@ async fn a_client_waits_for_the_server(
     credentials: Credentials,
     host: String,
 ) -> Result<(), String> {
-    let host = world.resolve_host(&host)?;
-    let sent = non_tls_bytes(&world.token);
-    let exchange = raw_tunnel(
-        &world.proxy,
-        &world.token,
-        credentials.into(),
-        &host,
-        sent,
-        Some(SERVER_FIRST_AFTER * 2),
-    )
-    .await;
-    world.raw_tunnel = Some(exchange);
-    Ok(())
+    world
+        .open_raw_tunnel(credentials, &host, Some(SERVER_FIRST_AFTER * 2))
+        .await
+}
+
+impl ConformanceWorld {
+    /// Sends the scenario's non-TLS bytes through a CONNECT tunnel to `host`, first waiting up
+    /// to `greeting` for the server to speak when given, and keeps the exchange.
+    async fn open_raw_tunnel(
+        &mut self,
+        credentials: Credentials,
+        host: &str,
+        greeting: Option<std::time::Duration>,
+    ) -> Result<(), String> {
+        let host = self.resolve_host(host)?;
+        let sent = non_tls_bytes(&self.token);
+        let exchange = raw_tunnel(
+            &self.proxy,
+            &self.token,
+            credentials.into(),
+            &host,
+            sent,
+            greeting,
+        )
+        .await;
+        self.raw_tunnel = Some(exchange);
+        Ok(())
+    }
 }
 
 #[then("the client received the origin's greeting before it sent a byte")]
