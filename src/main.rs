@@ -121,7 +121,7 @@ struct LoadArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     clients: usize,
     /// Seconds a policy's run lasts at most.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
     duration: u64,
     /// Stop requesting once clients received this much (e.g. 20GiB).
     #[arg(long, value_name = "SIZE", value_parser = conformance_load::parse_size)]
