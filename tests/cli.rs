@@ -234,7 +234,7 @@ fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
         4,
         &[
             "FAILED features/tls-interception.feature:",
-            "expected: issuer CN=proxy-conformance Origin CA",
+            "expected: the origin's own leaf, a certificate issued by CN=proxy-conformance Origin CA",
             "origin journal:",
             "proxy log (Squid 5.7):",
         ],

@@ -42,8 +42,8 @@ fn certificate_problem(
     };
     match expected {
         ExpectedIssuer::Origin { leaf } if seen == leaf => None,
-        ExpectedIssuer::Origin { .. } => Some((
-            "the origin's own leaf certificate".to_owned(),
+        ExpectedIssuer::Origin { leaf } => Some((
+            format!("the origin's own leaf, {}", describe(leaf)),
             format!("{}, not the origin's leaf", describe(seen)),
         )),
         ExpectedIssuer::Interception { origin_leaf, .. } if seen == origin_leaf => Some((
