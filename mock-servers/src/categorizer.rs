@@ -14,6 +14,8 @@ use anyhow::{Context, Result};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::wiremock_server::WiremockServer;
+
 /// The lookup path the helper asks.
 pub const LOOKUP_PATH: &str = "/lookup";
 /// What the helper sends when a request carries no scenario header.
@@ -110,7 +112,7 @@ impl Respond for Verdicts {
 /// The running categorisation service; it stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Categorizer {
-    server: Arc<MockServer>,
+    server: Arc<WiremockServer>,
     state: Shared,
 }
 
@@ -128,7 +130,7 @@ impl Categorizer {
             .mount(&server)
             .await;
         Ok(Self {
-            server: Arc::new(server),
+            server: Arc::new(WiremockServer::new(server)),
             state,
         })
     }

@@ -17,6 +17,7 @@ mod payload;
 mod range;
 mod scripted;
 mod soap;
+mod wiremock_server;
 
 pub use catalog::{Catalog, CatalogError, CatalogFile, HostScope, Redirect};
 pub use categorizer::{Categorizer, CategoryVerdict, Lookup, LOOKUP_PATH};

@@ -11,6 +11,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use wiremock::MockServer;
 
+use crate::wiremock_server::WiremockServer;
+
 /// Hop-by-hop and framing headers that must not be copied between the two legs.
 const NOT_FORWARDED: &[&str] = &[
     "connection",
@@ -34,7 +36,7 @@ fn failure(status: StatusCode, _why: &str) -> Response<()> {
 /// The wiremock server and the loopback client that forwards to it.
 #[derive(Debug, Clone)]
 pub struct ScriptedEndpoints {
-    server: Arc<MockServer>,
+    server: Arc<WiremockServer>,
     client: reqwest::Client,
 }
 
@@ -48,7 +50,7 @@ impl ScriptedEndpoints {
             .build()
             .context("building the forwarding client")?;
         Ok(Self {
-            server: Arc::new(server),
+            server: Arc::new(WiremockServer::new(server)),
             client,
         })
     }
