@@ -60,24 +60,29 @@ impl ProxyUnderTest {
         if let Some(ca) = &self.interception_ca {
             args.extend(["--proxy-ca".into(), ca.display().to_string()]);
         }
-        let mut child = Command::new(BIN)
+        let child = Command::new(BIN)
             .args(&args)
             .env("CI", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary runs");
-        let deadline = Instant::now() + RUN_TIMEOUT;
-        while child.try_wait().expect("waiting for the run").is_none() {
-            if Instant::now() > deadline {
-                // SIGTERM: the harness removes its side and exits 143.
-                let _ = Command::new("kill").arg(child.id().to_string()).status();
-                break;
+        // Reading both pipes while it runs (wait_with_output) keeps a verbose run from
+        // blocking on a full pipe; a watchdog bounds it by RUN_TIMEOUT (SIGTERM: the harness
+        // removes its side and exits 143).
+        let (finished, watched) = std::sync::mpsc::channel::<()>();
+        let pid = child.id().to_string();
+        let watchdog = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                watched.recv_timeout(RUN_TIMEOUT)
+            {
+                let _ = Command::new("kill").arg(pid).status();
             }
-            // Polls the child's exit (bounded by RUN_TIMEOUT), not a readiness wait.
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        child.wait_with_output().expect("the run's output")
+        });
+        let output = child.wait_with_output().expect("the run's output");
+        let _ = finished.send(());
+        let _ = watchdog.join();
+        output
     }
 }
 

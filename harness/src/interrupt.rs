@@ -36,6 +36,32 @@ impl fmt::Display for Signal {
     }
 }
 
+/// How long a run may take to tear its lab down after a signal before it is ended anyway.
+pub const TEARDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Ends the process after a signal whose teardown did not finish in time (a wedged runtime
+/// must not keep a cancelled run alive): removes this process's labs with a runtime of its
+/// own, bounded, then exits with 128 + the signal's number.
+fn force_exit(signal: Signal) -> ! {
+    eprintln!(
+        "interrupted ({signal}): the lab's teardown did not finish within {TEARDOWN_GRACE:?}; removing its containers directly and exiting"
+    );
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        runtime.block_on(async {
+            let bound = std::time::Duration::from_secs(20);
+            if let Ok(Ok(engine)) =
+                tokio::time::timeout(bound, conformance_lab::DockerEngine::connect()).await
+            {
+                let _ = tokio::time::timeout(bound, engine.remove_own_labs()).await;
+            }
+        });
+    }
+    std::process::exit(128 + i32::from(signal.number()))
+}
+
 /// Listens for [`Signal`]s until dropped.
 pub struct Interrupt {
     received: tokio::sync::watch::Receiver<Option<Signal>>,
@@ -60,6 +86,10 @@ impl Interrupt {
                 Some(()) = hangup.recv() => Signal::Hangup,
             };
             let _ = sender.send(Some(signal));
+            std::thread::spawn(move || {
+                std::thread::sleep(TEARDOWN_GRACE);
+                force_exit(signal);
+            });
             // Keep the sender alive so receivers never see a closed channel as a signal.
             std::future::pending::<()>().await;
         });

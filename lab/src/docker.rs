@@ -42,6 +42,17 @@ impl DockerEngine {
     /// Removes containers and networks of labs whose owning process no longer runs (a run
     /// killed with SIGKILL cannot clean up after itself).
     pub async fn remove_orphaned_labs(&self) -> Result<()> {
+        self.remove_labs(process_is_gone).await
+    }
+
+    /// Removes this process's own labs: the last resort of a run whose teardown cannot finish.
+    pub async fn remove_own_labs(&self) -> Result<()> {
+        let me = std::process::id().to_string();
+        self.remove_labs(|owner| owner == me).await
+    }
+
+    /// Removes the containers and networks of labs whose owning process id `owned` accepts.
+    async fn remove_labs(&self, owned: impl Fn(&str) -> bool) -> Result<()> {
         let filters = HashMap::from([("label".to_owned(), vec![LAB_LABEL.to_owned()])]);
         let containers = self
             .docker
@@ -58,7 +69,7 @@ impl DockerEngine {
                 .as_ref()
                 .and_then(|l| l.get(LAB_LABEL))
                 .cloned();
-            if owner.as_deref().is_some_and(process_is_gone) {
+            if owner.as_deref().is_some_and(&owned) {
                 if let Some(id) = container.id {
                     let options = RemoveContainerOptionsBuilder::new().force(true).build();
                     let _ = self.docker.remove_container(&id, Some(options)).await;
@@ -77,7 +88,7 @@ impl DockerEngine {
                 .as_ref()
                 .and_then(|l| l.get(LAB_LABEL))
                 .cloned();
-            if owner.as_deref().is_some_and(process_is_gone) {
+            if owner.as_deref().is_some_and(&owned) {
                 if let Some(name) = network.name {
                     let _ = self.docker.remove_network(&name).await;
                 }
