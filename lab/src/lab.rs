@@ -69,8 +69,6 @@ pub struct Lab {
     vantages: VantageLedger,
     /// External mode: the harness side's DNS server and set-up (the rest is moved out).
     external: Option<SideRest>,
-    /// Bundled lab: the proxy's address on the lab's network.
-    network_address: Option<std::net::SocketAddr>,
     /// The proxy as a person on this host reaches it (the published port in the bundled lab).
     proxy_url: String,
     resources: std::sync::Mutex<Option<Resources>>,
@@ -198,7 +196,6 @@ impl Lab {
             policy: options.policy,
             vantages: VantageLedger::default(),
             external: None,
-            network_address,
             proxy_url: format!("http://127.0.0.1:{proxy_port}"),
             resources: std::sync::Mutex::new(Some(resources)),
         })
@@ -254,7 +251,6 @@ impl Lab {
             interception_ca: interception,
             vantages: VantageLedger::default(),
             external: Some(rest),
-            network_address: None,
             resources: std::sync::Mutex::new(None),
         })
     }
@@ -263,13 +259,6 @@ impl Lab {
     /// scenarios' clients may take a shorter way ([`Lab::proxy_endpoint`]).
     pub fn proxy_url(&self) -> String {
         self.proxy_url.clone()
-    }
-
-    /// Bundled lab: the proxy at its address on the lab's Docker network, which a Linux host
-    /// reaches directly — without the userland copy of Docker's port forwarding that
-    /// [`Lab::proxy_url`] goes through (a load of thousands of connections needs that).
-    pub fn proxy_network_address(&self) -> Option<std::net::SocketAddr> {
-        self.network_address
     }
 
     /// Whether the harness started the proxy under test.

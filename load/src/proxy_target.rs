@@ -2,7 +2,6 @@
 //! lab's container, nowhere for an external proxy (reported as not observable, never as zero).
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use conformance_lab::external::probe::proxy_authority;
 use conformance_lab::Lab;
@@ -30,23 +29,13 @@ pub(crate) enum CostSource {
 }
 
 impl ProxyTarget {
-    /// The lab's Squid at its address on the lab's network when this host reaches it there
-    /// (Linux), else at its published loopback port. Docker's port forwarding copies every
-    /// byte in a userland process that competes with the proxy for CPU.
+    /// The lab's Squid where the lab's own clients reach it (its address on the lab's network
+    /// when this host reaches it there, else its published loopback port: the lab probes
+    /// that at start); its cost from the container that publishes the port.
     pub(crate) async fn of_lab(lab: &Lab) -> Result<Self, LoadError> {
         let published = resolve(&lab.proxy_url()).await?;
-        let direct = match lab.proxy_network_address() {
-            Some(address) => tokio::time::timeout(
-                Duration::from_secs(1),
-                tokio::net::TcpStream::connect(address),
-            )
-            .await
-            .is_ok_and(|c| c.is_ok())
-            .then_some(address),
-            None => None,
-        };
         Ok(Self {
-            address: direct.unwrap_or(published),
+            address: resolve(&lab.proxy_endpoint().url).await?,
             cost: CostSource::Container {
                 host_port: published.port(),
             },

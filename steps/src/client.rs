@@ -78,6 +78,14 @@ impl Ask {
     }
 }
 
+/// The request target (path and query) the origin sees for `url`.
+pub(crate) fn origin_target(url: &reqwest::Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
 impl ConformanceWorld {
     /// Sends `ask` for the file or page this scenario serves and keeps the exchange.
     pub(crate) async fn fetch(&mut self, ask: Ask) -> Result<&Exchange, String> {

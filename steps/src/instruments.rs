@@ -45,10 +45,7 @@ impl ConformanceWorld {
             let Ok(url) = reqwest::Url::parse(&exchange.url) else {
                 continue;
             };
-            let target = match url.query() {
-                Some(query) => format!("{}?{query}", url.path()),
-                None => url.path().to_owned(),
-            };
+            let target = crate::client::origin_target(&url);
             found.extend(
                 journal
                     .requests_containing(&target)

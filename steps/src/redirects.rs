@@ -68,10 +68,7 @@ async fn a_client_follows_each_redirect(
         };
         hop = Served {
             host: url.host_str().unwrap_or_default().to_owned(),
-            target: match url.query() {
-                Some(query) => format!("{}?{query}", url.path()),
-                None => url.path().to_owned(),
-            },
+            target: crate::client::origin_target(&url),
             ..served.clone()
         };
     }
