@@ -5,20 +5,8 @@
 
 use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
+use crate::invariants::Finding;
 use crate::model::ScenarioOutcome;
-
-/// Whether a failed scenario's failing check judges `property`: its words are that property's,
-/// or nobody's in particular (the file did not arrive, a status). A scenario tagged @auth @tls
-/// that failed at the certificate failed @tls, not @auth.
-pub(crate) fn failure_speaks_for(scenario: &ScenarioOutcome, property: Property) -> bool {
-    let step = scenario
-        .failed_step
-        .as_ref()
-        .map(|s| s.text.to_ascii_lowercase())
-        .unwrap_or_default();
-    let speaks_for = |p: Property| p.check_words().iter().any(|w| step.contains(w));
-    speaks_for(property) || !Property::ALL.into_iter().any(speaks_for)
-}
 
 /// The one-line diagnosis of a failed scenario for `property`, if it failed.
 pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String> {
@@ -34,7 +22,7 @@ pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String
         .as_ref()
         .map(|s| s.text.to_ascii_lowercase())
         .unwrap_or_default();
-    if !failure_speaks_for(scenario, property) {
+    if !scenario.claimed_by.contains(&property) {
         return None;
     }
     if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
@@ -58,7 +46,21 @@ pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String
             property.tag()
         ));
     }
-    let fix = match property {
+    Some(format!(
+        "{host} {}: {}",
+        property.violation(),
+        fix(property)
+    ))
+}
+
+/// The one-line diagnosis of a run-wide invariant's violation: the exchange, then the fix.
+pub(crate) fn diagnose_finding(finding: &Finding) -> String {
+    format!("\"{}\": {}", finding.host, fix(finding.property))
+}
+
+/// What to change in the policy for `property`, in Squid and ProxySG CPL words.
+fn fix(property: Property) -> &'static str {
+    match property {
         Property::Auth => "allow it before authentication (Squid: `http_access allow` the update hosts above any proxy_auth rule; CPL: authenticate(no))",
         Property::Cache => "exempt it from caching, revalidation included (Squid: `cache deny` for the update hosts, no Store-ID or refresh rule for them; CPL: bypass_cache(yes))",
         Property::Range => "pass Range requests through unchanged (Squid: no range_offset_limit or Range header rules for update hosts; CPL: no range-widening or header rewrite)",
@@ -68,8 +70,8 @@ pub fn diagnose(property: Property, scenario: &ScenarioOutcome) -> Option<String
         Property::Protocol => "do not inspect its tunnel (Squid: splice at step 1 without peeking; CPL: detect_protocol(none))",
         Property::Prefetch => "do not fetch what the client did not ask for (CPL: pipeline(no))",
         Property::DynamicNames => "keep per-client URLs apart (Squid: no Store-ID or URL normalisation for update hosts; CPL: bypass_cache(yes))",
-    };
-    Some(format!("{host} {}: {fix}", property.violation()))
+        Property::Integrity => "let it through unchanged (Squid: no deny, size cap, deny_info redirect or request_header_access/reply_header_access rule may reach the update hosts before their allow; CPL: no DENY, header rewrite or size limit for them)",
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +93,8 @@ mod tests {
                 message: String::new(),
                 definition: None,
             }),
+            token: None,
+            claimed_by: tags.iter().filter_map(|t| Property::from_tag(t)).collect(),
         }
     }
 
@@ -129,10 +133,11 @@ mod tests {
         assert!(control.contains("prove nothing"), "{control}");
         assert!(diagnose(Property::Icap, &failed(&["@tls"], "Then x")).is_none());
         // A scenario tagged @auth @tls that failed at the certificate speaks for @tls only.
-        let both = failed(
+        let mut both = failed(
             &["@auth", "@tls"],
             "Then the certificate the client saw was issued by the origin CA",
         );
+        both.claimed_by = vec![Property::Tls];
         assert!(diagnose(Property::Auth, &both).is_none());
         assert!(diagnose(Property::Tls, &both).is_some());
     }

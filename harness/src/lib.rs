@@ -4,10 +4,12 @@
 //! and proves with the mutation self-test that the suite catches policy faults. The suite
 //! itself (features, reference policy, mutants) is bundled in the binary.
 
+mod attribution;
 mod bundle;
 mod diagnosis;
 mod error;
 mod interrupt;
+pub mod invariants;
 mod model;
 mod preflight;
 mod recorder;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use conformance_lab::{display_path, NotObservable};
-use conformance_spec::PROPERTY_TAGS;
+use conformance_spec::{Property, PROPERTY_TAGS};
+
+use crate::invariants::Finding;
 
 /// One scenario's result.
 #[derive(Debug, Clone)]
@@ -22,6 +24,12 @@ pub struct ScenarioOutcome {
     pub state: ScenarioState,
     /// The step that failed, when one did.
     pub failed_step: Option<FailedStep>,
+    /// The scenario's token (its requests' scenario header), once the run has joined it.
+    pub token: Option<String>,
+    /// For a failed scenario: the properties its failure counts for, from the run's evidence
+    /// (a 407 is @auth wherever it shows) or from the property the failing check declares in
+    /// code; empty when nothing claims it (the run then fails on it all the same).
+    pub claimed_by: Vec<Property>,
 }
 
 /// How a scenario ended. Besides passed and failed, a scenario may have been *not
@@ -88,6 +96,17 @@ impl ScenarioOutcome {
     pub fn is_control(&self) -> bool {
         self.tags.iter().any(|t| t == "@control")
     }
+
+    pub fn is_look_alike(&self) -> bool {
+        self.tags
+            .iter()
+            .any(|t| t == conformance_spec::LOOK_ALIKE_TAG)
+    }
+
+    /// A failed scenario whose failure no property claims.
+    pub fn unclaimed(&self) -> bool {
+        self.failed() && self.claimed_by.is_empty()
+    }
 }
 
 /// A finished run.
@@ -96,6 +115,10 @@ pub struct SuiteReport {
     pub policy: PathBuf,
     pub scenarios: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
+    /// What the run-wide invariants found in the update traffic (violations and notes).
+    pub findings: Vec<Finding>,
+    /// Requests the run's clients sent to update hosts: what the invariants judged.
+    pub update_exchanges: usize,
     /// Scenarios the run selected (the user's and the controls pulled in with them).
     pub selected: usize,
     /// The seed the run's host names were drawn from.

@@ -13,7 +13,7 @@ use cucumber::{event, gherkin, parser, Event};
 
 use conformance_steps::ConformanceWorld;
 
-use conformance_lab::{Blinded, NotObservable};
+use conformance_lab::NotObservable;
 
 use crate::model::{FailedStep, ScenarioOutcome, ScenarioState};
 
@@ -106,12 +106,6 @@ impl Recorder {
             event::Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 // The runner's after hook raises a typed payload for a scenario whose steps
                 // passed but whose property could not be observed in this mode.
-                if let Some(Blinded(unseen)) = info.downcast_ref::<Blinded>() {
-                    if let Some(outcome) = self.running.get_mut(&key) {
-                        outcome.state = ScenarioState::NotObservable(unseen.clone());
-                    }
-                    return;
-                }
                 if let Some(unseen) = info.downcast_ref::<NotObservable>() {
                     if let Some(outcome) = self
                         .running
@@ -222,6 +216,8 @@ fn new_outcome(
         hosts,
         state: ScenarioState::Passed,
         failed_step: None,
+        token: None,
+        claimed_by: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use conformance_lab::external::ExternalOptions;
-use conformance_lab::{Blinded, Lab, LabError, LabMode, LabOptions, Policy, Vantage};
+use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -21,6 +21,7 @@ use conformance_steps::{install_lab, ConformanceWorld};
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
 use crate::interrupt::Interrupt;
+use crate::invariants::{RunEvidence, ScenarioRecord};
 use crate::model::{SuiteReport, VantagePoints};
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
@@ -183,7 +184,11 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
                 SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
             })?;
             install_lab(Some(lab.clone()), Some(baseline));
-            execute(&options, selection, &selected).await
+            let start = RunStart::now(&lab);
+            let records = Arc::new(Mutex::new(Vec::new()));
+            let recorded = execute(&options, selection, &selected, records.clone()).await?;
+            let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
+            Ok((recorded, start.evidence(&lab, records)))
         } => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
@@ -193,14 +198,19 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         interrupt.wait().await;
     }
     lab.shutdown().await;
-    let recorded = outcome?;
+    let (recorded, evidence) = outcome?;
+    let findings = crate::invariants::judge(&evidence);
+    let mut scenarios = recorded.outcomes;
+    crate::attribution::attribute(&mut scenarios, &evidence.scenarios, &findings);
     let report = SuiteReport {
         policy: match lab.mode() {
             LabMode::Bundled => options.policy.clone(),
             LabMode::External => lab.policy().path().to_owned(),
         },
         vantage_points: vantage_points(&lab),
-        scenarios: recorded.outcomes,
+        scenarios,
+        update_exchanges: evidence.update_exchange_count(),
+        findings,
         parse_errors: recorded.parse_errors,
         selected: selected.scenarios,
         host_seed,
@@ -221,8 +231,10 @@ async fn execute(
     options: &SuiteOptions,
     selection: Selection,
     selected: &SelectedFeatures,
+    scenario_records: Arc<Mutex<Vec<ScenarioRecord>>>,
 ) -> Result<Recorded, SuiteError> {
     let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let records = scenario_records.clone();
     let progress = match options.console {
         Console::Progress => Progress::Lines,
         Console::Steps | Console::Silent => Progress::Silent,
@@ -246,22 +258,33 @@ async fn execute(
                 .normalized(),
         )
         .fail_on_skipped()
-        .after(|_, _, _, finished, world| {
+        .after(move |feature, _, scenario, finished, world| {
             // A scenario whose steps passed but whose property rests on a vantage point this
             // mode cannot see is not observable: raised as a typed payload the recorder
-            // downcasts (resume_unwind: no panic message on the console).
-            // A failed one whose instrument headers the proxy stripped proves nothing either.
+            // downcasts (resume_unwind: no panic message on the console). What its clients
+            // did is kept for the run-wide invariants.
             let passed = matches!(finished, cucumber::event::ScenarioFinished::StepPassed);
             let unjudged = passed
                 .then(|| world.as_ref().and_then(|w| w.unjudged().cloned()))
                 .flatten();
-            let blinded = (!passed)
-                .then(|| world.as_ref().and_then(|w| w.blinded()))
-                .flatten();
+            if let Some(world) = world.as_ref() {
+                records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(ScenarioRecord {
+                        feature: feature.path.as_ref().map_or_else(
+                            || feature.name.clone(),
+                            |p| conformance_lab::display_path(p),
+                        ),
+                        line: scenario.position.line,
+                        token: world.token().to_owned(),
+                        exchanges: world.exchanges().to_vec(),
+                        raw_tunnel: world.raw_tunnel().cloned(),
+                        judging: world.judging(),
+                        blinded: (!passed).then(|| world.blinded()).flatten(),
+                    });
+            }
             Box::pin(async move {
-                if let Some(blinded) = blinded {
-                    std::panic::resume_unwind(Box::new(Blinded(blinded)));
-                }
                 if let Some(unjudged) = unjudged {
                     std::panic::resume_unwind(Box::new(unjudged));
                 }
@@ -366,4 +389,42 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
             (Vantage::ProxyLog.name().to_owned(), proxy_log),
         ],
     }
+}
+
+/// How much each journal held when the first scenario started: the lab's own probes before it
+/// are not the run's traffic.
+struct RunStart {
+    origin: usize,
+    icap: usize,
+    lookups: usize,
+    proxy_facts: usize,
+}
+
+impl RunStart {
+    fn now(lab: &Lab) -> Self {
+        Self {
+            origin: lab.origin().journal().exchanges().len(),
+            icap: lab.icap().call_count(),
+            lookups: lab.categorizer().lookup_count(),
+            proxy_facts: lab.proxy_log().map_or(0, |log| log.facts().len()),
+        }
+    }
+
+    /// Everything the journals gained since, with what each scenario's clients did.
+    fn evidence(&self, lab: &Lab, scenarios: Vec<ScenarioRecord>) -> RunEvidence {
+        RunEvidence {
+            scenarios,
+            origin: skip(lab.origin().journal().exchanges(), self.origin),
+            icap: skip(lab.icap().calls(), self.icap),
+            lookups: skip(lab.categorizer().lookups(), self.lookups),
+            proxy_facts: lab
+                .proxy_log()
+                .map(|log| skip(log.facts(), self.proxy_facts)),
+            origin_leaf: lab.pki().origin_leaf.cert_der().to_vec(),
+        }
+    }
+}
+
+fn skip<T>(mut all: Vec<T>, first: usize) -> Vec<T> {
+    all.split_off(first.min(all.len()))
 }

@@ -9,6 +9,7 @@ use std::fmt;
 
 use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
+use crate::invariants::Finding;
 use crate::model::{ScenarioOutcome, SuiteReport};
 
 /// The outcome of a property or a run.
@@ -42,21 +43,44 @@ pub struct PropertyVerdict {
     pub look_alikes: (usize, usize),
     /// Scenarios of any kind that could not be observed in this mode.
     pub unobservable: usize,
+    /// Violations the run-wide invariants found in update traffic for this property.
+    pub findings: usize,
     /// One sentence saying why, in the report's words.
     pub why: String,
     /// For a failed or inconclusive property: what to change, from its first failed scenario.
     pub diagnosis: Option<String>,
 }
 
-/// The verdict of every property the scenarios carry, in report order.
-pub fn property_verdicts(scenarios: &[ScenarioOutcome]) -> Vec<PropertyVerdict> {
+/// What the run-wide invariants saw: their violations and how many update requests they
+/// judged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Invariants<'a> {
+    pub findings: &'a [Finding],
+    pub update_exchanges: usize,
+}
+
+/// The verdict of every property the scenarios carry or the invariants judged, in report
+/// order.
+pub fn property_verdicts(
+    scenarios: &[ScenarioOutcome],
+    invariants: Invariants<'_>,
+) -> Vec<PropertyVerdict> {
     Property::ALL
         .into_iter()
-        .filter_map(|property| judge_property(property, scenarios))
+        .filter_map(|property| judge_property(property, scenarios, invariants))
         .collect()
 }
 
-fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<PropertyVerdict> {
+fn judge_property(
+    property: Property,
+    scenarios: &[ScenarioOutcome],
+    invariants: Invariants<'_>,
+) -> Option<PropertyVerdict> {
+    let violations: Vec<&Finding> = invariants
+        .findings
+        .iter()
+        .filter(|f| f.property == property && f.is_violation())
+        .collect();
     let mut bypass = (0, 0);
     let mut controls = (0, 0);
     let mut look_alikes = (0, 0);
@@ -64,9 +88,9 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
     let mut unobservable = Vec::new();
     for scenario in scenarios
         .iter()
-        .filter(|s| s.tags.iter().any(|t| t == property.tag()))
+        .filter(|s| s.tags.iter().any(|t| t == property.tag()) || s.claimed_by.contains(&property))
     {
-        if scenario.failed() && !crate::diagnosis::failure_speaks_for(scenario, property) {
+        if scenario.failed() && !scenario.claimed_by.contains(&property) {
             // It failed at another property's check before this one was judged.
             unreached += 1;
             continue;
@@ -86,15 +110,41 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
             count.1 += 1;
         }
     }
-    if bypass == (0, 0)
+    let judged_by_invariants_only = bypass == (0, 0)
         && controls == (0, 0)
         && look_alikes == (0, 0)
         && unreached == 0
-        && unobservable.is_empty()
-    {
+        && unobservable.is_empty();
+    if judged_by_invariants_only && violations.is_empty() && property != Property::Integrity {
         return None;
     }
-    let (verdict, why) = if bypass.1 > 0 {
+    let (verdict, why) = if let Some(first) = violations.first() {
+        (
+            Verdict::Fail,
+            format!(
+                "{} violation(s) in the run's update traffic: update traffic {} (first: {} on {})",
+                violations.len(),
+                property.violation(),
+                first.what,
+                first.host
+            ),
+        )
+    } else if judged_by_invariants_only {
+        if invariants.update_exchanges == 0 {
+            (
+                Verdict::Inconclusive,
+                "no update request was made: nothing to judge".to_owned(),
+            )
+        } else {
+            (
+                Verdict::Pass,
+                format!(
+                    "{} update request(s) of the run judged end to end: none refused or altered",
+                    invariants.update_exchanges
+                ),
+            )
+        }
+    } else if bypass.1 > 0 {
         (
             Verdict::Fail,
             format!(
@@ -185,9 +235,14 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
     };
     let diagnosis = (verdict != Verdict::Pass)
         .then(|| {
-            scenarios
-                .iter()
-                .find_map(|scenario| crate::diagnosis::diagnose(property, scenario))
+            violations
+                .first()
+                .map(|finding| crate::diagnosis::diagnose_finding(finding))
+                .or_else(|| {
+                    scenarios
+                        .iter()
+                        .find_map(|scenario| crate::diagnosis::diagnose(property, scenario))
+                })
         })
         .flatten();
     Some(PropertyVerdict {
@@ -198,17 +253,21 @@ fn judge_property(property: Property, scenarios: &[ScenarioOutcome]) -> Option<P
         controls,
         look_alikes,
         unobservable: unobservable.len(),
+        findings: violations.len(),
         why,
     })
 }
 
-/// The run's verdict: fail if any property (or untagged scenario) failed, inconclusive if any
-/// property is or if fewer outcomes were recorded than scenarios selected, pass otherwise.
-pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
-    let properties = property_verdicts(scenarios);
-    let untagged_failed = scenarios
-        .iter()
-        .any(|s| s.failed() && s.properties().next().is_none());
+/// The run's verdict: fail if any property failed or a failed scenario is claimed by none,
+/// inconclusive if any property is or if fewer outcomes were recorded than scenarios selected,
+/// pass otherwise — and never pass while a scenario failed.
+pub fn run_verdict(
+    scenarios: &[ScenarioOutcome],
+    selected: usize,
+    invariants: Invariants<'_>,
+) -> Verdict {
+    let properties = property_verdicts(scenarios, invariants);
+    let untagged_failed = scenarios.iter().any(ScenarioOutcome::unclaimed);
     let untagged_unobservable = scenarios
         .iter()
         .any(|s| s.not_observable().is_some() && s.properties().next().is_none());
@@ -218,6 +277,9 @@ pub fn run_verdict(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
         .max()
         .unwrap_or(Verdict::Inconclusive);
     if untagged_failed || worst == Verdict::Fail {
+        Verdict::Fail
+    } else if worst == Verdict::Pass && scenarios.iter().any(ScenarioOutcome::failed) {
+        // Whatever the accounting above: a run with a failed scenario never passes.
         Verdict::Fail
     } else if scenarios.is_empty() || scenarios.len() < selected || untagged_unobservable {
         Verdict::Inconclusive
@@ -232,12 +294,20 @@ impl SuiteReport {
         if !self.parse_errors.is_empty() {
             return Verdict::Fail;
         }
-        run_verdict(&self.scenarios, self.selected)
+        run_verdict(&self.scenarios, self.selected, self.invariants())
     }
 
     /// Each property's verdict with the reason.
     pub fn properties(&self) -> Vec<PropertyVerdict> {
-        property_verdicts(&self.scenarios)
+        property_verdicts(&self.scenarios, self.invariants())
+    }
+
+    /// What the run-wide invariants saw.
+    pub fn invariants(&self) -> Invariants<'_> {
+        Invariants {
+            findings: &self.findings,
+            update_exchanges: self.update_exchanges,
+        }
     }
 }
 
@@ -246,6 +316,22 @@ mod tests {
     use super::*;
     use crate::model::ScenarioState;
     use conformance_lab::{NotObservable, Vantage};
+
+    /// The verdicts of scenarios alone (no update exchange judged run-wide).
+    fn property_verdicts_of(scenarios: &[ScenarioOutcome]) -> Vec<PropertyVerdict> {
+        property_verdicts(scenarios, Invariants::default())
+            .into_iter()
+            .filter(|v| v.property != Property::Integrity)
+            .collect()
+    }
+
+    fn run_verdict_of(scenarios: &[ScenarioOutcome], selected: usize) -> Verdict {
+        let with_traffic = Invariants {
+            findings: &[],
+            update_exchanges: 1,
+        };
+        run_verdict(scenarios, selected, with_traffic)
+    }
 
     fn scenario(tags: &[&str], passed: bool) -> ScenarioOutcome {
         let state = if passed {
@@ -261,6 +347,12 @@ mod tests {
             hosts: Vec::new(),
             state,
             failed_step: None,
+            token: None,
+            claimed_by: if passed {
+                Vec::new()
+            } else {
+                tags.iter().filter_map(|t| Property::from_tag(t)).collect()
+            },
         }
     }
 
@@ -270,8 +362,8 @@ mod tests {
             scenario(&["@auth"], true),
             scenario(&["@auth", "@control"], true),
         ];
-        assert_eq!(property_verdicts(&run)[0].verdict, Verdict::Pass);
-        assert_eq!(run_verdict(&run, 2), Verdict::Pass);
+        assert_eq!(property_verdicts_of(&run)[0].verdict, Verdict::Pass);
+        assert_eq!(run_verdict_of(&run, 2), Verdict::Pass);
     }
 
     #[test]
@@ -280,18 +372,18 @@ mod tests {
             scenario(&["@auth"], true),
             scenario(&["@auth", "@control"], false),
         ];
-        let verdict = &property_verdicts(&run)[0];
+        let verdict = &property_verdicts_of(&run)[0];
         assert_eq!(verdict.verdict, Verdict::Inconclusive);
         assert!(verdict.why.contains("control(s) failed"), "{}", verdict.why);
-        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
+        assert_eq!(run_verdict_of(&run, 2), Verdict::Inconclusive);
     }
 
     #[test]
     fn a_missing_control_is_inconclusive_unless_none_is_possible() {
         let tls = [scenario(&["@tls"], true)];
-        assert_eq!(property_verdicts(&tls)[0].verdict, Verdict::Inconclusive);
+        assert_eq!(property_verdicts_of(&tls)[0].verdict, Verdict::Inconclusive);
         let range = [scenario(&["@range"], true)];
-        let verdict = &property_verdicts(&range)[0];
+        let verdict = &property_verdicts_of(&range)[0];
         assert_eq!(verdict.verdict, Verdict::Pass);
         assert!(verdict.why.contains("no control is possible"));
     }
@@ -302,15 +394,15 @@ mod tests {
             scenario(&["@cache"], false),
             scenario(&["@cache", "@control"], false),
         ];
-        assert_eq!(property_verdicts(&run)[0].verdict, Verdict::Fail);
-        assert_eq!(run_verdict(&run, 2), Verdict::Fail);
+        assert_eq!(property_verdicts_of(&run)[0].verdict, Verdict::Fail);
+        assert_eq!(run_verdict_of(&run, 2), Verdict::Fail);
     }
 
     #[test]
     fn missing_outcomes_or_none_at_all_are_never_a_pass() {
         let run = [scenario(&["@range"], true)];
-        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
-        assert_eq!(run_verdict(&[], 0), Verdict::Inconclusive);
+        assert_eq!(run_verdict_of(&run, 2), Verdict::Inconclusive);
+        assert_eq!(run_verdict_of(&[], 0), Verdict::Inconclusive);
     }
 
     #[test]
@@ -320,7 +412,7 @@ mod tests {
             scenario(&["@auth", "@control"], true),
             scenario(&["@auth", "@look-alike"], false),
         ];
-        let verdict = &property_verdicts(&over_broad)[0];
+        let verdict = &property_verdicts_of(&over_broad)[0];
         assert_eq!(verdict.verdict, Verdict::Fail);
         assert!(verdict.why.contains("over-broad"), "{}", verdict.why);
         let polices_nothing = [
@@ -329,7 +421,7 @@ mod tests {
             scenario(&["@auth", "@look-alike"], false),
         ];
         assert_eq!(
-            property_verdicts(&polices_nothing)[0].verdict,
+            property_verdicts_of(&polices_nothing)[0].verdict,
             Verdict::Inconclusive
         );
     }
@@ -351,7 +443,7 @@ mod tests {
             unobservable(&["@icap"]),
             unobservable(&["@icap", "@control"]),
         ];
-        let verdict = &property_verdicts(&run)[0];
+        let verdict = &property_verdicts_of(&run)[0];
         assert_eq!(verdict.verdict, Verdict::Inconclusive);
         assert!(
             verdict
@@ -361,20 +453,23 @@ mod tests {
             verdict.why
         );
         assert_eq!(verdict.unobservable, 2);
-        assert_eq!(run_verdict(&run, 2), Verdict::Inconclusive);
+        assert_eq!(run_verdict_of(&run, 2), Verdict::Inconclusive);
         // One observable bypass passing beside it does not make a pass either.
         let mixed = [
             scenario(&["@icap"], true),
             scenario(&["@icap", "@control"], true),
             unobservable(&["@icap"]),
         ];
-        assert_eq!(property_verdicts(&mixed)[0].verdict, Verdict::Inconclusive);
+        assert_eq!(
+            property_verdicts_of(&mixed)[0].verdict,
+            Verdict::Inconclusive
+        );
         // A failing bypass still fails.
         let failing = [
             scenario(&["@icap"], false),
             unobservable(&["@icap", "@control"]),
         ];
-        assert_eq!(property_verdicts(&failing)[0].verdict, Verdict::Fail);
+        assert_eq!(property_verdicts_of(&failing)[0].verdict, Verdict::Fail);
     }
 
     #[test]
@@ -386,7 +481,7 @@ mod tests {
             scenario(&["@icap", "@control"], false),
             scenario(&["@range"], false),
         ];
-        assert_eq!(run_verdict(&run, 5), Verdict::Fail);
-        assert_eq!(run_verdict(&run[..4], 4), Verdict::Inconclusive);
+        assert_eq!(run_verdict_of(&run, 5), Verdict::Fail);
+        assert_eq!(run_verdict_of(&run[..4], 4), Verdict::Inconclusive);
     }
 }

@@ -23,6 +23,14 @@ impl ProxyLog {
         &self.path
     }
 
+    /// The facts of every request the proxy logged so far, in order.
+    pub fn facts(&self) -> Vec<ProxyFact> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| self.backend.parse_log_line(line))
+            .collect()
+    }
+
     /// The facts of every request of `scenario`: its header value, or a URL containing it.
     pub fn facts_for(&self, scenario: &str) -> Vec<ProxyFact> {
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();

@@ -153,6 +153,11 @@ impl Categorizer {
         lock(&self.state).lookups.len()
     }
 
+    /// Every lookup so far, in the order the proxy made them.
+    pub fn lookups(&self) -> Vec<Lookup> {
+        lock(&self.state).lookups.clone()
+    }
+
     /// Every lookup of `host` so far, whichever scenario it was made for.
     pub fn lookups_for(&self, host: &str) -> Vec<Lookup> {
         lock(&self.state)

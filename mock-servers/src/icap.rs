@@ -94,6 +94,11 @@ impl IcapRecorder {
         self.calls.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// Every call so far, in the order the proxy made them.
+    pub fn calls(&self) -> Vec<IcapCall> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Calls whose encapsulated request URI contains `needle` or whose scenario header is it.
     pub fn calls_for(&self, needle: &str) -> Vec<IcapCall> {
         self.calls

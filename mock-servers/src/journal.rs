@@ -131,6 +131,9 @@ pub struct OriginExchange {
     pub file: Option<String>,
     /// The `Location` of a redirect.
     pub location: Option<String>,
+    /// The reply's header fields as the origin sent them (what the client must receive
+    /// unchanged, hop-by-hop fields aside).
+    pub response_headers: Vec<(String, String)>,
 }
 
 impl fmt::Display for OriginExchange {

@@ -343,6 +343,7 @@ async fn respond(
         request_body_bytes: None,
         file: None,
         location: None,
+        response_headers: Vec::new(),
     };
     let echo = request.headers().get(REQUEST_TOKEN_HEADER).cloned();
     let path = target.split('?').next().unwrap_or("/");
@@ -382,6 +383,16 @@ async fn respond(
         response.headers_mut().insert(ECHO_TOKEN_HEADER, echo);
     }
     exchange.request.status = response.status().as_u16();
+    exchange.response_headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let counter = context.journal.record_exchange(exchange);
     let (parts, ()) = response.into_parts();
     let body = match body {

@@ -91,6 +91,14 @@ pub fn is_windows_update_host(host: &str) -> bool {
     WINDOWS_UPDATE_HOSTS.iter().any(|p| p.names.contains(&host))
 }
 
+/// Whether `host` falls under one of Microsoft's documented Windows Update patterns (a drawn
+/// name under a wildcard included): the traffic every run-wide invariant judges.
+pub fn is_update_host(host: &str) -> bool {
+    WINDOWS_UPDATE_HOSTS
+        .iter()
+        .any(|p| crate::draw::pattern_matches(p.pattern, host))
+}
+
 /// Whether the lab serves `host` at all.
 pub fn is_lab_host(host: &str) -> bool {
     is_windows_update_host(host) || CONTROL_HOSTS.contains(&host)

@@ -14,7 +14,7 @@ pub use contract::{
 };
 pub use draw::{is_valid_host_name, parse_seed, pattern_matches, DrawnHosts, HOST_SEED_ENV};
 pub use hosts::{
-    all_lab_host_names, is_lab_host, is_windows_update_host, HostPattern, CONTROL_HOSTS,
-    WINDOWS_UPDATE_HOSTS,
+    all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
+    CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,
 };
 pub use property::{Property, CONTROL_TAG, LOOK_ALIKE_TAG, PROPERTY_TAGS};

@@ -16,6 +16,9 @@ pub enum Property {
     Protocol,
     Prefetch,
     DynamicNames,
+    /// Delivered intact: not refused, and the request and reply kept their end-to-end headers
+    /// and bytes (what no other property names: a User-Agent stripped, a download refused).
+    Integrity,
 }
 
 /// The tag that marks a scenario as the control of its property.
@@ -36,10 +39,11 @@ pub const PROPERTY_TAGS: &[&str] = &[
     "@protocol",
     "@prefetch",
     "@dynamic-names",
+    "@integrity",
 ];
 
 impl Property {
-    pub const ALL: [Property; 9] = [
+    pub const ALL: [Property; 10] = [
         Property::Auth,
         Property::Cache,
         Property::Range,
@@ -49,6 +53,7 @@ impl Property {
         Property::Protocol,
         Property::Prefetch,
         Property::DynamicNames,
+        Property::Integrity,
     ];
 
     /// The scenario tag, with its `@`.
@@ -70,7 +75,7 @@ impl Property {
         match self {
             Property::Auth => &["authenticate"],
             Property::Cache => &["bypass_cache"],
-            Property::Range | Property::DynamicNames => &[],
+            Property::Range | Property::DynamicNames | Property::Integrity => &[],
             Property::Tls => &["ssl.forward_proxy"],
             Property::Icap => &["request.icap_service", "response.icap_service"],
             Property::Categorize => &["webpulse.categorize.mode"],
@@ -86,7 +91,7 @@ impl Property {
     pub fn has_control(self) -> bool {
         !matches!(
             self,
-            Property::Range | Property::DynamicNames | Property::Prefetch
+            Property::Range | Property::DynamicNames | Property::Prefetch | Property::Integrity
         )
     }
 
@@ -102,6 +107,7 @@ impl Property {
             Property::Protocol => "protocol not inspected",
             Property::Prefetch => "nothing prefetched",
             Property::DynamicNames => "per-client files kept apart",
+            Property::Integrity => "delivered intact (not refused, headers and bytes kept)",
         }
     }
 }
@@ -120,43 +126,9 @@ impl Property {
             Property::Protocol => "had its tunnel inspected",
             Property::Prefetch => "had objects fetched that no client asked for",
             Property::DynamicNames => "had per-client files mixed up",
-        }
-    }
-
-    /// Words of the checks that judge this property, to tell which property a failed step
-    /// speaks for when a scenario carries several.
-    pub fn check_words(self) -> &'static [&'static str] {
-        match self {
-            Property::Auth => &["credentials"],
-            Property::Cache => &[
-                "cache",
-                "request(s) for that",
-                "requests for that",
-                "conditional",
-            ],
-            Property::Range => &[
-                "range",
-                "head first",
-                "memory",
-                "sent at most",
-                "no more bytes",
-            ],
-            Property::Tls => &[
-                "certificate",
-                "tls handshake",
-                "logged a tunnel",
-                "decrypted",
-            ],
-            Property::Icap => &["icap"],
-            Property::Categorize => &["categorisation", "denied the request"],
-            Property::Protocol => &[
-                "verbatim",
-                "clienthello",
-                "non-tls",
-                "never received those bytes",
-            ],
-            Property::Prefetch => &["only the requests"],
-            Property::DynamicNames => &["client's url", "another client", "its own bytes"],
+            Property::Integrity => {
+                "was refused, or had its request or reply altered on the way (headers or bytes)"
+            }
         }
     }
 }

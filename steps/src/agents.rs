@@ -4,6 +4,7 @@
 //! with the component's own User-Agent and headers, and checked at the origin.
 
 use conformance_client::{Agent, Exchange};
+use conformance_spec::Property;
 use cucumber::{given, then, when, Parameter};
 use futures::StreamExt;
 use mock_servers::{UrlFamily, CLIENT_WEB_SERVICE_PATH, CTL_PATH};
@@ -187,6 +188,7 @@ fn sync_updates_request(token: &str) -> Vec<u8> {
 async fn the_origin_received_the_whole_soap_request(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Integrity));
     let target = world.served()?.target.clone();
     let sent = sync_updates_request(&world.token).len() as u64;
     let exchanges = world.lab.origin().journal().exchanges_containing(&target);
@@ -206,6 +208,7 @@ async fn the_origin_received_the_whole_soap_request(
 async fn the_origin_received_the_conditional_request(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Cache));
     let last = world.last_exchange()?.clone();
     let Some((_, sent)) = last
         .extra_headers
@@ -230,6 +233,7 @@ async fn the_origin_received_the_conditional_request(
 
 #[then("the origin saw each client's own User-Agent")]
 async fn the_origin_saw_each_user_agent(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Integrity));
     if world.exchanges.is_empty() {
         return Err(world.failure("at least one request", "none was made"));
     }

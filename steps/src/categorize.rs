@@ -5,6 +5,7 @@
 //! with the host), so a host called blocked here stays allowed for concurrent scenarios.
 
 use conformance_lab::{LabMode, Vantage};
+use conformance_spec::Property;
 use cucumber::{given, then};
 use mock_servers::Lookup;
 
@@ -50,6 +51,7 @@ async fn the_service_calls_a_host_blocked(
 
 #[then("the categorisation service was not asked about that host")]
 async fn the_service_was_not_asked(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Categorize));
     let host = world.host()?;
     // The absence only counts if the requests went through the proxy at all; the proxy logs
     // a request after its access checks, so every lookup it made is journaled by then.
@@ -71,6 +73,7 @@ async fn the_service_was_not_asked(world: &mut ConformanceWorld) -> Result<(), S
 
 #[then("the categorisation service was asked about that host")]
 async fn the_service_was_asked(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Categorize));
     let host = world.host()?;
     world.proxy_log().await?;
     if !world

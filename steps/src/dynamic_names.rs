@@ -3,6 +3,7 @@
 //! origin, never another client's download out of a cache.
 
 use conformance_client::Exchange;
+use conformance_spec::Property;
 use cucumber::{given, then, when};
 use mock_servers::{OriginRequest, UpdateOrigin, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER};
 
@@ -60,6 +61,7 @@ async fn every_client_downloads(
 
 #[then("each client received exactly its own bytes")]
 async fn each_client_received_its_own_bytes(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::DynamicNames));
     for (served, exchange) in &world.tailored {
         let Some(exchange) = exchange else {
             return Err(world.failure(
@@ -79,6 +81,7 @@ async fn each_client_received_its_own_bytes(world: &mut ConformanceWorld) -> Res
 
 #[then("the origin received every client's URL once")]
 async fn the_origin_received_every_url_once(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::DynamicNames));
     let journal = world.lab.origin().journal();
     for (served, exchange) in &world.tailored {
         let at_origin = journal.requests_containing(&served.target);
@@ -111,6 +114,7 @@ fn not_fetched_once_by(
 
 #[then("no client was answered from another client's download")]
 async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::DynamicNames));
     if world.tailored.iter().any(|(_, e)| e.is_none()) {
         return Err(world.failure("every client downloaded", "some did not"));
     }

@@ -2,6 +2,7 @@
 //! names, scripted cacheable pages) and what it saw (request counts, Range headers, bytes
 //! sent), and the integrity of what the client received.
 
+use conformance_spec::Property;
 use cucumber::{given, then};
 use mock_servers::{OriginRequest, UpdateOrigin, REQUEST_TOKEN_HEADER};
 use wiremock::matchers::{method, path};
@@ -147,6 +148,7 @@ async fn the_origin_received_n_requests(
     count: usize,
     _resource: Resource,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Cache));
     let requests = world.origin_requests()?;
     match request_count_problem(&requests, count) {
         Some((expected, actual)) => Err(world.failure(expected, actual)),
@@ -169,6 +171,7 @@ fn request_count_problem(requests: &[OriginRequest], count: usize) -> Option<(St
 async fn every_response_carried_the_exact_bytes(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(None);
     let served = world.served()?;
     if world.exchanges.is_empty() {
         return Err(world.failure("at least one download", "none was made"));
@@ -188,6 +191,7 @@ async fn every_response_carried_the_exact_bytes(
 async fn the_origin_saw_only_the_clients_requests(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Prefetch));
     // Wait until the proxy is done with everything the client sent, then compare.
     world.proxy_log().await?;
     let at_origin = world.scenario_origin_requests();

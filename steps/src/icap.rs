@@ -1,6 +1,7 @@
 //! ICAP adaptation: what the ICAP recorder saw for the scenario's requests.
 
 use conformance_lab::Vantage;
+use conformance_spec::Property;
 use cucumber::then;
 
 use crate::parameters::Resource;
@@ -11,6 +12,7 @@ async fn the_icap_service_saw_nothing(
     world: &mut ConformanceWorld,
     _resource: Resource,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Icap));
     // The absence only counts if the request went through the proxy at all, and (external
     // mode) if the proxy calls the recorder at all.
     world.proxy_log().await?;
@@ -34,6 +36,7 @@ async fn the_icap_service_adapted(
     world: &mut ConformanceWorld,
     _resource: Resource,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Icap));
     if let Err(unseen) = world.lab.observe(Vantage::Icap).await {
         world.not_observable(
             unseen.vantage,

@@ -2,6 +2,7 @@
 //! them or answered from its cache, judged from the client, the origin and the proxy's own
 //! report of each request (neutral facts from its backend).
 
+use conformance_spec::Property;
 use std::time::Duration;
 
 use conformance_client::{ClientResponse, Exchange, Outcome};
@@ -76,6 +77,7 @@ async fn the_client_receives_status(
     world: &mut ConformanceWorld,
     status: u16,
 ) -> Result<(), String> {
+    world.checks(None);
     let exchange = world.last_exchange()?;
     if exchange.status() != Some(status) {
         return Err(world.failure(format!("status {status}"), exchange.to_string()));
@@ -85,6 +87,7 @@ async fn the_client_receives_status(
 
 #[then("the proxy did not ask for credentials")]
 async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Auth));
     if let Some((expected, actual)) = credential_problem(&world.exchanges, None, None) {
         return Err(world.failure(expected, actual));
     }
@@ -154,6 +157,7 @@ fn credential_problem(
 
 #[then("the proxy asked for credentials")]
 async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Auth));
     let exchange = world.last_exchange()?;
     let challenged = match &exchange.outcome {
         Outcome::Response(r) => {
@@ -179,6 +183,7 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
 
 #[then("the proxy denied the request")]
 async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Categorize));
     let exchange = world.last_exchange()?;
     let refused = match &exchange.outcome {
         Outcome::Response(r) => r.status == 403,
@@ -199,6 +204,7 @@ async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<()
 
 #[then("no response came from the proxy's cache")]
 async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Cache));
     if world.exchanges.len() < 2 {
         return Err(world.failure(
             "at least two requests for the same URL",
@@ -260,6 +266,7 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
 async fn the_second_response_came_from_the_cache(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Cache));
     let Some(second) = world.exchanges.get(1) else {
         return Err(world.failure("two requests", format!("{}", world.exchanges.len())));
     };

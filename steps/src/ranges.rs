@@ -3,6 +3,7 @@
 //! checked at the client (status, `Content-Range`, exact bytes) and at the origin (the same
 //! `Range` arrived; no more bytes were sent than asked).
 
+use conformance_spec::Property;
 use cucumber::{then, when};
 use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
 
@@ -83,6 +84,7 @@ async fn it_receives_the_whole_files_head(
     world: &mut ConformanceWorld,
     prefix: Size,
 ) -> Result<(), String> {
+    world.checks(None);
     let exchange = world.last_exchange()?;
     let size = world.served()?.size;
     match whole_file_head_problem(exchange, size, prefix.0) {
@@ -293,6 +295,7 @@ async fn it_receives_exactly_those_bytes(
     world: &mut ConformanceWorld,
     status: u16,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let exchange = world.last_exchange()?;
     let size = world.served()?.size;
     let problems = single_range_problems(exchange, size, status);
@@ -307,6 +310,7 @@ async fn it_receives_exactly_those_bytes(
 
 #[then("it receives the whole file with status 200")]
 async fn it_receives_the_whole_file(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(None);
     let exchange = world.last_exchange()?;
     let size = world.served()?.size;
     if !exchange.delivered_whole_file(size) {
@@ -320,6 +324,7 @@ async fn it_receives_the_whole_file(world: &mut ConformanceWorld) -> Result<(), 
 
 #[then("it receives 206 multipart/byteranges with exactly those ranges")]
 async fn it_receives_multipart_byteranges(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let exchange = world.last_exchange()?;
     let size = world.served()?.size;
     let requested = exchange.requested_ranges(size);
@@ -368,6 +373,7 @@ async fn it_receives_multipart_byteranges(world: &mut ConformanceWorld) -> Resul
 
 #[then("every range came back 206 with its exact bytes")]
 async fn every_range_came_back_exact(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let size = world.served()?.size;
     let ranged = world.ranged_exchanges()?;
     for exchange in ranged {
@@ -387,6 +393,7 @@ async fn the_ranges_covered_the_file(
     world: &mut ConformanceWorld,
     start: u64,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let size = world.served()?.size;
     // Pieces may arrive in any order (Delivery Optimization fetches them in parallel) and
     // overlap (its 0-1 probes): sorted by first byte, each must start at or before the end of
@@ -430,6 +437,7 @@ async fn the_ranges_covered_the_file(
 
 #[then("the client learned the size and ETag with HEAD first")]
 async fn the_client_learned_the_size_with_head(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let size = world.served()?.size;
     let first = world.exchanges.first().ok_or("no client made a request")?;
     if !head_told_the_size(first, size) {
@@ -446,6 +454,7 @@ async fn the_origin_received_the_range_header(
     world: &mut ConformanceWorld,
     range: String,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let requests = world.origin_requests()?;
     let ranges: Vec<Option<&str>> = requests.iter().map(|r| r.header("range")).collect();
     if requests.is_empty() || ranges.iter().any(|r| *r != Some(range.as_str())) {
@@ -461,6 +470,7 @@ async fn the_origin_received_the_range_header(
 async fn the_origin_received_every_range_unchanged(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let ranged = world.ranged_exchanges()?;
     for exchange in ranged {
         let at_origin = world.origin_requests_for(exchange);
@@ -477,6 +487,7 @@ async fn the_origin_received_every_range_unchanged(
 
 #[then(expr = "the origin sent at most {size} for that request")]
 async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let requests = world.origin_requests()?;
     match origin_overspend(&requests, limit.0) {
         Some((expected, actual)) => Err(world.failure(expected, actual)),
@@ -504,6 +515,7 @@ fn origin_overspend(requests: &[OriginRequest], limit: u64) -> Option<(String, S
 
 #[then("the origin sent no more bytes than each range asked for")]
 async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let size = world.served()?.size;
     let ranged = world.ranged_exchanges()?;
     for exchange in ranged {
@@ -521,6 +533,7 @@ async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Res
 
 #[then(expr = "the harness's memory grew by less than {size} during the download")]
 async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
+    world.checks(Some(Property::Range));
     let report = world
         .memory
         .ok_or("no download was measured: use a download step that measures memory first")?;

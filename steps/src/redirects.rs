@@ -86,6 +86,7 @@ fn redirect_location(exchange: &Exchange) -> Option<String> {
 
 #[then("the origin answered every hop of the redirect itself")]
 async fn the_origin_answered_every_hop(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(None);
     let from = world
         .redirected_from
         .clone()

@@ -3,6 +3,7 @@
 
 use conformance_client::{chains_to, issuer_of};
 use conformance_lab::{ProxyFact, Vantage};
+use conformance_spec::Property;
 use cucumber::then;
 use mock_servers::TlsHandshake;
 use rustls::pki_types::CertificateDer;
@@ -66,6 +67,7 @@ async fn the_certificate_was_issued_by(
     world: &mut ConformanceWorld,
     which: String,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Tls));
     let exchange = world.last_exchange()?;
     let host = reqwest::Url::parse(&exchange.url)
         .ok()
@@ -110,6 +112,7 @@ async fn the_origin_saw_whose_handshake(
     world: &mut ConformanceWorld,
     whose: String,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Tls));
     let clients_own = whose == "the client's own";
     let baseline = world
         .baseline_ja4
@@ -153,6 +156,7 @@ fn handshake_problem(
 
 #[then(regex = r"^the proxy logged (a tunnel|a decrypted request) to that host$")]
 async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<(), String> {
+    world.checks(Some(Property::Tls));
     let host = world.host()?;
     let tunnel = what == "a tunnel";
     let expected = world.requests_sent();
@@ -205,6 +209,7 @@ fn tunnel_log_problem(log: &[ProxyFact], host: &str, tunnel: bool) -> Option<(St
 async fn the_proxy_did_not_read_the_client_hello(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Protocol));
     let host = world.host()?;
     let Some(log) = world.proxy_log().await? else {
         world.not_observable(

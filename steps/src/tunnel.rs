@@ -3,6 +3,7 @@
 //! inspects the protocol (peeks for a ClientHello, bumps) breaks them.
 
 use conformance_client::{raw_tunnel, RawTunnelExchange};
+use conformance_spec::Property;
 use cucumber::{then, when};
 use mock_servers::{SERVER_FIRST_AFTER, SERVER_GREETING};
 
@@ -67,6 +68,7 @@ impl ConformanceWorld {
 
 #[then("the client received the origin's greeting before it sent a byte")]
 async fn the_client_received_the_greeting(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Protocol));
     let exchange = world.raw_exchange()?.clone();
     let greeted = world
         .lab
@@ -126,6 +128,7 @@ impl ConformanceWorld {
 async fn the_origin_received_the_bytes_verbatim(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Protocol));
     let exchange = world.raw_exchange()?;
     let at_origin = world.origin_received_raw();
     if at_origin != exchange.sent {
@@ -147,6 +150,7 @@ async fn the_origin_received_the_bytes_verbatim(
 async fn the_client_received_the_reply_verbatim(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
+    world.checks(Some(Property::Protocol));
     let exchange = world.raw_exchange()?;
     if !echoed_verbatim(exchange) {
         return Err(world.failure(
@@ -159,6 +163,7 @@ async fn the_client_received_the_reply_verbatim(
 
 #[then("the proxy accepted the tunnel but the origin never received those bytes")]
 async fn the_origin_never_received_the_bytes(world: &mut ConformanceWorld) -> Result<(), String> {
+    world.checks(Some(Property::Protocol));
     let exchange = world.raw_exchange()?;
     // Without an accepted CONNECT the absence at the origin would prove nothing.
     if !exchange.connect_status.contains(" 200") {

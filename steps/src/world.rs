@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
 use conformance_lab::{Lab, NotObservable, Vantage};
+use conformance_spec::Property;
 use cucumber::World;
 
 use crate::parameters::Resource;
@@ -63,6 +64,9 @@ pub struct ConformanceWorld {
     pub(crate) memory: Option<MemoryReport>,
     /// Checks this mode could not make (external mode), in step order.
     pub(crate) not_observable: Vec<NotObservable>,
+    /// The property the last `Then` step judges (`None`: whether the update client got what
+    /// it asked for, which the run's evidence then attributes).
+    pub(crate) judging: Option<Property>,
 }
 
 impl ConformanceWorld {
@@ -94,7 +98,36 @@ impl ConformanceWorld {
             linked: Vec::new(),
             redirected_from: None,
             not_observable: Vec::new(),
+            judging: None,
         })
+    }
+
+    /// Declares which property the `Then` step now judging speaks for: a failure counts for
+    /// it by type, never by the words of the step. `None` for checks of delivery itself (the
+    /// status, the bytes), whose cause the run's evidence names.
+    pub(crate) fn checks(&mut self, property: Option<Property>) {
+        self.judging = property;
+    }
+
+    /// The property the last `Then` step judged, if it declared one.
+    pub fn judging(&self) -> Option<Property> {
+        self.judging
+    }
+
+    /// The scenario's unique token (in its requests' scenario header, and in its URLs where
+    /// the real client's URL has room for it).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Every exchange the scenario's clients made, in order.
+    pub fn exchanges(&self) -> &[Exchange] {
+        &self.exchanges
+    }
+
+    /// The raw CONNECT exchange of a protocol-detection scenario, if it made one.
+    pub fn raw_tunnel(&self) -> Option<&RawTunnelExchange> {
+        self.raw_tunnel.as_ref()
     }
 
     /// Records that `check` cannot be judged here: `vantage`, all it needs, cannot be seen.
