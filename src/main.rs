@@ -83,6 +83,10 @@ struct RunArgs {
     /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
     #[arg(long)]
     keep_lab: bool,
+    /// Fail the run when the policy lets through a host under a domain Microsoft owns but
+    /// outside the update set (`<label>.dsp.mp.microsoft.com`); by default a scope warning.
+    #[arg(long)]
+    strict_scope: bool,
     /// Print every step of every scenario instead of progress lines.
     #[arg(long)]
     verbose: bool,
@@ -223,6 +227,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         cucumber_json: args.cucumber_json,
         html: args.html,
         keep_lab: args.keep_lab,
+        strict_scope: args.strict_scope,
         ..SuiteOptions::default()
     };
     options.external = args.external.options().map_err(SuiteError::Usage)?;

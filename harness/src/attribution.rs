@@ -5,6 +5,9 @@
 //! a check of delivery counts for its own tags (its property's policing is what failed); an
 //! update-host failure nothing claims stays unclaimed, and fails the run on its own.
 //!
+//! A look-alike under a domain Microsoft owns that was let through is a *scope warning*, not a
+//! failure (unless the run asks for strict scope): no one else can register it.
+//!
 //! A scenario whose instrument headers the proxy stripped is blind only where it is: its
 //! failure stands when the invariants (which pair requests by what any proxy forwards) prove
 //! it, and is *not observable* otherwise.
@@ -18,6 +21,7 @@ pub(crate) fn attribute(
     outcomes: &mut [ScenarioOutcome],
     records: &[ScenarioRecord],
     findings: &[Finding],
+    strict_scope: bool,
 ) {
     for outcome in outcomes.iter_mut() {
         let record = records
@@ -50,6 +54,30 @@ pub(crate) fn attribute(
             }
         }
         claimed.sort();
+        if !strict_scope && outcome.is_look_alike() && outcome.claimed_by.is_empty() {
+            if let Some(host) = microsoft_owned_look_alike(outcome) {
+                outcome.state = ScenarioState::ScopeWarning(format!(
+                    "{host} (a host under a domain Microsoft owns, outside the update set) was let \
+                     through like an update host ({}): the bypass is wider than Windows Update \
+                     needs; narrow the entry that covers it to Microsoft's documented patterns",
+                    claimed
+                        .iter()
+                        .map(|p| p.tag())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+                continue;
+            }
+        }
         outcome.claimed_by = claimed;
     }
+}
+
+/// The Microsoft-owned look-alike a scenario names, if it names one (`"look-alike 15"`).
+fn microsoft_owned_look_alike(outcome: &ScenarioOutcome) -> Option<&str> {
+    outcome.hosts.iter().map(String::as_str).find(|host| {
+        host.strip_prefix("look-alike ")
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .is_some_and(conformance_spec::look_alike_is_microsoft_owned)
+    })
 }

@@ -42,6 +42,11 @@ impl Bundle {
     pub fn mutants(&self) -> PathBuf {
         self.root.join("policies/squid/mutants")
     }
+
+    /// Correct policies in other styles, each of which the self-test runs and must pass.
+    pub fn correct_policies(&self) -> PathBuf {
+        self.root.join("policies/squid/correct")
+    }
 }
 
 fn content_hash() -> u64 {

@@ -153,6 +153,7 @@ impl Recorder {
             ScenarioState::Passed => "ok  ",
             ScenarioState::Failed => "FAIL",
             ScenarioState::NotObservable(_) => "n/o ",
+            ScenarioState::ScopeWarning(_) => "warn",
         };
         let mut err = std::io::stderr().lock();
         if self.interactive {

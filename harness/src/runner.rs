@@ -54,6 +54,9 @@ pub struct SuiteOptions {
     pub html: Option<PathBuf>,
     /// After the run, keep the lab up (and print how to reach it) until Ctrl-C.
     pub keep_lab: bool,
+    /// A look-alike under a domain Microsoft owns that the policy lets through fails the run
+    /// (by default it is a scope warning).
+    pub strict_scope: bool,
     /// External mode: put this proxy (one the harness did not start) under test instead of
     /// the bundled lab's Squid; `policy` is then unused.
     pub external: Option<ExternalOptions>,
@@ -79,6 +82,7 @@ impl Default for SuiteOptions {
             junit: None,
             html: None,
             keep_lab: false,
+            strict_scope: false,
             external: None,
         }
     }
@@ -201,7 +205,12 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     let (recorded, evidence) = outcome?;
     let findings = crate::invariants::judge(&evidence);
     let mut scenarios = recorded.outcomes;
-    crate::attribution::attribute(&mut scenarios, &evidence.scenarios, &findings);
+    crate::attribution::attribute(
+        &mut scenarios,
+        &evidence.scenarios,
+        &findings,
+        options.strict_scope,
+    );
     let report = SuiteReport {
         policy: match lab.mode() {
             LabMode::Bundled => options.policy.clone(),

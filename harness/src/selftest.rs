@@ -53,6 +53,9 @@ pub enum MutantKind {
     /// `X-Conformance-*` headers); the declared properties must be inconclusive, never fail
     /// and never pass, and so must the run.
     Blinding,
+    /// `# correct: <style>`: a correct policy written in another style (`policies/squid/correct/`);
+    /// the run must PASS with exit 0 — a tool that fails correct policies is switched off.
+    Correct,
 }
 
 /// The policy's directive lines, without comments and blank lines.
@@ -96,6 +99,8 @@ impl MutantVerdict {
 #[derive(Debug, Clone)]
 pub struct SelftestOptions {
     pub mutants: PathBuf,
+    /// Correct policies of other styles (`# correct: …`), each of which must pass.
+    pub correct: Option<PathBuf>,
     pub reference: PathBuf,
     pub features: PathBuf,
     pub concurrency: usize,
@@ -108,6 +113,7 @@ impl Default for SelftestOptions {
         let suite = SuiteOptions::default();
         Self {
             mutants: Bundle::get().map_or_else(|_| PathBuf::from("mutants"), |b| b.mutants()),
+            correct: Bundle::get().ok().map(|b| b.correct_policies()),
             reference: suite.policy,
             features: suite.features,
             concurrency: suite.concurrency,
@@ -160,6 +166,7 @@ impl SelftestReport {
                         "checks of {} blinded (inconclusive)",
                         tags(&verdict.mutant.expected)
                     ),
+                    MutantKind::Correct => "nothing: a correct policy (PASS)".to_owned(),
                 },
                 tags(&verdict.failed_tags),
                 if verdict.detected() { "yes" } else { "**no**" }
@@ -235,6 +242,10 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
                         l.strip_prefix("# blinds:")
                             .map(|d| (MutantKind::Blinding, d))
                     })
+                    .or_else(|| {
+                        l.strip_prefix("# correct:")
+                            .map(|_| (MutantKind::Correct, ""))
+                    })
             })
             .ok_or_else(|| {
                 SuiteError::Rejected(format!(
@@ -306,6 +317,64 @@ pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     match mutant.kind {
         MutantKind::Policy => judge_policy_fault(mutant, report),
         MutantKind::Control | MutantKind::Blinding => judge_inconclusive_fault(mutant, report),
+        MutantKind::Correct => judge_correct_policy(mutant, report),
+    }
+}
+
+/// A correct policy of another style: the run passes (exit 0), every property with it.
+fn judge_correct_policy(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    let failed: Vec<_> = report.failed().collect();
+    let mut problems = Vec::new();
+    if report.verdict() != Verdict::Pass {
+        problems.push(format!(
+            "a correct policy must pass, but the run is {}",
+            report.verdict()
+        ));
+    }
+    for property in report
+        .properties()
+        .iter()
+        .filter(|p| p.verdict != Verdict::Pass)
+    {
+        problems.push(format!(
+            "{} is {}: {}",
+            property.property.tag(),
+            property.verdict,
+            property.why
+        ));
+    }
+    for scenario in failed.iter().take(5) {
+        problems.push(format!("failed: {}", scenario.location()));
+    }
+    verdict_of(mutant, report, &failed, problems)
+}
+
+/// The properties that failed, as the user sees them.
+fn failed_properties(report: &SuiteReport) -> BTreeSet<String> {
+    report
+        .properties()
+        .iter()
+        .filter(|p| p.verdict == Verdict::Fail)
+        .map(|p| p.property.tag().to_owned())
+        .collect()
+}
+
+fn verdict_of(
+    mutant: &Mutant,
+    report: &SuiteReport,
+    failed: &[&ScenarioOutcome],
+    problems: Vec<String>,
+) -> MutantVerdict {
+    MutantVerdict {
+        mutant: mutant.clone(),
+        failed_tags: failed_properties(report),
+        failed_scenarios: failed.len(),
+        failed_steps: failed
+            .iter()
+            .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
+            .collect(),
+        problems,
+        duration: report.duration,
     }
 }
 
@@ -364,13 +433,11 @@ fn judge_inconclusive_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerd
     }
 }
 
+/// A policy fault, judged by what the user sees: the run exits 4 (FAIL), every declared
+/// property's verdict is FAIL, and no other property fails.
 fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     let failed: Vec<_> = report.failed().collect();
-    let failed_tags: BTreeSet<String> = failed
-        .iter()
-        .filter(|s| !s.is_control())
-        .flat_map(|s| s.properties().map(str::to_owned))
-        .collect();
+    let failed_tags = failed_properties(report);
     let mut problems = Vec::new();
     if mutant.changed_lines > MAX_CHANGED_LINES {
         problems.push(format!(
@@ -379,45 +446,45 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
             mutant.changed_lines
         ));
     }
+    if report.verdict() != Verdict::Fail {
+        problems.push(format!(
+            "the run is {} (exit {}), not FAIL (exit 4): the fault went undetected",
+            report.verdict(),
+            match report.verdict() {
+                Verdict::Pass => 0,
+                Verdict::Inconclusive => 5,
+                Verdict::Fail => 4,
+            }
+        ));
+    }
     for tag in &mutant.expected {
         if !failed_tags.contains(tag) {
             problems.push(format!(
-                "no {tag} scenario failed: the fault went undetected there"
+                "{tag} did not FAIL: the fault went undetected there"
             ));
         }
     }
-    for scenario in &failed {
-        if scenario.is_control() {
-            problems.push(format!(
-                "control scenario failed (a lab fault, not a verdict): {}",
-                scenario.location()
-            ));
-        } else if !scenario.properties().any(|t| mutant.expected.contains(t)) {
-            problems.push(format!(
-                "failed although it checks no declared property: {} {}",
-                scenario.location(),
-                scenario.tags.join(" ")
-            ));
-        }
+    for tag in failed_tags.iter().filter(|t| !mutant.expected.contains(*t)) {
+        problems.push(format!(
+            "{tag} FAILED although the fault is declared for {} only",
+            mutant
+                .expected
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
     }
     problems.extend(untripped_checks(mutant, &failed));
-    let failed_steps = failed
-        .iter()
-        .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
-        .collect();
-    MutantVerdict {
-        mutant: mutant.clone(),
-        failed_tags,
-        failed_scenarios: failed.len(),
-        failed_steps,
-        problems,
-        duration: report.duration,
-    }
+    verdict_of(mutant, report, &failed, problems)
 }
 
 /// Runs the reference policy and then every mutant, one lab each.
 pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, SuiteError> {
-    let mutants = load_mutants(&options.mutants, &options.reference)?;
+    let mut mutants = load_mutants(&options.mutants, &options.reference)?;
+    if let Some(correct) = options.correct.as_ref().filter(|dir| dir.is_dir()) {
+        mutants.extend(load_mutants(correct, &options.reference)?);
+    }
     let suite = |policy: PathBuf| SuiteOptions {
         policy,
         features: options.features.clone(),

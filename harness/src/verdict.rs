@@ -45,6 +45,8 @@ pub struct PropertyVerdict {
     pub unobservable: usize,
     /// Violations the run-wide invariants found in update traffic for this property.
     pub findings: usize,
+    /// Look-alikes under Microsoft's own domains let through (scope warnings, not failures).
+    pub scope_warnings: usize,
     /// One sentence saying why, in the report's words.
     pub why: String,
     /// For a failed or inconclusive property: what to change, from its first failed scenario.
@@ -85,11 +87,16 @@ fn judge_property(
     let mut controls = (0, 0);
     let mut look_alikes = (0, 0);
     let mut unreached = 0;
+    let mut scope_warnings = 0;
     let mut unobservable = Vec::new();
     for scenario in scenarios
         .iter()
         .filter(|s| s.tags.iter().any(|t| t == property.tag()) || s.claimed_by.contains(&property))
     {
+        if scenario.scope_warning().is_some() {
+            scope_warnings += 1;
+            continue;
+        }
         if scenario.failed() && !scenario.claimed_by.contains(&property) {
             // It failed at another property's check before this one was judged.
             unreached += 1;
@@ -233,6 +240,13 @@ fn judge_property(
             ),
         )
     };
+    let why = if scope_warnings > 0 {
+        format!(
+            "{why}; scope warning: {scope_warnings} host(s) under Microsoft's own domains but outside the update set were let through too (--strict-scope fails them)"
+        )
+    } else {
+        why
+    };
     let diagnosis = (verdict != Verdict::Pass)
         .then(|| {
             violations
@@ -254,6 +268,7 @@ fn judge_property(
         look_alikes,
         unobservable: unobservable.len(),
         findings: violations.len(),
+        scope_warnings,
         why,
     })
 }

@@ -262,6 +262,16 @@ impl LookAlike {
     }
 }
 
+/// Whether look-alike `number` (1-based, as features name it: `"look-alike 12"`) is a host under
+/// a domain Microsoft owns but outside the update set (`<label>.dsp.mp.microsoft.com`): no one
+/// else can register it, so letting it through is a scope warning, not an over-broad bypass.
+pub fn look_alike_is_microsoft_owned(number: usize) -> bool {
+    number
+        .checked_sub(1)
+        .and_then(|index| LOOK_ALIKES.get(index))
+        .is_some_and(|shape| matches!(shape, LookAlike::Parent(_)))
+}
+
 const LOOK_ALIKES: &[LookAlike] = &[
     LookAlike::Appended("windowsupdate.com"),
     LookAlike::Appended("download.windowsupdate.com"),
@@ -342,6 +352,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_siblings_under_microsofts_own_domains_are_microsoft_owned() {
+        assert!(!look_alike_is_microsoft_owned(1));
+        assert!(look_alike_is_microsoft_owned(15));
+        assert!(!look_alike_is_microsoft_owned(0));
+        assert!(!look_alike_is_microsoft_owned(LOOK_ALIKES.len() + 1));
+        let owned: Vec<usize> = (1..=LOOK_ALIKES.len())
+            .filter(|n| look_alike_is_microsoft_owned(*n))
+            .collect();
+        assert_eq!(owned, [12, 13, 14, 15]);
     }
 
     #[test]

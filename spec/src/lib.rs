@@ -12,7 +12,10 @@ pub use contract::{
     CATEGORIZE_HELPER_NAME, ECHO_TOKEN_HEADER, ICAP_REQMOD_SERVICE, ICAP_RESPMOD_SERVICE,
     LAB_PASSWORD, LAB_USER, REQUEST_TOKEN_HEADER, SCENARIO_HEADER,
 };
-pub use draw::{is_valid_host_name, parse_seed, pattern_matches, DrawnHosts, HOST_SEED_ENV};
+pub use draw::{
+    is_valid_host_name, look_alike_is_microsoft_owned, parse_seed, pattern_matches, DrawnHosts,
+    HOST_SEED_ENV,
+};
 pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
     CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,

@@ -22,6 +22,27 @@ pub fn render(report: &SuiteReport) -> String {
                 out.push_str(&format!("  {line}\n"));
             }
         }
+        if scenario.claimed_by.is_empty() {
+            out.push_str(
+                "  no property claims this failure (no finding in its traffic, and its check \
+                 judges delivery itself): it fails the run on its own\n",
+            );
+        } else {
+            let claimed: Vec<&str> = scenario.claimed_by.iter().map(|p| p.tag()).collect();
+            out.push_str(&format!("  counts for: {}\n", claimed.join(" ")));
+        }
+    }
+    out.push_str(&render_findings(report));
+    let warned: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter_map(|s| Some((s, s.scope_warning()?)))
+        .collect();
+    if !warned.is_empty() {
+        out.push_str("\nscope warnings (not failures; --strict-scope makes them so):\n");
+        for (scenario, why) in warned {
+            out.push_str(&format!("  {} — {why}\n", scenario.location()));
+        }
     }
     for error in &report.parse_errors {
         out.push_str(&format!("parse error: {error}\n"));
@@ -62,5 +83,69 @@ pub fn render(report: &SuiteReport) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", report.summary()));
+    out
+}
+
+/// What the run-wide invariants found, grouped by property: each violation with the scenario
+/// whose traffic it was, at most a few per property (the count says how many), then notes.
+fn render_findings(report: &SuiteReport) -> String {
+    const SHOWN: usize = 5;
+    let mut out = String::new();
+    let location = |token: &Option<String>| {
+        token
+            .as_ref()
+            .and_then(|t| {
+                report
+                    .scenarios
+                    .iter()
+                    .find(|s| s.token.as_ref() == Some(t))
+            })
+            .map_or_else(
+                || "no scenario".to_owned(),
+                |s| format!("{}:{}", s.feature, s.line),
+            )
+    };
+    for property in conformance_spec::Property::ALL {
+        let violations: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.property == property && f.is_violation())
+            .collect();
+        if violations.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\nRUN-WIDE {}: {} update exchange(s) {} ({})\n",
+            property.tag(),
+            violations.len(),
+            property.violation(),
+            property.meaning()
+        ));
+        for finding in violations.iter().take(SHOWN) {
+            out.push_str(&format!(
+                "  [{}] {} — traffic of {}\n",
+                finding.vantage,
+                finding.what,
+                location(&finding.scenario)
+            ));
+        }
+        if violations.len() > SHOWN {
+            out.push_str(&format!("  … and {} more\n", violations.len() - SHOWN));
+        }
+    }
+    let notes: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| !f.is_violation())
+        .collect();
+    if !notes.is_empty() {
+        out.push_str(&format!(
+            "\nnotes ({} exchange(s), not failures: informational headers changed):\n",
+            notes.len()
+        ));
+        for finding in notes.iter().take(SHOWN) {
+            out.push_str(&format!("  [{}] {}\n", finding.vantage, finding.what));
+        }
+    }
     out
 }

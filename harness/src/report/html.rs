@@ -150,11 +150,13 @@ pub fn render(report: &SuiteReport) -> String {
                 ScenarioState::Passed => "pass",
                 ScenarioState::Failed => "fail",
                 ScenarioState::NotObservable(_) => "inconclusive",
+                ScenarioState::ScopeWarning(_) => "inconclusive",
             },
             match &outcome.state {
                 ScenarioState::Passed => "passed".to_owned(),
                 ScenarioState::Failed => "FAILED".to_owned(),
                 ScenarioState::NotObservable(why) => escape(&why.to_string()),
+                ScenarioState::ScopeWarning(why) => escape(&format!("scope warning: {why}")),
             },
             escape(&outcome.feature),
             outcome.line,
