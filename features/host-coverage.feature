@@ -56,18 +56,26 @@ Feature: Every Windows Update host pattern is let through untouched
       | host                                     |
       | windowsupdate.microsoft.com              |
       | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
       | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
       | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
       | download.windowsupdate.com               |
       | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
       | download.microsoft.com                   |
       | wustat.windows.com                       |
       | ntservicepack.microsoft.com              |
       | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
       | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
       | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
       | tsfe.trafficshaping.dsp.mp.microsoft.com |
       | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
       | ctldl.windowsupdate.com                  |
 
   @icap
@@ -82,18 +90,26 @@ Feature: Every Windows Update host pattern is let through untouched
       | host                                     |
       | windowsupdate.microsoft.com              |
       | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
       | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
       | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
       | download.windowsupdate.com               |
       | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
       | download.microsoft.com                   |
       | wustat.windows.com                       |
       | ntservicepack.microsoft.com              |
       | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
       | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
       | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
       | tsfe.trafficshaping.dsp.mp.microsoft.com |
       | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
       | ctldl.windowsupdate.com                  |
 
   @tls
@@ -141,18 +157,59 @@ Feature: Every Windows Update host pattern is let through untouched
       | host                                     |
       | windowsupdate.microsoft.com              |
       | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
       | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
       | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
       | download.windowsupdate.com               |
       | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
       | download.microsoft.com                   |
       | wustat.windows.com                       |
       | ntservicepack.microsoft.com              |
       | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
       | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
       | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
       | tsfe.trafficshaping.dsp.mp.microsoft.com |
       | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
+      | ctldl.windowsupdate.com                  |
+
+  @categorize
+  Scenario Outline: <host> is never sent for categorisation over HTTPS
+    Given "<host>" serves a 16 KiB update file under a per-client name
+    When a client without credentials requests that file over HTTPS
+    Then every response carried the file's exact bytes
+    And the categorisation service was not asked about that host
+
+    Examples:
+      | host                                     |
+      | windowsupdate.microsoft.com              |
+      | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
+      | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
+      | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
+      | download.windowsupdate.com               |
+      | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
+      | download.microsoft.com                   |
+      | wustat.windows.com                       |
+      | ntservicepack.microsoft.com              |
+      | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
+      | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
+      | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
+      | tsfe.trafficshaping.dsp.mp.microsoft.com |
+      | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
       | ctldl.windowsupdate.com                  |
 
   @range
@@ -167,18 +224,26 @@ Feature: Every Windows Update host pattern is let through untouched
       | host                                     |
       | windowsupdate.microsoft.com              |
       | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
       | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
       | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
       | download.windowsupdate.com               |
       | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
       | download.microsoft.com                   |
       | wustat.windows.com                       |
       | ntservicepack.microsoft.com              |
       | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
       | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
       | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
       | tsfe.trafficshaping.dsp.mp.microsoft.com |
       | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
       | ctldl.windowsupdate.com                  |
 
   @protocol
@@ -192,16 +257,24 @@ Feature: Every Windows Update host pattern is let through untouched
       | host                                     |
       | windowsupdate.microsoft.com              |
       | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
       | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
       | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
       | download.windowsupdate.com               |
       | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
       | download.microsoft.com                   |
       | wustat.windows.com                       |
       | ntservicepack.microsoft.com              |
       | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
       | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
       | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
       | tsfe.trafficshaping.dsp.mp.microsoft.com |
       | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
       | ctldl.windowsupdate.com                  |

@@ -27,9 +27,9 @@ Feature: Multi-GiB update payloads stream through the proxy in ranges
     And the origin received 1 request for that file
     And the harness's memory grew by less than 32 MiB during the download
 
-  Scenario: a 3 GiB feature update requested whole, in one request without a Range
+  Scenario: a 5 GiB feature update requested whole, in one request without a Range
     Given the lab proxy enforces the policy under test
-    And "*.dl.delivery.mp.microsoft.com" serves a 3 GiB update file under a per-client name
+    And "*.dl.delivery.mp.microsoft.com" serves a 5 GiB update file under a per-client name
     When an update client starts a whole-file download of that file over HTTP and reads its first 64 MiB
     Then it receives status 200 announcing the whole file, and its first 64 MiB intact
     And the harness's memory grew by less than 32 MiB during the download

@@ -4,7 +4,8 @@ Feature: Hosts that only look like Windows Update are still policed
   suffix without its dot) lets hosts that merely resemble Microsoft's update endpoints skip
   authentication and inspection. Each run draws fresh look-alikes of every kind (the update
   domain with a domain appended, glued to another label, hyphenated, under another top-level
-  domain, a sibling under a parent domain); the proxy must treat them as any other host. A
+  domain, a hyphen for a dot, a dot replaced, a label inserted, a sibling under a parent
+  domain); the proxy must treat them as any other host. A
   look-alike that is let through fails its property, unless the property's own control fails
   too (then nothing can be told and the verdict is inconclusive).
 
@@ -34,6 +35,9 @@ Feature: Hosts that only look like Windows Update are still policed
       | look-alike 13 |
       | look-alike 14 |
       | look-alike 15 |
+      | look-alike 16 |
+      | look-alike 17 |
+      | look-alike 18 |
 
   @tls
   Scenario Outline: <look-alike> is intercepted with the proxy's CA
@@ -59,3 +63,91 @@ Feature: Hosts that only look like Windows Update are still policed
       | look-alike 13 |
       | look-alike 14 |
       | look-alike 15 |
+      | look-alike 16 |
+      | look-alike 17 |
+      | look-alike 18 |
+
+  @cache
+  Scenario Outline: <look-alike> is cached like any other host
+    Given "<look-alike>" serves a cacheable page
+    When a client with the lab credentials requests that page over HTTP
+    And the same client requests it again
+    Then the client receives status 200
+    And the second response came from the proxy's cache
+
+    Examples:
+      | look-alike    |
+      | look-alike 1  |
+      | look-alike 2  |
+      | look-alike 3  |
+      | look-alike 4  |
+      | look-alike 5  |
+      | look-alike 6  |
+      | look-alike 7  |
+      | look-alike 8  |
+      | look-alike 9  |
+      | look-alike 10 |
+      | look-alike 11 |
+      | look-alike 12 |
+      | look-alike 13 |
+      | look-alike 14 |
+      | look-alike 15 |
+      | look-alike 16 |
+      | look-alike 17 |
+      | look-alike 18 |
+
+  @icap
+  Scenario Outline: <look-alike> is sent to ICAP like any other host
+    Given "<look-alike>" serves a cacheable page
+    When a client with the lab credentials requests that page over HTTP
+    Then the client receives status 200
+    And the ICAP service saw a REQMOD and a RESPMOD for that page
+
+    Examples:
+      | look-alike    |
+      | look-alike 1  |
+      | look-alike 2  |
+      | look-alike 3  |
+      | look-alike 4  |
+      | look-alike 5  |
+      | look-alike 6  |
+      | look-alike 7  |
+      | look-alike 8  |
+      | look-alike 9  |
+      | look-alike 10 |
+      | look-alike 11 |
+      | look-alike 12 |
+      | look-alike 13 |
+      | look-alike 14 |
+      | look-alike 15 |
+      | look-alike 16 |
+      | look-alike 17 |
+      | look-alike 18 |
+
+  @categorize
+  Scenario Outline: <look-alike> is categorised like any other host
+    Given "<look-alike>" serves a cacheable page
+    When a client with the lab credentials requests that page over HTTPS
+    Then the client receives status 200
+    And the categorisation service was asked about that host
+
+    Examples:
+      | look-alike    |
+      | look-alike 1  |
+      | look-alike 2  |
+      | look-alike 3  |
+      | look-alike 4  |
+      | look-alike 5  |
+      | look-alike 6  |
+      | look-alike 7  |
+      | look-alike 8  |
+      | look-alike 9  |
+      | look-alike 10 |
+      | look-alike 11 |
+      | look-alike 12 |
+      | look-alike 13 |
+      | look-alike 14 |
+      | look-alike 15 |
+      | look-alike 16 |
+      | look-alike 17 |
+      | look-alike 18 |

@@ -26,9 +26,30 @@ Feature: Tunnels to update hosts carry whatever bytes the client sends
     And the proxy did not read the client's TLS ClientHello
 
     Examples:
-      | host                           |
-      | *.update.microsoft.com         |
-      | *.dl.delivery.mp.microsoft.com |
+      | host                                     |
+      | windowsupdate.microsoft.com              |
+      | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
+      | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
+      | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
+      | download.windowsupdate.com               |
+      | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
+      | download.microsoft.com                   |
+      | wustat.windows.com                       |
+      | ntservicepack.microsoft.com              |
+      | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
+      | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
+      | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
+      | tsfe.trafficshaping.dsp.mp.microsoft.com |
+      | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
+      | ctldl.windowsupdate.com                  |
 
   Scenario Outline: a server-first protocol through a CONNECT to <host> greets the silent client
     When a client without credentials opens a CONNECT tunnel to "<host>" on port 443 and waits for the server to speak first
@@ -37,9 +58,30 @@ Feature: Tunnels to update hosts carry whatever bytes the client sends
     And the client received the origin's reply verbatim
 
     Examples:
-      | host                             |
-      | *.do.dsp.mp.microsoft.com        |
-      | *.delivery.mp.microsoft.com      |
+      | host                                     |
+      | windowsupdate.microsoft.com              |
+      | *.windowsupdate.microsoft.com            |
+      | *.windowsupdate.microsoft.com, deep      |
+      | *.update.microsoft.com                   |
+      | *.update.microsoft.com, deep             |
+      | *.windowsupdate.com                      |
+      | *.windowsupdate.com, deep                |
+      | download.windowsupdate.com               |
+      | *.download.windowsupdate.com             |
+      | *.download.windowsupdate.com, deep       |
+      | download.microsoft.com                   |
+      | wustat.windows.com                       |
+      | ntservicepack.microsoft.com              |
+      | *.delivery.mp.microsoft.com              |
+      | *.delivery.mp.microsoft.com, deep        |
+      | *.dl.delivery.mp.microsoft.com           |
+      | *.dl.delivery.mp.microsoft.com, deep     |
+      | *.do.dsp.mp.microsoft.com                |
+      | *.do.dsp.mp.microsoft.com, deep          |
+      | tsfe.trafficshaping.dsp.mp.microsoft.com |
+      | *.emdl.ws.microsoft.com                  |
+      | *.emdl.ws.microsoft.com, deep            |
+      | ctldl.windowsupdate.com                  |
 
   @control
   Scenario: non-TLS bytes to a control host are stopped by the proxy's inspection

@@ -12,6 +12,9 @@ use crate::endpoint::ProxyEndpoint;
 use crate::exchange::{ClientResponse, Credentials, Exchange, Outcome, ReceivedPart, Scheme};
 use crate::tls_capture::{client_tls, issuer_of, SeenLeaf};
 
+/// How long a client waits for a connection, or for the next bytes of a reply: a stalled
+/// exchange fails, a long download that keeps moving does not (a 300 MiB body on a loaded
+/// 2-core machine can take longer than any fixed total).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A request to make through the proxy under test.
@@ -80,7 +83,8 @@ impl Fetch<'_> {
             // followed silently.
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(0)
-            .timeout(CLIENT_TIMEOUT)
+            .connect_timeout(CLIENT_TIMEOUT)
+            .read_timeout(CLIENT_TIMEOUT)
             .build()?;
         Ok((client, seen))
     }

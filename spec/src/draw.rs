@@ -248,6 +248,14 @@ enum LookAlike {
     /// `<r>.microsoft.com`: a real parent domain outside the update set (`*.microsoft.com`
     /// is over-broad).
     Parent(&'static str),
+    /// `<r>.download-windowsupdate.com`: a hyphen for a dot (an unescaped `.` in a regex, or
+    /// a pattern written with the wrong separator).
+    HyphenForDot(&'static str, &'static str),
+    /// `<r>.dl.delivery.mpxmicrosoft.com`: a dot replaced by a letter, which an unescaped `.`
+    /// in a regular expression matches.
+    DotReplaced(&'static str, &'static str),
+    /// `update.microsoft.<r>.com`: a label inserted before the top-level domain.
+    LabelInserted(&'static str, &'static str),
 }
 
 impl LookAlike {
@@ -258,6 +266,9 @@ impl LookAlike {
             Self::Hyphenated(domain) => format!("{domain}-{label}.example.net"),
             Self::OtherTld(domain) => format!("{domain}.{label}.example"),
             Self::Parent(domain) => format!("{label}.{domain}"),
+            Self::HyphenForDot(head, tail) => format!("{label}.{head}-{tail}"),
+            Self::DotReplaced(head, tail) => format!("{label}.{head}x{tail}"),
+            Self::LabelInserted(head, tld) => format!("{head}.{label}.{tld}"),
         }
     }
 }
@@ -288,6 +299,9 @@ const LOOK_ALIKES: &[LookAlike] = &[
     LookAlike::Parent("windows.com"),
     LookAlike::Parent("mp.microsoft.com"),
     LookAlike::Parent("dsp.mp.microsoft.com"),
+    LookAlike::HyphenForDot("download", "windowsupdate.com"),
+    LookAlike::DotReplaced("dl.delivery.mp", "microsoft.com"),
+    LookAlike::LabelInserted("update.microsoft", "com"),
 ];
 
 #[cfg(test)]
