@@ -80,6 +80,59 @@ fn properties(report: &SuiteReport) -> String {
     html
 }
 
+/// The run-wide invariants: how many update requests were judged, each violation with its
+/// vantage point and the scenario whose traffic it was, the notes, and the scope warnings.
+fn invariants(report: &SuiteReport) -> String {
+    let mut html = format!(
+        "<h2>Run-wide invariants</h2><p>{} update request(s) of the run judged on every property \
+         from every vantage point; {} violation(s), {} note(s).</p>",
+        report.update_exchanges,
+        report.findings.iter().filter(|f| f.is_violation()).count(),
+        report.findings.iter().filter(|f| !f.is_violation()).count()
+    );
+    if !report.findings.is_empty() {
+        html.push_str(
+            "<table><tr><th>property</th><th>kind</th><th>vantage point</th><th>what happened</th><th>scenario</th></tr>",
+        );
+        for finding in &report.findings {
+            let scenario = finding
+                .scenario
+                .as_ref()
+                .and_then(|t| report.scenarios.iter().find(|s| s.token.as_ref() == Some(t)))
+                .map_or_else(String::new, |s| format!("{}:{}", s.feature, s.line));
+            let _ = write!(
+                html,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if finding.is_violation() { "fail" } else { "inconclusive" },
+                finding.property.tag(),
+                if finding.is_violation() { "violation" } else { "note" },
+                finding.vantage,
+                escape(&finding.what),
+                escape(&scenario)
+            );
+        }
+        html.push_str("</table>");
+    }
+    let warned: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter_map(|s| Some((s, s.scope_warning()?)))
+        .collect();
+    if !warned.is_empty() {
+        html.push_str("<h3>Scope warnings (not failures; <code>--strict-scope</code> makes them so)</h3><ul>");
+        for (scenario, why) in warned {
+            let _ = write!(
+                html,
+                "<li>{} — {}</li>",
+                escape(&scenario.location()),
+                escape(why)
+            );
+        }
+        html.push_str("</ul>");
+    }
+    html
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -113,6 +166,7 @@ pub fn render(report: &SuiteReport) -> String {
         );
     }
     page.push_str(&properties(report));
+    page.push_str(&invariants(report));
     page.push_str(&vantage_points(report));
     page.push_str(&drawn_hosts(report));
     page.push_str(&matrix(report, &failed));
