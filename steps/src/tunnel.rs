@@ -239,7 +239,9 @@ mod tests {
         let passed = tunnel(b"\x00WU", b"\x00WU");
         assert!(detection_problem(&passed, b"\x00WU", None).is_some());
         let spliced = proxy_fact("CONNECT", "www.example.com:443");
-        assert!(detection_problem(&passed, b"\x00WU", Some(&[spliced.clone()])).is_some());
+        assert!(
+            detection_problem(&passed, b"\x00WU", Some(std::slice::from_ref(&spliced))).is_some()
+        );
         let mut peeked = spliced.clone();
         peeked.client_hello_inspected = true;
         assert!(detection_problem(&passed, b"\x00WU", Some(&[peeked])).is_none());
