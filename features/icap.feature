@@ -19,8 +19,8 @@ Feature: Windows Update traffic is never sent to ICAP
     And the ICAP service saw no request for that file
 
   @control
-  Scenario: a control page is adapted with REQMOD and RESPMOD
+  Scenario: a control page is sent to the ICAP service
     Given "downloads.example.net" serves a cacheable page
     When a client with the lab credentials requests that page over HTTP
     Then the client receives status 200
-    And the ICAP service saw a REQMOD and a RESPMOD for that page
+    And the ICAP service adapted that page

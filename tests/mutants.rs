@@ -68,6 +68,22 @@ const UNIT_PROOFS: &[(&str, &str)] = &[
         "the proxy did not ask for credentials",
         "a_challenge_a_user_a_leaked_credential_or_no_request_fails",
     ),
+    (
+        "the proxy denied the request",
+        "a_response_from_the_origin_or_a_redirect_to_its_own_host_is_not_a_denial",
+    ),
+    (
+        "the proxy asked for credentials",
+        "a_challenge_of_any_scheme_counts_and_a_bare_407_or_other_status_does_not",
+    ),
+    (
+        "the ICAP service adapted that {resource}",
+        "reqmod_or_respmod_alone_is_adaptation_and_nothing_is_not",
+    ),
+    (
+        "the proxy accepted the tunnel but the origin never received those bytes",
+        "bytes_through_an_uninspected_tunnel_or_a_refused_connect_show_no_detection",
+    ),
     ("TLS handshake$", "another_stacks_hello_or_none_fails"),
     (
         "^the proxy logged (a tunnel|a decrypted request) to that host$",

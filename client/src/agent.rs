@@ -1,6 +1,9 @@
 //! The Windows components that download updates, as they introduce themselves on the wire
 //! (`../shared/notes/windows-update-traffic.md`): a proxy rule keyed on a User-Agent, or a
-//! header it strips, must meet the real values.
+//! header it strips, must meet the real values. Every request the harness sends carries the
+//! User-Agent of the component it stands for, on CONNECT too.
+
+use crate::exchange::Credentials;
 
 /// One update component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +18,9 @@ pub enum Agent {
     WindowsUpdateAgent,
     /// CryptoAPI: certificate trust lists with `If-Modified-Since`.
     CryptoApi,
+    /// Microsoft Edge on Windows 11: not an update component, the user's own session. It
+    /// stands for the traffic a proxy polices (the controls' requests with credentials).
+    Browser,
 }
 
 impl Agent {
@@ -26,12 +32,35 @@ impl Agent {
                 "Windows-Update-Agent/10.0.10011.16384 Client-Protocol/2.90"
             }
             Self::CryptoApi => "Microsoft-CryptoAPI/10.0",
+            Self::Browser => {
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0"
+            }
         }
+    }
+
+    /// The component a request stands for when its scenario names none. Without credentials
+    /// it is BITS: update components run as SYSTEM and present no user's credentials, and
+    /// BITS is what fetches update files. With credentials it is a browser: credentials belong
+    /// to a user, whose requests come from the user's applications; and a policy that treats
+    /// update agents by their User-Agent (some exempt BITS from authentication) must not see
+    /// the controls' requests as an update agent's, or a control would fail for a reason that
+    /// has nothing to do with policing.
+    pub fn standing_for(credentials: Credentials) -> Self {
+        match credentials {
+            Credentials::Without => Self::Bits,
+            Credentials::Presented => Self::Browser,
+        }
+    }
+
+    /// The `User-Agent` header alone, as `(name, value)`.
+    pub fn user_agent_header(self) -> (String, String) {
+        ("user-agent".to_owned(), self.user_agent().to_owned())
     }
 
     /// Headers the component sends on every request besides its User-Agent.
     pub fn headers(self) -> Vec<(String, String)> {
-        let mut headers = vec![("user-agent".to_owned(), self.user_agent().to_owned())];
+        let mut headers = vec![self.user_agent_header()];
         match self {
             Self::Bits => headers.push(("connection".to_owned(), "Keep-Alive".to_owned())),
             Self::DeliveryOptimization => {
@@ -48,7 +77,7 @@ impl Agent {
                         .to_owned(),
                 ));
             }
-            Self::CryptoApi => {}
+            Self::CryptoApi | Self::Browser => {}
         }
         headers
     }
@@ -77,6 +106,7 @@ mod tests {
             Agent::DeliveryOptimization,
             Agent::WindowsUpdateAgent,
             Agent::CryptoApi,
+            Agent::Browser,
         ] {
             let headers = agent.headers();
             assert_eq!(

@@ -56,6 +56,8 @@ pub enum Outcome {
         status: Option<u16>,
         message: String,
     },
+    /// The connection was reset or closed before any response came (a way to refuse, too).
+    Closed(String),
     Failed(String),
 }
 
@@ -131,7 +133,7 @@ impl Exchange {
         match &self.outcome {
             Outcome::Response(r) => Some(r.status),
             Outcome::TunnelRefused { status, .. } => *status,
-            Outcome::Failed(_) => None,
+            Outcome::Closed(_) | Outcome::Failed(_) => None,
         }
     }
 
@@ -173,6 +175,7 @@ impl fmt::Display for Exchange {
                     "cache-status",
                     "x-conformance-echo",
                     "proxy-authenticate",
+                    "location",
                     "via",
                 ] {
                     if let Some(value) = r.header(name) {
@@ -201,6 +204,9 @@ impl fmt::Display for Exchange {
                 f,
                 "CONNECT refused ({message}; the client library does not report the status)"
             ),
+            Outcome::Closed(message) => {
+                write!(f, "closed without a response: {message}")
+            }
             Outcome::Failed(message) => write!(f, "failed: {message}"),
         }
     }

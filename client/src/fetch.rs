@@ -44,7 +44,8 @@ impl Fetch<'_> {
         );
         let outcome = match self.try_send(&request_token).await {
             Ok(outcome) => outcome,
-            Err(SendError::Http(error)) => classify_error(&error),
+            Err(SendError::BeforeResponse(error)) => classify_error(&error, true),
+            Err(SendError::Http(error)) => classify_error(&error, false),
             Err(SendError::Setup(error)) => {
                 Outcome::Failed(format!("building the client: {error:#}"))
             }
@@ -68,7 +69,18 @@ impl Fetch<'_> {
             HeaderName::from_static(SCENARIO_HEADER),
             HeaderValue::from_str(self.scenario).expect("scenario tokens are ASCII"),
         );
-        let mut proxy = reqwest::Proxy::all(&self.proxy.url)?.headers(scenario_headers.clone());
+        // The CONNECT carries the request's User-Agent too: a proxy sees a CONNECT as a request
+        // of its own, and a rule refusing requests without one applies to it. reqwest also
+        // inserts these headers into a plain-HTTP request it sends to the proxy, replacing the
+        // request's own value (`HeaderMap::insert`), so the request still carries exactly one.
+        let mut proxy_headers = scenario_headers.clone();
+        if let Some(agent) = self.user_agent() {
+            proxy_headers.insert(
+                reqwest::header::USER_AGENT,
+                HeaderValue::from_str(agent).map_err(|e| anyhow::anyhow!("User-Agent: {e}"))?,
+            );
+        }
+        let mut proxy = reqwest::Proxy::all(&self.proxy.url)?.headers(proxy_headers);
         if self.credentials == Credentials::Presented {
             let (user, password) = self.proxy.credentials()?;
             proxy = proxy.basic_auth(user, password);
@@ -89,6 +101,15 @@ impl Fetch<'_> {
         Ok((client, seen))
     }
 
+    /// The User-Agent this request carries: the one among its headers (none only for a probe
+    /// whose point is to have none).
+    fn user_agent(&self) -> Option<&str> {
+        self.extra_headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+            .map(|(_, value)| value.as_str())
+    }
+
     async fn try_send(&self, request_token: &str) -> Result<Outcome, SendError> {
         let (client, seen) = self.client().map_err(SendError::Setup)?;
         let mut request = client
@@ -103,7 +124,7 @@ impl Fetch<'_> {
         if let Some(body) = &self.body {
             request = request.body(body.clone());
         }
-        let mut response = request.send().await?;
+        let mut response = request.send().await.map_err(SendError::BeforeResponse)?;
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -229,6 +250,8 @@ where
 
 enum SendError {
     Setup(anyhow::Error),
+    /// No response head came.
+    BeforeResponse(reqwest::Error),
     Http(reqwest::Error),
     Body(String),
 }
@@ -246,7 +269,9 @@ impl From<reqwest::Error> for SendError {
 const TUNNEL_AUTH_REQUIRED: &str = "tunnel error: proxy authorization required";
 const TUNNEL_UNSUCCESSFUL: &str = "tunnel error: unsuccessful";
 
-fn classify_error(error: &reqwest::Error) -> Outcome {
+/// What a client error means; `before_response`: no response head had come (only then is a
+/// closed connection the proxy's way to answer).
+fn classify_error(error: &reqwest::Error, before_response: bool) -> Outcome {
     let mut causes = Vec::new();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
@@ -266,7 +291,40 @@ fn classify_error(error: &reqwest::Error) -> Outcome {
             message,
         };
     }
+    if before_response && closed_without_response(error) {
+        return Outcome::Closed(message);
+    }
     Outcome::Failed(message)
+}
+
+/// hyper's error for a connection that ended before a whole response head, as it describes
+/// itself (`hyper::Error` is not a dependency of this crate, so it is matched by its message,
+/// cause by cause, as the tunnel errors are).
+const INCOMPLETE_MESSAGE: &str = "connection closed before message completed";
+
+/// Whether the connection was reset or closed before any response came: an I/O error of
+/// those kinds anywhere in the chain, or hyper's incomplete message.
+fn closed_without_response(error: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause.to_string() == INCOMPLETE_MESSAGE {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+                    | ErrorKind::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -275,18 +333,123 @@ mod tests {
 
     /// A proxy that answers CONNECT with `status` once, then closes.
     async fn refusing_proxy(status: &'static str) -> String {
+        recording_proxy(Some(status)).await.0
+    }
+
+    /// A proxy that reads one request head, keeps it, answers `status` (or closes without a
+    /// word when `None`), then closes.
+    async fn recording_proxy(
+        status: Option<&'static str>,
+    ) -> (String, tokio::sync::oneshot::Receiver<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let (head, received) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             if let Ok((mut stream, _)) = listener.accept().await {
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf).await;
-                let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
-                let _ = stream.write_all(reply.as_bytes()).await;
+                let mut buf = vec![0u8; 8192];
+                let mut len = 0;
+                while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf[len..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => len += n,
+                    }
+                }
+                let _ = head.send(String::from_utf8_lossy(&buf[..len]).into_owned());
+                if let Some(status) = status {
+                    let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                }
             }
         });
-        format!("http://{address}")
+        (format!("http://{address}"), received)
+    }
+
+    fn endpoint(url: String) -> ProxyEndpoint {
+        ProxyEndpoint {
+            url,
+            user: Some(("lab".to_owned(), "lab".to_owned())),
+            trusted_roots: vec![lab_certs::LabPki::generate(&[
+                "download.windowsupdate.com".to_owned()
+            ])
+            .unwrap()
+            .origin_ca
+            .cert_der()
+            .clone()],
+        }
+    }
+
+    fn fetch<'a>(proxy: &'a ProxyEndpoint, url: &str, headers: Vec<(String, String)>) -> Fetch<'a> {
+        Fetch {
+            proxy,
+            scenario: "s1",
+            method: reqwest::Method::GET,
+            url: url.to_owned(),
+            scheme: if url.starts_with("https") {
+                Scheme::Https
+            } else {
+                Scheme::Http
+            },
+            credentials: Credentials::Presented,
+            range: None,
+            extra_headers: headers,
+            payload: None,
+            read_limit: None,
+            body: None,
+        }
+    }
+
+    fn user_agents(head: &str) -> Vec<&str> {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+            .map(|(_, value)| value.trim())
+            .collect()
+    }
+
+    /// What the proxy reads on the wire: a plain request and a CONNECT each carry the agent's
+    /// User-Agent exactly once (reqwest adds the proxy's headers to plain requests too), and a
+    /// probe without one carries none.
+    #[tokio::test]
+    async fn a_request_and_its_connect_carry_exactly_one_user_agent() {
+        let bits = crate::Agent::Bits;
+        for url in [
+            "http://download.windowsupdate.com/s1/kb.cab",
+            "https://download.windowsupdate.com/s1/kb.cab",
+        ] {
+            let (proxy_url, head) = recording_proxy(Some("403 Forbidden")).await;
+            let proxy = endpoint(proxy_url);
+            fetch(&proxy, url, bits.headers()).send().await;
+            let head = head.await.unwrap();
+            assert_eq!(user_agents(&head), [bits.user_agent()], "{url}: {head}");
+            assert!(head.starts_with(if url.starts_with("https") {
+                "CONNECT "
+            } else {
+                "GET "
+            }));
+        }
+        let (proxy_url, head) = recording_proxy(Some("403 Forbidden")).await;
+        let proxy = endpoint(proxy_url);
+        fetch(
+            &proxy,
+            "http://download.windowsupdate.com/s1/probe",
+            Vec::new(),
+        )
+        .send()
+        .await;
+        let head = head.await.unwrap();
+        assert!(user_agents(&head).is_empty(), "{head}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_without_a_response_is_told_apart() {
+        let (proxy_url, _head) = recording_proxy(None).await;
+        let proxy = endpoint(proxy_url);
+        let outcome = fetch(&proxy, "http://www.example.com/s1/page", Vec::new())
+            .send()
+            .await
+            .outcome;
+        assert!(matches!(outcome, Outcome::Closed(_)), "{outcome:?}");
     }
 
     async fn outcome_through(status: &'static str, scenario: &str) -> Outcome {

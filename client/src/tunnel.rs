@@ -54,11 +54,13 @@ impl std::fmt::Display for RawTunnelExchange {
 /// Opens a CONNECT tunnel to `host:443` through `proxy`, sends `sent` and reads as many bytes
 /// back (bounded in time), keeping what the proxy answered and why reading stopped. With
 /// `greeting`, the client first waits that long for the server to speak (a server-first
-/// protocol) and reads its greeting line before it sends a byte; without one it gives up.
+/// protocol) and reads its greeting line before it sends a byte; without one it gives up. The
+/// CONNECT carries `user_agent` (the component the tunnel stands for) when given.
 pub async fn raw_tunnel(
     proxy: &ProxyEndpoint,
     scenario: &str,
     credentials: Credentials,
+    user_agent: Option<&str>,
     host: &str,
     sent: Vec<u8>,
     greeting: Option<Duration>,
@@ -78,6 +80,9 @@ pub async fn raw_tunnel(
             "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n{SCENARIO_HEADER}: {}\r\n",
             scenario
         );
+        if let Some(agent) = user_agent {
+            connect.push_str(&format!("User-Agent: {agent}\r\n"));
+        }
         if credentials == Credentials::Presented {
             let (user, password) = proxy
                 .credentials()

@@ -30,13 +30,16 @@ pub(crate) struct Ask {
 }
 
 impl Ask {
+    /// A plain GET with the User-Agent of the component it stands for
+    /// ([`Agent::standing_for`]: BITS without credentials, a browser with them).
     pub(crate) fn get(scheme: impl Into<Scheme>, credentials: impl Into<Credentials>) -> Self {
+        let credentials = credentials.into();
         Self {
             method: reqwest::Method::GET,
             scheme: scheme.into(),
-            credentials: credentials.into(),
+            credentials,
             range: None,
-            extra_headers: Vec::new(),
+            extra_headers: vec![Agent::standing_for(credentials).user_agent_header()],
             body: None,
             read_limit: None,
         }
@@ -167,9 +170,16 @@ async fn the_client_follows_the_first_link(world: &mut ConformanceWorld) -> Resu
         size: 0,
         payload: None,
     };
-    let exchange = world
-        .fetch_served(&served, Ask::get(last.scheme, last.credentials))
-        .await;
+    // The same client: its User-Agent is the one it sent for the page.
+    let mut ask = Ask::get(last.scheme, last.credentials);
+    if let Some(agent) = last
+        .extra_headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+    {
+        ask.extra_headers = vec![agent.clone()];
+    }
+    let exchange = world.fetch_served(&served, ask).await;
     world.exchanges.push(exchange);
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use conformance_client::{ClientResponse, Exchange, Outcome};
 use conformance_lab::{CacheUse, ProxyFact, Vantage};
 use cucumber::then;
-use mock_servers::OriginRequest;
+use mock_servers::{OriginRequest, ECHO_TOKEN_HEADER};
 use tokio::time::Instant;
 
 use crate::world::ConformanceWorld;
@@ -123,7 +123,7 @@ fn credential_problem(
     }
     if let Some(failed) = exchanges
         .iter()
-        .find(|e| matches!(e.outcome, Outcome::Failed(_)))
+        .find(|e| matches!(e.outcome, Outcome::Failed(_) | Outcome::Closed(_)))
     {
         return Some(("every request answered".to_owned(), failed.to_string()));
     }
@@ -159,17 +159,11 @@ fn credential_problem(
 async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result<(), String> {
     world.checks(Some(Property::Auth));
     let exchange = world.last_exchange()?;
-    let challenged = match &exchange.outcome {
-        Outcome::Response(r) => {
-            r.status == 407
-                && r.header("proxy-authenticate")
-                    .is_some_and(|v| v.starts_with("Basic"))
-        }
-        Outcome::TunnelRefused { status, .. } => *status == Some(407),
-        Outcome::Failed(_) => false,
-    };
-    if !challenged {
-        return Err(world.failure("407 with Proxy-Authenticate: Basic", exchange.to_string()));
+    if !challenged(exchange) {
+        return Err(world.failure(
+            "407 with a Proxy-Authenticate challenge (any scheme)",
+            exchange.to_string(),
+        ));
     }
     let log = world.proxy_log().await?;
     if log.is_some_and(|log| !log.iter().any(|l| l.challenged)) {
@@ -181,25 +175,86 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
     Ok(())
 }
 
+/// Whether the proxy challenged the client for credentials: a 407 with a `Proxy-Authenticate`
+/// challenge of any scheme (Basic, Negotiate, NTLM, Digest …), or a CONNECT refused with 407.
+fn challenged(exchange: &Exchange) -> bool {
+    match &exchange.outcome {
+        Outcome::Response(r) => {
+            r.status == 407
+                && r.header("proxy-authenticate")
+                    .is_some_and(|v| !v.trim().is_empty())
+        }
+        Outcome::TunnelRefused { status, .. } => *status == Some(407),
+        Outcome::Closed(_) | Outcome::Failed(_) => false,
+    }
+}
+
 #[then("the proxy denied the request")]
 async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<(), String> {
     world.checks(Some(Property::Categorize));
-    let exchange = world.last_exchange()?;
-    let refused = match &exchange.outcome {
-        Outcome::Response(r) => r.status == 403,
-        Outcome::TunnelRefused { status, .. } => *status != Some(407),
-        Outcome::Failed(_) => false,
-    };
-    if !refused {
-        return Err(world.failure("403 Forbidden (or a refused CONNECT)", exchange.to_string()));
+    let exchange = world.last_exchange()?.clone();
+    if refusal(&exchange, None).is_some() {
+        return Ok(());
     }
+    // The client saw no refusal of its own kind (a block page served as 200, say): the proxy's
+    // own report may still show the denial.
     let log = world
         .proxy_log_until(|lines| lines.iter().any(|l| l.denied))
         .await?;
-    if log.is_some_and(|log| !log.iter().any(|l| l.denied)) {
-        return Err(world.failure("the proxy to log the request as denied by policy", "none"));
+    if refusal(&exchange, log.as_deref()).is_none() {
+        return Err(world.failure(
+            "a refusal by the proxy: 403, 451 or 511, a redirect off the requested host, a \
+             refused CONNECT, a connection closed without a response, or a denial in its log",
+            exchange.to_string(),
+        ));
     }
     Ok(())
+}
+
+/// How the proxy refused `exchange`, if the evidence shows it did. A response the origin
+/// answered (it carries the origin's echoed token) is never a refusal. Otherwise: 403, 451 or
+/// 511; a redirect (3xx) whose `Location` is on another host than the one requested (a block
+/// page); a CONNECT refused with anything but 407; a connection reset or closed without a
+/// response; or, when the proxy's log is visible (`log`), a fact of it marked denied. A
+/// credentials challenge is not a refusal.
+fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
+    let from_client = match &exchange.outcome {
+        Outcome::Response(r) if r.header(ECHO_TOKEN_HEADER).is_some() => return None,
+        Outcome::Response(r) if matches!(r.status, 403 | 451 | 511) => {
+            Some(format!("answered {}", r.status))
+        }
+        Outcome::Response(r) if (300..400).contains(&r.status) => r
+            .header("location")
+            .filter(|location| redirects_off(&exchange.url, location))
+            .map(|location| format!("redirected to {location}")),
+        Outcome::Response(_) => None,
+        Outcome::TunnelRefused { status, .. } => {
+            (*status != Some(407)).then(|| "refused the CONNECT".to_owned())
+        }
+        Outcome::Closed(_) => Some("closed the connection without a response".to_owned()),
+        Outcome::Failed(_) => None,
+    };
+    from_client.or_else(|| {
+        log.into_iter()
+            .flatten()
+            .find(|fact| fact.denied && !fact.challenged)
+            .map(|fact| format!("logged a denial: {fact}"))
+    })
+}
+
+/// Whether `location` (absolute, or relative to `requested`) names another host than
+/// `requested`'s.
+fn redirects_off(requested: &str, location: &str) -> bool {
+    let Ok(requested) = reqwest::Url::parse(requested) else {
+        return false;
+    };
+    let Ok(target) = requested.join(location) else {
+        return false;
+    };
+    match (requested.host_str(), target.host_str()) {
+        (Some(from), Some(to)) => !from.eq_ignore_ascii_case(to),
+        _ => false,
+    }
 }
 
 #[then("no response came from the proxy's cache")]
@@ -320,8 +375,99 @@ fn cache_signal(exchange: &Exchange, response: &ClientResponse) -> Option<String
 mod tests {
     use conformance_client::Outcome;
 
-    use super::credential_problem;
+    use super::{challenged, credential_problem, refusal};
     use crate::fixtures::{exchange, origin_request, proxy_fact};
+
+    /// An answer made by the proxy (no echoed token from the origin), with `headers`.
+    fn proxy_answer(status: u16, headers: &[(&str, &str)]) -> conformance_client::Exchange {
+        let mut answer = exchange("s1-r1", status);
+        answer.url = "http://www.example.com/s1/page".into();
+        if let Outcome::Response(r) = &mut answer.outcome {
+            r.headers = headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect();
+        }
+        answer
+    }
+
+    #[test]
+    fn a_response_from_the_origin_or_a_redirect_to_its_own_host_is_not_a_denial() {
+        for status in [403, 451, 511] {
+            assert!(
+                refusal(&proxy_answer(status, &[]), None).is_some(),
+                "{status}"
+            );
+        }
+        let block_page = [("Location", "http://blockpage.example.org/blocked?url=x")];
+        assert!(refusal(&proxy_answer(302, &block_page), None).is_some());
+        let served_block_page = [("Location", "http://downloads.example.net/blocked")];
+        assert!(refusal(&proxy_answer(307, &served_block_page), None).is_some());
+        let mut reset = proxy_answer(200, &[]);
+        reset.outcome = Outcome::Closed("connection reset by peer".into());
+        assert!(refusal(&reset, None).is_some());
+        let mut connect_refused = proxy_answer(200, &[]);
+        connect_refused.outcome = Outcome::TunnelRefused {
+            status: None,
+            message: "tunnel error: unsuccessful".into(),
+        };
+        assert!(refusal(&connect_refused, None).is_some());
+        let mut denied = proxy_fact("GET", "http://www.example.com/s1/page");
+        denied.denied = true;
+        let block_page_200 = proxy_answer(200, &[]);
+        assert!(refusal(&block_page_200, None).is_none());
+        assert!(refusal(&block_page_200, Some(&[denied.clone()])).is_some());
+
+        // The origin answered: whatever the status, the proxy let the request through.
+        assert!(refusal(&exchange("s1-r1", 200), None).is_none());
+        assert!(refusal(&exchange("s1-r1", 403), None).is_none());
+        assert!(refusal(&exchange("s1-r1", 200), Some(&[denied])).is_none());
+        // A redirect on the requested host is the site's own, not a block page.
+        let same_host = [("Location", "http://www.example.com/elsewhere")];
+        assert!(refusal(&proxy_answer(302, &same_host), None).is_none());
+        assert!(refusal(&proxy_answer(302, &[("Location", "/elsewhere")]), None).is_none());
+        assert!(refusal(&proxy_answer(302, &[]), None).is_none());
+        // A challenge, a timeout or a plain miss in the log is no denial.
+        let mut challenge = connect_refused.clone();
+        challenge.outcome = Outcome::TunnelRefused {
+            status: Some(407),
+            message: "tunnel error: proxy authorization required".into(),
+        };
+        assert!(refusal(&challenge, None).is_none());
+        let mut timed_out = proxy_answer(200, &[]);
+        timed_out.outcome = Outcome::Failed("operation timed out".into());
+        let passed = proxy_fact("GET", "http://www.example.com/s1/page");
+        assert!(refusal(&timed_out, Some(&[passed])).is_none());
+        let mut challenged_fact = proxy_fact("GET", "http://www.example.com/s1/page");
+        challenged_fact.denied = true;
+        challenged_fact.challenged = true;
+        assert!(refusal(&proxy_answer(407, &[]), Some(&[challenged_fact])).is_none());
+    }
+
+    #[test]
+    fn a_challenge_of_any_scheme_counts_and_a_bare_407_or_other_status_does_not() {
+        for scheme in [
+            "Basic realm=\"lab\"",
+            "Negotiate",
+            "NTLM",
+            "Digest realm=\"x\"",
+        ] {
+            let answer = proxy_answer(407, &[("Proxy-Authenticate", scheme)]);
+            assert!(challenged(&answer), "{scheme}");
+        }
+        assert!(!challenged(&proxy_answer(407, &[])));
+        assert!(!challenged(&proxy_answer(
+            403,
+            &[("Proxy-Authenticate", "Basic")]
+        )));
+        assert!(!challenged(&exchange("s1-r1", 200)));
+        let mut refused = exchange("s1-r1", 200);
+        refused.outcome = Outcome::TunnelRefused {
+            status: Some(407),
+            message: "tunnel error: proxy authorization required".into(),
+        };
+        assert!(challenged(&refused));
+    }
 
     #[test]
     fn a_challenge_a_user_a_leaked_credential_or_no_request_fails() {

@@ -2,7 +2,8 @@
 //! A proxy that leaves the tunnel alone carries them verbatim both ways; a proxy that
 //! inspects the protocol (peeks for a ClientHello, bumps) breaks them.
 
-use conformance_client::{raw_tunnel, RawTunnelExchange};
+use conformance_client::{raw_tunnel, Agent, Credentials as ClientCredentials, RawTunnelExchange};
+use conformance_lab::ProxyFact;
 use conformance_spec::Property;
 use cucumber::{then, when};
 use mock_servers::{SERVER_FIRST_AFTER, SERVER_GREETING};
@@ -52,10 +53,18 @@ impl ConformanceWorld {
     ) -> Result<(), String> {
         let host = self.resolve_host(host)?;
         let sent = non_tls_bytes(&self.token);
+        let credentials = credentials.into();
+        // Without credentials the tunnel is Delivery Optimization's, the update component that
+        // speaks more than TLS on port 443; with them, the user's (a browser).
+        let agent = match credentials {
+            ClientCredentials::Without => Agent::DeliveryOptimization,
+            ClientCredentials::Presented => Agent::standing_for(credentials),
+        };
         let exchange = raw_tunnel(
             &self.proxy,
             &self.token,
-            credentials.into(),
+            credentials,
+            Some(agent.user_agent()),
             &host,
             sent,
             greeting,
@@ -164,22 +173,53 @@ async fn the_client_received_the_reply_verbatim(
 #[then("the proxy accepted the tunnel but the origin never received those bytes")]
 async fn the_origin_never_received_the_bytes(world: &mut ConformanceWorld) -> Result<(), String> {
     world.checks(Some(Property::Protocol));
-    let exchange = world.raw_exchange()?;
+    let exchange = world.raw_exchange()?.clone();
+    let at_origin = world.origin_received_raw();
+    if detection_problem(&exchange, &at_origin, None).is_none() {
+        return Ok(());
+    }
+    // The bytes went through: the proxy may still have shown its inspection in its own report
+    // (it read the ClientHello, or bumped the tunnel) before letting them pass.
+    let log = world
+        .proxy_log_until(|facts| facts.iter().any(ProxyFact::is_connect))
+        .await?;
+    match detection_problem(&exchange, &at_origin, log.as_deref()) {
+        None => Ok(()),
+        Some((expected, actual)) => Err(world.failure(expected, actual)),
+    }
+}
+
+/// Why a tunnel to a policed host does not show the proxy's protocol detection, if it does
+/// not. The CONNECT must have been accepted (else the absence at the origin proves nothing);
+/// then detection shows as the non-TLS bytes stopped (none at the origin, no verbatim echo),
+/// or, when the proxy's log is visible (`log`), as a CONNECT the proxy reports it inspected
+/// (read a ClientHello) or bumped.
+fn detection_problem(
+    exchange: &RawTunnelExchange,
+    at_origin: &[u8],
+    log: Option<&[ProxyFact]>,
+) -> Option<(String, String)> {
     // Without an accepted CONNECT the absence at the origin would prove nothing.
     if !exchange.connect_status.contains(" 200") {
-        return Err(world.failure("CONNECT answered 200", exchange.to_string()));
+        return Some(("CONNECT answered 200".to_owned(), exchange.to_string()));
     }
-    let at_origin = world.origin_received_raw();
-    if !at_origin.is_empty() || exchange.received == exchange.sent {
-        return Err(world.failure(
-            "the proxy to stop non-TLS bytes it inspects",
+    if at_origin.is_empty() && exchange.received != exchange.sent {
+        return None;
+    }
+    let inspected = log
+        .into_iter()
+        .flatten()
+        .any(|f| f.is_connect() && (f.client_hello_inspected || f.bumped));
+    (!inspected).then(|| {
+        (
+            "the proxy to stop non-TLS bytes it inspects, or to report inspecting the tunnel"
+                .to_owned(),
             format!(
                 "{} bytes reached the origin; client: {exchange}",
                 at_origin.len()
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Whether the client got back exactly the bytes it sent (the origin echoes them): a tunnel
@@ -194,7 +234,29 @@ mod tests {
 
     use mock_servers::SERVER_GREETING;
 
-    use super::{echoed_verbatim, greeting_problem};
+    use super::{detection_problem, echoed_verbatim, greeting_problem};
+    use crate::fixtures::proxy_fact;
+
+    #[test]
+    fn bytes_through_an_uninspected_tunnel_or_a_refused_connect_show_no_detection() {
+        let stopped = tunnel(b"\x00WU", b"");
+        assert!(detection_problem(&stopped, b"", None).is_none());
+        let passed = tunnel(b"\x00WU", b"\x00WU");
+        assert!(detection_problem(&passed, b"\x00WU", None).is_some());
+        let spliced = proxy_fact("CONNECT", "www.example.com:443");
+        assert!(
+            detection_problem(&passed, b"\x00WU", Some(std::slice::from_ref(&spliced))).is_some()
+        );
+        let mut peeked = spliced.clone();
+        peeked.client_hello_inspected = true;
+        assert!(detection_problem(&passed, b"\x00WU", Some(&[peeked])).is_none());
+        let mut bumped = spliced;
+        bumped.bumped = true;
+        assert!(detection_problem(&passed, b"\x00WU", Some(&[bumped.clone()])).is_none());
+        let mut refused = stopped.clone();
+        refused.connect_status = "HTTP/1.1 403 Forbidden".into();
+        assert!(detection_problem(&refused, b"", Some(&[bumped])).is_some());
+    }
 
     fn tunnel(sent: &[u8], received: &[u8]) -> RawTunnelExchange {
         RawTunnelExchange {

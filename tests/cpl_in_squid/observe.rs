@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use conformance_client::{Credentials, Exchange, Fetch, Outcome, Scheme};
+use conformance_client::{Agent, Credentials, Exchange, Fetch, Outcome, Scheme};
 use conformance_lab::{CacheUse, Lab, ProxyFact};
 use mock_servers::UpdateOrigin;
 
@@ -55,7 +55,7 @@ async fn send(lab: &Lab, token: &str, url: &str, tls: bool, credentials: Credent
         scheme: if tls { Scheme::Https } else { Scheme::Http },
         credentials,
         range: None,
-        extra_headers: Vec::new(),
+        extra_headers: vec![Agent::standing_for(credentials).user_agent_header()],
         payload: None,
         read_limit: None,
         body: None,
@@ -97,6 +97,7 @@ fn describe(exchange: &Exchange) -> String {
         Outcome::TunnelRefused { status, message } => {
             format!("tunnel refused {status:?}: {message}")
         }
+        Outcome::Closed(message) => format!("closed without a response: {message}"),
         Outcome::Failed(message) => format!("failed: {message}"),
     };
     format!(

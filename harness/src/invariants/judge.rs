@@ -393,6 +393,13 @@ fn judge_unanswered(client: &ClientRequest<'_>, findings: &mut Vec<Finding>) {
             format!("{line}: the proxy refused the CONNECT ({message})"),
         )
         .refusal(),
+        Outcome::Closed(message) => Finding::new(
+            Property::Integrity,
+            &host,
+            Vantage::Client,
+            format!("{line}: the connection was closed without a reply ({message})"),
+        )
+        .refusal(),
         Outcome::Failed(message) => Finding::new(
             Property::Integrity,
             &host,

@@ -98,14 +98,27 @@ fn invariants(report: &SuiteReport) -> String {
             let scenario = finding
                 .scenario
                 .as_ref()
-                .and_then(|t| report.scenarios.iter().find(|s| s.token.as_ref() == Some(t)))
+                .and_then(|t| {
+                    report
+                        .scenarios
+                        .iter()
+                        .find(|s| s.token.as_ref() == Some(t))
+                })
                 .map_or_else(String::new, |s| format!("{}:{}", s.feature, s.line));
             let _ = write!(
                 html,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if finding.is_violation() { "fail" } else { "inconclusive" },
+                if finding.is_violation() {
+                    "fail"
+                } else {
+                    "inconclusive"
+                },
                 finding.property.tag(),
-                if finding.is_violation() { "violation" } else { "note" },
+                if finding.is_violation() {
+                    "violation"
+                } else {
+                    "note"
+                },
                 finding.vantage,
                 escape(&finding.what),
                 escape(&scenario)
@@ -119,7 +132,9 @@ fn invariants(report: &SuiteReport) -> String {
         .filter_map(|s| Some((s, s.scope_warning()?)))
         .collect();
     if !warned.is_empty() {
-        html.push_str("<h3>Scope warnings (not failures; <code>--strict-scope</code> makes them so)</h3><ul>");
+        html.push_str(
+            "<h3>Scope warnings (not failures; <code>--strict-scope</code> makes them so)</h3><ul>",
+        );
         for (scenario, why) in warned {
             let _ = write!(
                 html,

@@ -149,6 +149,48 @@ mod tests {
     }
 
     #[test]
+    fn a_production_tail_that_touches_only_its_own_logging_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tail.conf");
+        std::fs::write(
+            &path,
+            "acl x dstdomain .a\n\
+             buffered_logs on\n\
+             strip_query_terms on\n\
+             log_mime_hdrs on\n\
+             logfile_rotate 10\n\
+             client_db off\n\
+             debug_options ALL,0\n\
+             via off\n",
+        )
+        .unwrap();
+        assert!(Policy::load(&path).unwrap().violations().is_empty());
+    }
+
+    #[test]
+    fn a_tail_that_moves_the_evidence_logs_is_rejected_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for (directive, line) in [
+            ("cache_log /var/log/squid/cache.log", 2),
+            (
+                "logformat combined %>a %ui %un [%tl] \"%rm %ru\" %>Hs %<st",
+                2,
+            ),
+            ("access_log daemon:/var/log/squid/access.log combined", 2),
+        ] {
+            let path = dir.path().join("tail.conf");
+            std::fs::write(&path, format!("acl x dstdomain .a\n{directive}\n")).unwrap();
+            let error = Policy::load(&path).unwrap_err().to_string();
+            assert!(error.contains(&format!("tail.conf:{line}")), "{error}");
+            let name = directive.split_whitespace().next().unwrap();
+            assert!(
+                error.contains(&format!("`{name}` is owned by the lab")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
     fn redefining_the_lab_categoriser_is_rejected_other_helpers_are_not() {
         let dir = tempfile::tempdir().unwrap();
         let own = dir.path().join("own.conf");

@@ -1,6 +1,6 @@
 //! The lab preamble: the Squid configuration the lab owns (port with ssl-bump, Basic auth,
 //! ICAP services, the categorisation helper, host resolution, memory cache, evidence log),
-//! followed by the policy.
+//! followed by the policy, then the epilogue that re-asserts what the evidence needs.
 
 /// Where the lab's files live inside the proxy container.
 pub const LAB_DIR: &str = "/etc/squid/lab";
@@ -68,6 +68,43 @@ visible_hostname proxy-under-test
 
 # The policy under test follows.
 include {LAB_DIR}/policy.conf
-"#
+{EPILOGUE}"#
     )
+}
+
+/// What the lab re-asserts after the policy: settings a pasted production tail may carry that
+/// would change what the lab observes, overridden rather than rejected (each is a legitimate
+/// choice for a production proxy, and the last value wins in Squid). `buffered_logs on` would
+/// hold access-log lines back past the steps' grace period; `log_mime_hdrs on` would append
+/// header dumps to the evidence lines; a quieter `debug_options` would hide the ready line in
+/// cache.log. Directives that would unplug an instrument (`access_log`, `cache_log`,
+/// `logformat` …) are rejected instead ([`super::policy::LAB_OWNED`]); `strip_query_terms`,
+/// `logfile_rotate`, `client_db` and `via` change nothing the lab reads and stay the policy's.
+pub(crate) const EPILOGUE: &str = "
+# proxy-conformance lab epilogue: re-asserted after the policy, for the lab's evidence.
+buffered_logs off
+log_mime_hdrs off
+debug_options ALL,1
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lab_re_asserts_its_evidence_settings_after_the_policy() {
+        let conf = render(&PreambleInputs {
+            icap_port: 1344,
+            categorizer_port: 8344,
+        });
+        let include = conf.find("include /etc/squid/lab/policy.conf").unwrap();
+        for directive in [
+            "buffered_logs off",
+            "log_mime_hdrs off",
+            "debug_options ALL,1",
+        ] {
+            let last = conf.rfind(directive).unwrap();
+            assert!(last > include, "{directive} must come after the policy");
+        }
+    }
 }
