@@ -23,7 +23,7 @@ Feature: The Windows update components download as they really do
       | *.dl.delivery.mp.microsoft.com | HTTP   |
       | *.delivery.mp.microsoft.com    | HTTPS  |
 
-  @cache
+  @cache @serial
   Scenario: CryptoAPI's conditional refresh of the trust list reaches the origin
     Given "ctldl.windowsupdate.com" serves the certificate trust list
     When a CryptoAPI client fetches the certificate trust list over HTTP
@@ -33,7 +33,7 @@ Feature: The Windows update components download as they really do
     And no response came from the proxy's cache
     And the origin saw each client's own User-Agent
 
-  @auth @tls
+  @auth @tls @serial
   Scenario Outline: the Windows Update Agent's SOAP call to <host> goes through untouched
     When the Windows Update Agent calls the update service on "<host>" over HTTPS
     Then the client receives status 200

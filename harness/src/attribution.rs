@@ -81,3 +81,102 @@ fn microsoft_owned_look_alike(outcome: &ScenarioOutcome) -> Option<&str> {
             .is_some_and(conformance_spec::look_alike_is_microsoft_owned)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use conformance_lab::{NotObservable, Vantage};
+
+    use super::*;
+    use crate::invariants::Severity;
+
+    fn failed(tags: &[&str], line: usize, hosts: &[&str]) -> ScenarioOutcome {
+        ScenarioOutcome {
+            feature: "features/x.feature".into(),
+            scenario: "s".into(),
+            line,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            state: ScenarioState::Failed,
+            failed_step: None,
+            token: None,
+            claimed_by: Vec::new(),
+        }
+    }
+
+    fn record(line: usize, judging: Option<Property>, blinded: bool) -> ScenarioRecord {
+        ScenarioRecord {
+            feature: "features/x.feature".into(),
+            line,
+            token: format!("s{line}-t"),
+            exchanges: Vec::new(),
+            raw_tunnel: None,
+            judging,
+            blinded: blinded.then(|| NotObservable {
+                vantage: Vantage::Client,
+                check: "every check".into(),
+                why: "instrument headers stripped".into(),
+            }),
+        }
+    }
+
+    fn finding(property: Property, token: &str) -> Finding {
+        Finding {
+            property,
+            severity: Severity::Violation,
+            host: "download.microsoft.com".into(),
+            vantage: Vantage::Client,
+            what: "407".into(),
+            scenario: Some(token.into()),
+            refusal: false,
+        }
+    }
+
+    #[test]
+    fn evidence_claims_first_then_the_declared_check_and_blinding_only_where_nothing_proves() {
+        let mut outcomes = vec![
+            failed(&["@range"], 1, &[]),
+            failed(&["@range"], 2, &[]),
+            failed(&["@range"], 3, &[]),
+            failed(&["@cache"], 4, &[]),
+            failed(&["@cache"], 5, &[]),
+        ];
+        let records = [
+            record(1, Some(Property::Range), false),
+            record(2, Some(Property::Range), false),
+            record(3, None, false),
+            record(4, Some(Property::Cache), true),
+            record(5, Some(Property::Cache), true),
+        ];
+        // A 407 in scenario 1's traffic is @auth, whatever check of its failed; scenario 4's
+        // failure is proven by evidence although its instruments were stripped.
+        let findings = [
+            finding(Property::Auth, "s1-t"),
+            finding(Property::Cache, "s4-t"),
+        ];
+        attribute(&mut outcomes, &records, &findings, false);
+        assert_eq!(outcomes[0].claimed_by, [Property::Auth]);
+        assert_eq!(outcomes[1].claimed_by, [Property::Range]);
+        assert!(outcomes[2].unclaimed());
+        assert_eq!(outcomes[3].claimed_by, [Property::Cache]);
+        assert!(outcomes[3].failed());
+        assert!(outcomes[4].not_observable().is_some());
+    }
+
+    #[test]
+    fn a_microsoft_owned_look_alike_let_through_is_a_scope_warning_unless_strict() {
+        let outcome = || failed(&["@auth", "@look-alike"], 1, &["look-alike 15"]);
+        let registrable = failed(&["@auth", "@look-alike"], 2, &["look-alike 1"]);
+        let records = [
+            record(1, Some(Property::Auth), false),
+            record(2, Some(Property::Auth), false),
+        ];
+        let mut outcomes = vec![outcome(), registrable];
+        attribute(&mut outcomes, &records, &[], false);
+        assert!(outcomes[0].scope_warning().is_some());
+        assert!(outcomes[1].failed());
+        let mut strict = vec![outcome()];
+        attribute(&mut strict, &records, &[], true);
+        assert!(strict[0].failed());
+        assert_eq!(strict[0].claimed_by, [Property::Auth]);
+    }
+}

@@ -499,4 +499,75 @@ mod tests {
         assert_eq!(run_verdict_of(&run, 5), Verdict::Fail);
         assert_eq!(run_verdict_of(&run[..4], 4), Verdict::Inconclusive);
     }
+
+    #[test]
+    fn a_run_with_a_failed_scenario_never_passes() {
+        // A failure no property claims fails the run on its own.
+        let mut unclaimed = scenario(&["@range"], false);
+        unclaimed.claimed_by.clear();
+        let run = [
+            scenario(&["@range"], true),
+            unclaimed,
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+        ];
+        assert_eq!(run_verdict_of(&run, 4), Verdict::Fail);
+        // A failure claimed by a property the scenario is not tagged with fails that property.
+        let mut elsewhere = scenario(&["@range"], false);
+        elsewhere.claimed_by = vec![Property::Auth];
+        let run = [
+            elsewhere,
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+        ];
+        let verdicts = property_verdicts_of(&run);
+        let auth = verdicts
+            .iter()
+            .find(|v| v.property == Property::Auth)
+            .unwrap();
+        assert_eq!(auth.verdict, Verdict::Fail);
+        assert_eq!(run_verdict_of(&run, 3), Verdict::Fail);
+    }
+
+    #[test]
+    fn a_run_wide_violation_fails_its_property_whatever_the_scenarios_said() {
+        let run = [
+            scenario(&["@icap"], true),
+            scenario(&["@icap", "@control"], true),
+        ];
+        let finding = Finding {
+            property: Property::Icap,
+            severity: crate::invariants::Severity::Violation,
+            host: "download.microsoft.com".into(),
+            vantage: Vantage::Icap,
+            what: "the ICAP service received RESPMOD for GET http://download.microsoft.com/x.exe"
+                .into(),
+            scenario: None,
+            refusal: false,
+        };
+        let invariants = Invariants {
+            findings: std::slice::from_ref(&finding),
+            update_exchanges: 10,
+        };
+        let verdicts = property_verdicts(&run, invariants);
+        assert_eq!(verdicts[0].verdict, Verdict::Fail);
+        assert!(verdicts[0].why.contains("x.exe"), "{}", verdicts[0].why);
+        assert_eq!(run_verdict(&run, 2, invariants), Verdict::Fail);
+        // Integrity is judged by the invariants alone: over no update request, never a pass.
+        let integrity = |update_exchanges| {
+            property_verdicts(
+                &run,
+                Invariants {
+                    findings: &[],
+                    update_exchanges,
+                },
+            )
+            .into_iter()
+            .find(|v| v.property == Property::Integrity)
+            .unwrap()
+            .verdict
+        };
+        assert_eq!(integrity(0), Verdict::Inconclusive);
+        assert_eq!(integrity(5), Verdict::Pass);
+    }
 }

@@ -346,6 +346,41 @@ impl OriginJournal {
         update(&mut inner.raw_tunnels[index]);
     }
 
+    /// How many requests the origin has journaled so far: a mark to read what came after.
+    pub fn request_count(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    /// Requests journaled after `mark` (a [`Self::request_count`]) for `host` whose target
+    /// contains `needle`: a scenario's own requests for a URL every client uses alike (a
+    /// trust list) when it runs alone.
+    pub fn requests_since(&self, mark: usize, host: &str, needle: &str) -> Vec<OriginRequest> {
+        self.exchanges_since(mark, host, needle)
+            .into_iter()
+            .map(|e| e.request)
+            .collect()
+    }
+
+    /// Exchanges journaled after `mark` for `host` whose target contains `needle`.
+    pub fn exchanges_since(&self, mark: usize, host: &str, needle: &str) -> Vec<OriginExchange> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.lock()
+            .requests
+            .iter()
+            .skip(mark)
+            .filter(|e| {
+                let request = &e.exchange.request;
+                request.target.contains(needle)
+                    && request
+                        .host
+                        .split(':')
+                        .next()
+                        .is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(&host))
+            })
+            .map(Entry::snapshot)
+            .collect()
+    }
+
     /// Requests whose target contains `needle` (scenarios put their token in every path).
     pub fn requests_containing(&self, needle: &str) -> Vec<OriginRequest> {
         self.exchanges_containing(needle)

@@ -88,10 +88,10 @@ async fn serves_the_certificate_trust_list(
 ) -> Result<(), String> {
     let host = world.resolve_host(&host)?;
     world.serve_from_catalog(host, UrlFamily::Ctl, CTL_SIZE)?;
-    // One URL for everybody: the query keeps this scenario's requests apart in the journal
-    // (the origin serves the file whatever the query).
+    // One URL for everybody, byte for byte what CryptoAPI requests (no instrument in it): the
+    // scenario runs alone (@serial) and reads only the requests made since it began.
     if let Some(served) = world.served.as_mut() {
-        served.target = format!("{CTL_PATH}?{}", world.token);
+        served.target = CTL_PATH.to_owned();
     }
     Ok(())
 }
@@ -161,7 +161,8 @@ async fn the_agent_calls_the_update_service(
     world.served = Some(Served {
         resource: Resource::Page,
         host,
-        target: format!("{CLIENT_WEB_SERVICE_PATH}?{}", world.token),
+        // The agent's own URL, no instrument in it: the scenario runs alone (@serial).
+        target: CLIENT_WEB_SERVICE_PATH.to_owned(),
         size: 0,
         payload: None,
     });
@@ -189,9 +190,13 @@ async fn the_origin_received_the_whole_soap_request(
     world: &mut ConformanceWorld,
 ) -> Result<(), String> {
     world.checks(Some(Property::Integrity));
-    let target = world.served()?.target.clone();
+    let served = world.served()?.clone();
     let sent = sync_updates_request(&world.token).len() as u64;
-    let exchanges = world.lab.origin().journal().exchanges_containing(&target);
+    let exchanges = world.lab.origin().journal().exchanges_since(
+        world.origin_mark,
+        &served.host,
+        &served.target,
+    );
     let Some(call) = exchanges.iter().find(|e| e.request.method == "POST") else {
         return Err(world.failure("the SOAP POST at the origin", "the origin saw none"));
     };

@@ -133,12 +133,15 @@ impl ConformanceWorld {
             .collect()
     }
 
+    /// The origin's requests for the served URL since the scenario began (a URL every client
+    /// uses alike, such as the trust list, is served to scenarios that run alone: `@serial`).
     pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
-        Ok(self
-            .lab
-            .origin()
-            .journal()
-            .requests_containing(&self.served()?.target))
+        let served = self.served()?;
+        Ok(self.lab.origin().journal().requests_since(
+            self.origin_mark,
+            &served.host,
+            &served.target,
+        ))
     }
 }
 

@@ -67,6 +67,8 @@ pub struct ConformanceWorld {
     /// The property the last `Then` step judges (`None`: whether the update client got what
     /// it asked for, which the run's evidence then attributes).
     pub(crate) judging: Option<Property>,
+    /// How many requests the origin had journaled when the scenario began.
+    pub(crate) origin_mark: usize,
 }
 
 impl ConformanceWorld {
@@ -84,6 +86,7 @@ impl ConformanceWorld {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let origin_mark = lab.origin().journal().request_count();
         Ok(Self {
             proxy: lab.proxy_endpoint(),
             lab,
@@ -99,6 +102,7 @@ impl ConformanceWorld {
             redirected_from: None,
             not_observable: Vec::new(),
             judging: None,
+            origin_mark,
         })
     }
 
