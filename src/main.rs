@@ -102,7 +102,8 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct SelftestArgs {
-    /// Directory of faulty policies, each with a `# fails: @tag …` line.
+    /// Directory of policies to run instead of the bundled mutants and correct policies: each
+    /// declares `# fails: @tag …`, `# controls-fail: …`, `# blinds: …` or `# correct: …`.
     #[arg(long, value_name = "DIR")]
     mutants: Option<PathBuf>,
     /// Feature file or directory (default: the bundled suite).
@@ -354,6 +355,7 @@ async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     };
     if let Some(mutants) = args.mutants {
         options.mutants = mutants;
+        options.correct = None;
     }
     if let Some(features) = args.features {
         options.features = features;

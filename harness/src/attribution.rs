@@ -1,7 +1,8 @@
 //! Which property a failed scenario's failure counts for, from evidence typed in code, never
 //! from the words of a step: first what the run-wide invariants found in the scenario's own
 //! traffic (a 407 is @auth wherever it shows, a bump @tls, an ICAP call @icap), then the
-//! property the failing `Then` step declares it judges. A control or look-alike that failed at
+//! property the failing `Then` step declares it judges (or, when the scenario is tagged with
+//! other properties only, those: the check then serves the scenario's property). A control or look-alike that failed at
 //! a check of delivery counts for its own tags (its property's policing is what failed); an
 //! update-host failure nothing claims stays unclaimed, and fails the run on its own.
 //!
@@ -47,8 +48,19 @@ pub(crate) fn attribute(
                 outcome.state = ScenarioState::NotObservable(blinded);
                 continue;
             }
+            let tagged: Vec<Property> = outcome
+                .properties()
+                .filter_map(Property::from_tag)
+                .collect();
             if let Some(property) = record.and_then(|r| r.judging) {
-                claimed.push(property);
+                // A check serves the property of the scenario it is in: "the proxy logged a
+                // tunnel" is @tls evidence in a @tls scenario and @protocol evidence in a
+                // @protocol one.
+                if tagged.contains(&property) || tagged.is_empty() {
+                    claimed.push(property);
+                } else {
+                    claimed.extend(tagged);
+                }
             } else if outcome.is_control() || outcome.is_look_alike() {
                 claimed.extend(outcome.properties().filter_map(Property::from_tag));
             }

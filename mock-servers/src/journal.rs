@@ -351,18 +351,26 @@ impl OriginJournal {
         self.lock().requests.len()
     }
 
-    /// Requests journaled after `mark` (a [`Self::request_count`]) for `host` whose target
-    /// contains `needle`: a scenario's own requests for a URL every client uses alike (a
-    /// trust list) when it runs alone.
-    pub fn requests_since(&self, mark: usize, host: &str, needle: &str) -> Vec<OriginRequest> {
-        self.exchanges_since(mark, host, needle)
-            .into_iter()
-            .map(|e| e.request)
+    /// Requests journaled after `mark` (a [`Self::request_count`]) whose target contains
+    /// `needle`, whatever their host (the hops of a redirect): a scenario's own requests for a
+    /// URL every client uses alike (a trust list) when it runs alone.
+    pub fn requests_since(&self, mark: usize, needle: &str) -> Vec<OriginRequest> {
+        self.lock()
+            .requests
+            .iter()
+            .skip(mark)
+            .filter(|e| e.exchange.request.target.contains(needle))
+            .map(|e| Entry::snapshot(e).request)
             .collect()
     }
 
     /// Exchanges journaled after `mark` for `host` whose target contains `needle`.
-    pub fn exchanges_since(&self, mark: usize, host: &str, needle: &str) -> Vec<OriginExchange> {
+    pub fn exchanges_since_for_host(
+        &self,
+        mark: usize,
+        host: &str,
+        needle: &str,
+    ) -> Vec<OriginExchange> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.lock()
             .requests

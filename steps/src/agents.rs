@@ -192,7 +192,7 @@ async fn the_origin_received_the_whole_soap_request(
     world.checks(Some(Property::Integrity));
     let served = world.served()?.clone();
     let sent = sync_updates_request(&world.token).len() as u64;
-    let exchanges = world.lab.origin().journal().exchanges_since(
+    let exchanges = world.lab.origin().journal().exchanges_since_for_host(
         world.origin_mark,
         &served.host,
         &served.target,

@@ -137,11 +137,11 @@ impl ConformanceWorld {
     /// uses alike, such as the trust list, is served to scenarios that run alone: `@serial`).
     pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
         let served = self.served()?;
-        Ok(self.lab.origin().journal().requests_since(
-            self.origin_mark,
-            &served.host,
-            &served.target,
-        ))
+        Ok(self
+            .lab
+            .origin()
+            .journal()
+            .requests_since(self.origin_mark, &served.target))
     }
 }
 

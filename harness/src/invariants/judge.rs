@@ -269,26 +269,38 @@ fn judge_client(client: &ClientRequest<'_>, origin_leaf: &[u8], findings: &mut V
         if let Some(leaf) = &response.leaf {
             if leaf.as_slice() != origin_leaf {
                 let issuer = response.issuer.as_deref().unwrap_or("an unknown issuer");
-                found(
-                    Property::Tls,
-                    format!("the client was shown a certificate issued by {issuer}, not the origin's own"),
+                let what = format!(
+                    "the client was shown a certificate issued by {issuer}, not the origin's own"
                 );
+                if response.status >= 400 {
+                    // An error page shown through a bumped CONNECT: a refusal first of all.
+                    findings.push(
+                        Finding::new(
+                            Property::Integrity,
+                            &host,
+                            Vantage::Client,
+                            format!(
+                                "{}: refused with {} inside a connection the proxy intercepted ({what})",
+                                request_line(exchange),
+                                response.status
+                            ),
+                        )
+                        .refusal()
+                        .of(Some(client.scenario)),
+                    );
+                } else {
+                    found(Property::Tls, what);
+                }
             }
         }
     }
-    let corrupt =
-        response.body_mismatch.is_some() || response.parts.iter().any(|p| p.mismatch.is_some());
-    if corrupt {
-        let property = if exchange.range.is_some() {
-            Property::Range
-        } else {
-            Property::Integrity
-        };
-        found(
-            property,
-            "the body differed from the file the origin serves".into(),
-        );
-    }
+}
+
+/// Whether the client received bytes that are not the file's.
+fn corrupt(exchange: &Exchange) -> bool {
+    exchange.response().is_some_and(|response| {
+        response.body_mismatch.is_some() || response.parts.iter().any(|p| p.mismatch.is_some())
+    })
 }
 
 /// A client request and the origin request that answered it: the same Range, no conditional
@@ -326,6 +338,17 @@ fn judge_pair(origin: &OriginExchange, client: &ClientRequest<'_>, findings: &mu
         findings.push(found(
             Property::Auth,
             "the origin received the client's Proxy-Authorization (credentials forwarded)".into(),
+        ));
+    }
+    if corrupt(exchange) {
+        let property = if exchange.range.is_some() {
+            Property::Range
+        } else {
+            Property::Integrity
+        };
+        findings.push(found(
+            property,
+            "the body the client received differs from the file the origin served".into(),
         ));
     }
     let Some(response) = exchange.response() else {
@@ -370,8 +393,23 @@ fn judge_unanswered(client: &ClientRequest<'_>, findings: &mut Vec<Finding>) {
     let line = request_line(exchange);
     let finding = match &exchange.outcome {
         Outcome::Response(response) if response.status == 407 => return,
-        Outcome::TunnelRefused { status: Some(407), .. } => return,
-        Outcome::Response(response) if (200..300).contains(&response.status) || response.status == 304 => {
+        Outcome::TunnelRefused {
+            status: Some(407), ..
+        } => return,
+        Outcome::Response(response)
+            if (200..300).contains(&response.status) || response.status == 304 =>
+        {
+            if corrupt(exchange) {
+                findings.push(
+                    Finding::new(
+                        Property::DynamicNames,
+                        &host,
+                        Vantage::Client,
+                        format!("{line}: answered from a store with bytes that are not this client's file (another client's download)"),
+                    )
+                    .of(Some(client.scenario)),
+                );
+            }
             Finding::new(
                 Property::Cache,
                 &host,
@@ -383,7 +421,10 @@ fn judge_unanswered(client: &ClientRequest<'_>, findings: &mut Vec<Finding>) {
             Property::Integrity,
             &host,
             Vantage::Client,
-            format!("{line}: the proxy answered {} itself; the origin was never asked", response.status),
+            format!(
+                "{line}: the proxy answered {} itself; the origin was never asked",
+                response.status
+            ),
         )
         .refusal(),
         Outcome::TunnelRefused { message, .. } => Finding::new(

@@ -50,7 +50,7 @@ pub(crate) fn pair(clients: &[ClientRequest<'_>], origin: &[&OriginExchange]) ->
         let request = &origin[o].request;
         let host = request.host.trim_end_matches('.').to_ascii_lowercase();
         let host = host.split(':').next().unwrap_or("").to_owned();
-        let found = (0..clients.len()).find(|&c| {
+        let same_url = |c: usize| {
             !used[c]
                 && clients[c]
                     .exchange
@@ -58,7 +58,13 @@ pub(crate) fn pair(clients: &[ClientRequest<'_>], origin: &[&OriginExchange]) ->
                     .eq_ignore_ascii_case(&request.method)
                 && clients[c].host() == host
                 && clients[c].target() == request.target
-        });
+        };
+        // Parallel pieces of one file share a URL: the client that asked for the Range the
+        // origin received is the one this request answers, if there is one.
+        let range = request.header("range");
+        let found = (0..clients.len())
+            .find(|&c| same_url(c) && clients[c].exchange.range.as_deref() == range)
+            .or_else(|| (0..clients.len()).find(|&c| same_url(c)));
         match found {
             Some(c) => {
                 used[c] = true;
