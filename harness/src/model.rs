@@ -161,6 +161,13 @@ impl SuiteReport {
         self.scenarios.iter().filter(|s| s.failed())
     }
 
+    /// Each scenario that raised a scope warning, with the warning.
+    pub fn scope_warnings(&self) -> impl Iterator<Item = (&ScenarioOutcome, &str)> {
+        self.scenarios
+            .iter()
+            .filter_map(|s| Some((s, s.scope_warning()?)))
+    }
+
     /// Scenarios that could not be judged in this mode.
     pub fn unobservable(&self) -> impl Iterator<Item = &ScenarioOutcome> {
         self.scenarios

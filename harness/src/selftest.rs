@@ -355,6 +355,17 @@ fn judge_correct_policy(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict 
     verdict_of(mutant, report, &failed, problems)
 }
 
+/// A fault must stay one fault: at most [`MAX_CHANGED_LINES`] directive lines off the reference.
+fn too_far_from_the_reference(mutant: &Mutant) -> Option<String> {
+    (mutant.changed_lines > MAX_CHANGED_LINES).then(|| {
+        format!(
+            "differs from the reference policy in {} directive lines (at most {MAX_CHANGED_LINES} \
+             for one fault): did the reference change without this mutant?",
+            mutant.changed_lines
+        )
+    })
+}
+
 /// The properties that failed, as the user sees them.
 fn failed_properties(report: &SuiteReport) -> BTreeSet<String> {
     report
@@ -390,12 +401,7 @@ fn judge_inconclusive_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerd
     let failed: Vec<_> = report.failed().collect();
     let properties = report.properties();
     let mut problems = Vec::new();
-    if mutant.changed_lines > MAX_CHANGED_LINES {
-        problems.push(format!(
-            "differs from the reference policy in {} directive lines (at most {MAX_CHANGED_LINES})",
-            mutant.changed_lines
-        ));
-    }
+    problems.extend(too_far_from_the_reference(mutant));
     for tag in &mutant.expected {
         match properties.iter().find(|p| p.property.tag() == tag) {
             Some(p) if p.verdict == Verdict::Inconclusive => {}
@@ -445,13 +451,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
     let failed: Vec<_> = report.failed().collect();
     let failed_tags = failed_properties(report);
     let mut problems = Vec::new();
-    if mutant.changed_lines > MAX_CHANGED_LINES {
-        problems.push(format!(
-            "differs from the reference policy in {} directive lines (at most {MAX_CHANGED_LINES} \
-             for one fault): did the reference change without this mutant?",
-            mutant.changed_lines
-        ));
-    }
+    problems.extend(too_far_from_the_reference(mutant));
     if report.verdict() != Verdict::Fail {
         problems.push(format!(
             "the run is {} (exit {}), not FAIL (exit 4): the fault went undetected",

@@ -33,11 +33,7 @@ pub fn render(report: &SuiteReport) -> String {
         }
     }
     out.push_str(&render_findings(report));
-    let warned: Vec<_> = report
-        .scenarios
-        .iter()
-        .filter_map(|s| Some((s, s.scope_warning()?)))
-        .collect();
+    let warned: Vec<_> = report.scope_warnings().collect();
     if !warned.is_empty() {
         out.push_str("\nscope warnings (not failures; --strict-scope makes them so):\n");
         for (scenario, why) in warned {

@@ -126,11 +126,7 @@ fn invariants(report: &SuiteReport) -> String {
         }
         html.push_str("</table>");
     }
-    let warned: Vec<_> = report
-        .scenarios
-        .iter()
-        .filter_map(|s| Some((s, s.scope_warning()?)))
-        .collect();
+    let warned: Vec<_> = report.scope_warnings().collect();
     if !warned.is_empty() {
         html.push_str(
             "<h3>Scope warnings (not failures; <code>--strict-scope</code> makes them so)</h3><ul>",
