@@ -121,7 +121,8 @@ impl ConformanceWorld {
     /// Every origin request of this scenario: its token in the target, or its scenario header
     /// (realistic URLs, such as a file stream's GUID, do not carry the token).
     pub(crate) fn scenario_origin_requests(&self) -> Vec<OriginRequest> {
-        self.lab
+        let found: Vec<OriginRequest> = self
+            .lab
             .origin()
             .journal()
             .requests_containing("")
@@ -129,6 +130,26 @@ impl ConformanceWorld {
             .filter(|r| {
                 r.target.contains(&self.token)
                     || r.header(mock_servers::SCENARIO_HEADER) == Some(self.token.as_str())
+            })
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        // A real URL (no token in it) whose scenario header the proxy stripped: the requests
+        // since the scenario began for the URLs its clients asked for, which are its own.
+        let targets: Vec<String> = self
+            .exchanges
+            .iter()
+            .filter_map(|e| reqwest::Url::parse(&e.url).ok())
+            .map(|url| crate::client::origin_target(&url))
+            .collect();
+        self.lab
+            .origin()
+            .journal()
+            .requests_since(self.origin_mark, "")
+            .into_iter()
+            .filter(|r| {
+                r.header(mock_servers::SCENARIO_HEADER).is_none() && targets.contains(&r.target)
             })
             .collect()
     }
@@ -206,7 +227,13 @@ async fn the_origin_saw_only_the_clients_requests(
         .iter()
         .map(|e| e.request_token.as_str())
         .collect();
-    let unrequested: Vec<String> = not_sent_by_the_client(&at_origin, &sent)
+    let targets: Vec<String> = world
+        .exchanges
+        .iter()
+        .filter_map(|e| reqwest::Url::parse(&e.url).ok())
+        .map(|url| crate::client::origin_target(&url))
+        .collect();
+    let unrequested: Vec<String> = not_sent_by_the_client(&at_origin, &sent, &targets)
         .map(ToString::to_string)
         .collect();
     if !unrequested.is_empty() || at_origin.len() != sent.len() {
@@ -228,11 +255,19 @@ async fn the_origin_saw_only_the_clients_requests(
 fn not_sent_by_the_client<'a>(
     at_origin: &'a [OriginRequest],
     sent_tokens: &'a [&str],
+    sent_targets: &'a [String],
 ) -> impl Iterator<Item = &'a OriginRequest> {
-    at_origin.iter().filter(|r| {
-        !r.header(REQUEST_TOKEN_HEADER)
-            .is_some_and(|token| sent_tokens.contains(&token))
-    })
+    // Header hardening strips every token: a request is then the client's when the client
+    // asked for its URL (one per URL: the count is compared apart).
+    let hardened = at_origin
+        .iter()
+        .all(|r| r.header(REQUEST_TOKEN_HEADER).is_none());
+    at_origin
+        .iter()
+        .filter(move |r| match r.header(REQUEST_TOKEN_HEADER) {
+            Some(token) => !sent_tokens.contains(&token),
+            None => !(hardened && sent_targets.contains(&r.target)),
+        })
 }
 
 /// Conditional requests at the origin that the client did not send: a cache revalidating a
@@ -246,11 +281,17 @@ pub(crate) fn revalidations_not_sent_by_the_client<'a>(
     at_origin
         .iter()
         .filter_map(|request| {
-            let client_headers = request
+            // Without the request token (header hardening) the request could be any of the
+            // client's: a conditional any of them sent is the client's own.
+            let all_sent: Vec<String> = sent.iter().flat_map(|(_, h)| h.iter().cloned()).collect();
+            let client_headers = match request
                 .header(REQUEST_TOKEN_HEADER)
                 .and_then(|token| sent.iter().find(|(sent_token, _)| *sent_token == token))
-                .map(|(_, headers)| headers.as_slice())
-                .unwrap_or_default();
+            {
+                Some((_, headers)) => headers.as_slice(),
+                None if request.header(REQUEST_TOKEN_HEADER).is_none() => all_sent.as_slice(),
+                None => &[],
+            };
             request
                 .conditional_headers()
                 .into_iter()
@@ -332,7 +373,20 @@ mod tests {
             request("/pages/s1/a.cab", Some("s1-r2")),
             request("/pages/s1/b.cab", None),
         ];
-        let flagged: Vec<_> = not_sent_by_the_client(&at_origin, &["s1-r1", "s1-r2"]).collect();
+        let targets = [
+            "/pages/s1/index.html".to_owned(),
+            "/pages/s1/a.cab".to_owned(),
+        ];
+        let flagged: Vec<_> =
+            not_sent_by_the_client(&at_origin, &["s1-r1", "s1-r2"], &targets).collect();
+        assert_eq!(flagged.len(), 1);
+        assert_eq!(flagged[0].target, "/pages/s1/b.cab");
+        // Every token stripped: the client's own URLs are its requests, the linked one is not.
+        let hardened = [
+            request("/pages/s1/index.html", None),
+            request("/pages/s1/b.cab", None),
+        ];
+        let flagged: Vec<_> = not_sent_by_the_client(&hardened, &["s1-r1"], &targets).collect();
         assert_eq!(flagged.len(), 1);
         assert_eq!(flagged[0].target, "/pages/s1/b.cab");
     }
@@ -340,6 +394,9 @@ mod tests {
     #[test]
     fn only_the_clients_requests_pass() {
         let at_origin = [request("/pages/s1/index.html", Some("s1-r1"))];
-        assert_eq!(not_sent_by_the_client(&at_origin, &["s1-r1"]).count(), 0);
+        assert_eq!(
+            not_sent_by_the_client(&at_origin, &["s1-r1"], &[]).count(),
+            0
+        );
     }
 }

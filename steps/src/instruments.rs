@@ -20,6 +20,12 @@ impl ConformanceWorld {
         })
     }
 
+    /// Whether the proxy stripped an instrument header from this scenario's traffic (a check
+    /// that can judge without them then skips only its instrument part).
+    pub(crate) fn instrument_headers_stripped(&self) -> bool {
+        stripped_instruments(&self.exchanges, &self.origin_requests_of_exchanges()).is_some()
+    }
+
     /// Whether the proxy stripped an instrument header from this scenario's traffic; if it
     /// did, `check` is recorded as not observable and the caller must not judge it.
     pub(crate) fn instruments_stripped(&mut self, check: &str) -> bool {
