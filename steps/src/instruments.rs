@@ -25,19 +25,6 @@ impl ConformanceWorld {
     pub(crate) fn instrument_headers_stripped(&self) -> bool {
         stripped_instruments(&self.exchanges, &self.origin_requests_of_exchanges()).is_some()
     }
-
-    /// Whether the proxy stripped an instrument header from this scenario's traffic; if it
-    /// did, `check` is recorded as not observable and the caller must not judge it.
-    pub(crate) fn instruments_stripped(&mut self, check: &str) -> bool {
-        let at_origin = self.origin_requests_of_exchanges();
-        match stripped_instruments(&self.exchanges, &at_origin) {
-            Some(why) => {
-                self.not_observable(Vantage::Client, check, why);
-                true
-            }
-            None => false,
-        }
-    }
 }
 
 impl ConformanceWorld {
