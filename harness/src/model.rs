@@ -161,6 +161,14 @@ impl SuiteReport {
         self.scenarios.iter().filter(|s| s.failed())
     }
 
+    /// The scenario whose token is `token` (the run-wide findings name scenarios by token).
+    pub fn scenario_of(&self, token: &Option<String>) -> Option<&ScenarioOutcome> {
+        let token = token.as_ref()?;
+        self.scenarios
+            .iter()
+            .find(|s| s.token.as_ref() == Some(token))
+    }
+
     /// Each scenario that raised a scope warning, with the warning.
     pub fn scope_warnings(&self) -> impl Iterator<Item = (&ScenarioOutcome, &str)> {
         self.scenarios

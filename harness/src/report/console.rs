@@ -88,18 +88,10 @@ fn render_findings(report: &SuiteReport) -> String {
     const SHOWN: usize = 5;
     let mut out = String::new();
     let location = |token: &Option<String>| {
-        token
-            .as_ref()
-            .and_then(|t| {
-                report
-                    .scenarios
-                    .iter()
-                    .find(|s| s.token.as_ref() == Some(t))
-            })
-            .map_or_else(
-                || "no scenario".to_owned(),
-                |s| format!("{}:{}", s.feature, s.line),
-            )
+        report.scenario_of(token).map_or_else(
+            || "no scenario".to_owned(),
+            |s| format!("{}:{}", s.feature, s.line),
+        )
     };
     for property in conformance_spec::Property::ALL {
         let violations: Vec<_> = report

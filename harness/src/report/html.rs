@@ -95,15 +95,8 @@ fn invariants(report: &SuiteReport) -> String {
             "<table><tr><th>property</th><th>kind</th><th>vantage point</th><th>what happened</th><th>scenario</th></tr>",
         );
         for finding in &report.findings {
-            let scenario = finding
-                .scenario
-                .as_ref()
-                .and_then(|t| {
-                    report
-                        .scenarios
-                        .iter()
-                        .find(|s| s.token.as_ref() == Some(t))
-                })
+            let scenario = report
+                .scenario_of(&finding.scenario)
                 .map_or_else(String::new, |s| format!("{}:{}", s.feature, s.line));
             let _ = write!(
                 html,
