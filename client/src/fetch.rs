@@ -454,15 +454,8 @@ mod tests {
 
     async fn outcome_through(status: &'static str, scenario: &str) -> Outcome {
         let proxy = ProxyEndpoint {
-            url: refusing_proxy(status).await,
             user: None,
-            trusted_roots: vec![lab_certs::LabPki::generate(&[
-                "download.windowsupdate.com".to_owned()
-            ])
-            .unwrap()
-            .origin_ca
-            .cert_der()
-            .clone()],
+            ..endpoint(refusing_proxy(status).await)
         };
         Fetch {
             proxy: &proxy,

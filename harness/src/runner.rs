@@ -412,7 +412,7 @@ struct RunStart {
 impl RunStart {
     fn now(lab: &Lab) -> Self {
         Self {
-            origin: lab.origin().journal().exchanges().len(),
+            origin: lab.origin().journal().request_count(),
             icap: lab.icap().call_count(),
             lookups: lab.categorizer().lookup_count(),
             proxy_facts: lab.proxy_log().map_or(0, |log| log.facts().len()),

@@ -352,7 +352,7 @@ fn judge_correct_policy(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict 
     for scenario in failed.iter().take(5) {
         problems.push(format!("failed: {}", scenario.location()));
     }
-    verdict_of(mutant, report, &failed, problems)
+    verdict_of(mutant, report, &failed, failed_properties(report), problems)
 }
 
 /// A fault must stay one fault: at most [`MAX_CHANGED_LINES`] directive lines off the reference.
@@ -380,11 +380,12 @@ fn verdict_of(
     mutant: &Mutant,
     report: &SuiteReport,
     failed: &[&ScenarioOutcome],
+    failed_tags: BTreeSet<String>,
     problems: Vec<String>,
 ) -> MutantVerdict {
     MutantVerdict {
         mutant: mutant.clone(),
-        failed_tags: failed_properties(report),
+        failed_tags,
         failed_scenarios: failed.len(),
         failed_steps: failed
             .iter()
@@ -429,20 +430,11 @@ fn judge_inconclusive_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerd
         problems.push(format!("the run is {}, not inconclusive", report.verdict()));
     }
     problems.extend(untripped_checks(mutant, &failed));
-    MutantVerdict {
-        mutant: mutant.clone(),
-        failed_tags: failed
-            .iter()
-            .flat_map(|s| s.properties().map(str::to_owned))
-            .collect(),
-        failed_scenarios: failed.len(),
-        failed_steps: failed
-            .iter()
-            .filter_map(|s| s.failed_step.as_ref()?.definition.clone())
-            .collect(),
-        problems,
-        duration: report.duration,
-    }
+    let failed_tags = failed
+        .iter()
+        .flat_map(|s| s.properties().map(str::to_owned))
+        .collect();
+    verdict_of(mutant, report, &failed, failed_tags, problems)
 }
 
 /// A policy fault, judged by what the user sees: the run exits 4 (FAIL), every declared
@@ -482,7 +474,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
         ));
     }
     problems.extend(untripped_checks(mutant, &failed));
-    verdict_of(mutant, report, &failed, problems)
+    verdict_of(mutant, report, &failed, failed_properties(report), problems)
 }
 
 /// Runs the reference policy and then every mutant, one lab each.
