@@ -78,7 +78,7 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Scenarios run at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
     /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
     #[arg(long)]

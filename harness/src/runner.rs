@@ -76,7 +76,7 @@ impl Default for SuiteOptions {
             policy: from_bundle(Bundle::reference_policy, "windows-update-bypass.conf"),
             features: from_bundle(Bundle::features, "features"),
             tags: None,
-            concurrency: 8,
+            concurrency: 24,
             console: Console::Steps,
             cucumber_json: None,
             junit: None,
