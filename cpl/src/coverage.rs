@@ -1,5 +1,5 @@
 //! Windows Update coverage: evaluates the policy for every concrete name of every pattern in
-//! DESIGN.md's host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
+//! the Windows Update host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
 //! `https://`, and reports the names for which some bypass property does not end with its
 //! bypass value — pointing at the policy's bypass list, the condition its bypass rules test.
 

@@ -2,7 +2,7 @@
 //! Broadcom KB 166719: a hand-written parser (no CPL crate exists) that keeps every node's
 //! source span, a linter with rustc-style diagnostics, an evaluator that explains how a
 //! policy treats one request, and a translator to a Squid policy fragment under the lab
-//! contract of DESIGN.md.
+//! contract (`docs/policy-contract.md`).
 //!
 //! ```
 //! let source = "define url.domain condition WU\nwindowsupdate.com\nend\n<Proxy>\ncondition=WU authenticate(no)\n";

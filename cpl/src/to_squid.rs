@@ -1,4 +1,4 @@
-//! `to-squid`: a Squid policy fragment under the lab contract (DESIGN.md) that makes the same
+//! `to-squid`: a Squid fragment under the lab contract (docs/policy-contract.md) making the same
 //! decisions as the CPL, in the idioms of `policies/squid/windows-update-bypass.conf`.
 //!
 //! The translation works by destination host, the only thing both proxies decide on here:

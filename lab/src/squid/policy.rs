@@ -1,5 +1,5 @@
 //! A policy under test: a Squid configuration fragment the lab includes after its preamble,
-//! checked against the policy contract of DESIGN.md before any container starts.
+//! checked against the policy contract (`docs/policy-contract.md`) before any container starts.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
