@@ -494,6 +494,39 @@ impl<'p> Evaluator<'p, '_> {
                 domain_matches(&request.host, &atom.text).into()
             }
             Test::CertificateHost(matcher) => string_test(&request.host, &atom.text, matcher),
+            Test::Method | Test::Header { .. } if self.mode.host_only => Truth::Unknown(format!(
+                "`{}=` tests the request's method or headers, which a decision by destination host does not see",
+                trigger.name.text
+            )),
+            Test::Method => match &request.method {
+                Some(method) => method.eq_ignore_ascii_case(&atom.text).into(),
+                None => not_given(trigger),
+            },
+            Test::Header { response, matcher } => {
+                let headers = if response {
+                    &request.response_headers
+                } else {
+                    &request.headers
+                };
+                let Some(headers) = headers else {
+                    return not_given(trigger);
+                };
+                let wanted = trigger.name.text.split('.').nth(2).unwrap_or_default();
+                let mut values = headers
+                    .iter()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
+                    .map(|(_, value)| value.as_str())
+                    .peekable();
+                let Some(matcher) = matcher else {
+                    let present = values.peek().is_some();
+                    return match atom.text.to_ascii_lowercase().as_str() {
+                        "yes" | "true" => present.into(),
+                        "no" | "false" => (!present).into(),
+                        _ => Truth::Unknown(format!("`{}` is not yes or no", atom.text)),
+                    };
+                };
+                Truth::any(values.map(|value| string_test(value, &atom.text, matcher)))
+            }
             Test::Undecidable => Truth::Unknown(format!(
                 "`{}=` depends on the user, client, time or content, not on the URL",
                 trigger.name.text
@@ -591,6 +624,15 @@ impl<'p> Evaluator<'p, '_> {
             Truth::all([pattern, self.items(&entry.items, depth)])
         }))
     }
+}
+
+/// A method or header trigger for a request known by its URL alone: undecided, in the words
+/// used for every trigger the URL cannot decide.
+fn not_given(trigger: &Trigger) -> Truth {
+    Truth::Unknown(format!(
+        "`{}=` depends on the user, client, time or content, not on the URL",
+        trigger.name.text
+    ))
 }
 
 /// `subject` against `pattern`, case-insensitively.
