@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{Policy, Rule};
+use crate::ast::{ConditionKind, Policy, Rule};
 use crate::decision::Decision;
 use crate::evaluate::{evaluate, evaluate_in, settings_with_alternative, Evaluation, Mode};
-use crate::request::Request;
+use crate::request::{Request, UrlPattern};
+use crate::trigger_test::{Component, Matcher, Test};
 use crate::update_traffic::{windows_update_traffic, UpdateRequest};
 
 /// An undecided rule that, if it matched, would change whether `decision` is bypassed.
@@ -69,18 +70,30 @@ pub(crate) fn assess(policy: &Policy) -> Assessment<'_> {
     };
     let mut by_host = Vec::new();
     let mut host_index: HashMap<(String, bool), usize> = HashMap::new();
+    // A policy that tests nothing of a request but its host and scheme treats every kind of
+    // request to one host alike: evaluated once per host and scheme.
+    let by_host_alone = decides_by_host_alone(policy);
+    let mut done: HashMap<(String, bool), (Evaluation<'_>, Vec<Alternative<'_>>)> = HashMap::new();
     let items = windows_update_traffic()
         .into_iter()
         .map(|traffic| {
             let request = &traffic.request;
             let key = (request.host.clone(), request.is_tls());
-            let carried = *host_index.entry(key).or_insert_with(|| {
+            let carried = *host_index.entry(key.clone()).or_insert_with(|| {
                 let bare = Request::to_host(&request.host, request.is_tls());
                 by_host.push(evaluate_in(policy, &bare, host_only));
                 by_host.len() - 1
             });
-            let evaluation = evaluate(policy, request);
-            let alternatives = alternatives(&evaluation, request.is_tls());
+            let judge = || {
+                let evaluation = evaluate(policy, request);
+                let alternatives = alternatives(&evaluation, request.is_tls());
+                (evaluation, alternatives)
+            };
+            let (evaluation, alternatives) = if by_host_alone {
+                done.entry(key).or_insert_with(judge).clone()
+            } else {
+                judge()
+            };
             Assessed {
                 traffic,
                 evaluation,
@@ -90,6 +103,30 @@ pub(crate) fn assess(policy: &Policy) -> Assessment<'_> {
         })
         .collect();
     Assessment { items, by_host }
+}
+
+/// Whether no trigger of the policy (in rules, guards or definitions) tests more of a request
+/// than its host and scheme: no path, extension, query, URL text, method or header.
+fn decides_by_host_alone(policy: &Policy) -> bool {
+    let triggers_ok = policy.triggers().iter().all(|trigger| match trigger.test {
+        Test::Condition | Test::CertificateHost(_) | Test::Undecidable | Test::Unmodelled => true,
+        Test::Url(Component::Host | Component::Scheme | Component::Port, _) => true,
+        Test::Url(Component::Whole, Matcher::Default | Matcher::Domain) => trigger
+            .atoms()
+            .iter()
+            .all(|(atom, _)| UrlPattern::parse(&atom.text).path.is_none()),
+        _ => false,
+    });
+    let definitions_ok = policy.conditions.iter().all(|definition| {
+        definition.kind != ConditionKind::UrlRegex
+            && definition.entries.iter().all(|entry| {
+                entry
+                    .pattern
+                    .as_ref()
+                    .is_none_or(|pattern| UrlPattern::parse(&pattern.text).path.is_none())
+            })
+    });
+    triggers_ok && definitions_ok
 }
 
 /// Each undecided rule taken in turn as the one its layer matches: the decisions it would
