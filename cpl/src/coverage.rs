@@ -271,10 +271,18 @@ pub(crate) fn undecided(
     assessment: &Assessment<'_>,
     required: bool,
 ) -> Option<Diagnostic> {
+    /// One undecided rule that would undo the bypass.
+    struct Undoing<'p> {
+        rule: &'p Rule,
+        why: &'p str,
+        /// `decision `value`` for each decision it would undo.
+        values: Vec<String>,
+        decisions: Vec<Decision>,
+        /// One update request it concerns.
+        example: String,
+    }
     let checked = checked(assessment, required);
-    // Per rule, in source order: the decisions it would undo and one request it concerns.
-    let mut by_rule: BTreeMap<usize, (&Rule, &str, Vec<Decision>, String, String)> =
-        BTreeMap::new();
+    let mut by_rule: BTreeMap<usize, Undoing> = BTreeMap::new();
     for item in &assessment.items {
         for alternative in &item.alternatives {
             let decision = alternative.decision;
@@ -284,30 +292,25 @@ pub(crate) fn undecided(
             if !undoes {
                 continue;
             }
-            let entry = by_rule
+            let undoing = by_rule
                 .entry(alternative.rule.span.start)
-                .or_insert_with(|| {
-                    (
-                        alternative.rule,
-                        alternative.why.as_str(),
-                        Vec::new(),
-                        item.traffic.describe(),
-                        String::new(),
-                    )
+                .or_insert_with(|| Undoing {
+                    rule: alternative.rule,
+                    why: &alternative.why,
+                    values: Vec::new(),
+                    decisions: Vec::new(),
+                    example: item.traffic.describe(),
                 });
-            if !entry.2.contains(&decision) {
-                entry.2.push(decision);
-                if !entry.4.is_empty() {
-                    entry.4.push_str(", ");
-                }
-                entry
-                    .4
-                    .push_str(&format!("{decision} `{}`", alternative.value));
+            if !undoing.decisions.contains(&decision) {
+                undoing.decisions.push(decision);
+                undoing
+                    .values
+                    .push(format!("{decision} `{}`", alternative.value));
             }
         }
     }
-    let rules: Vec<_> = by_rule.into_values().collect();
-    let (first, ..) = rules.first()?;
+    let rules: Vec<Undoing> = by_rule.into_values().collect();
+    let first = rules.first()?;
     let message = "whether Windows Update is bypassed depends on what a request alone cannot tell (users, groups, time, categories …)";
     let mut diagnostic = if required {
         Diagnostic::error(&policy.file_name, message)
@@ -315,14 +318,17 @@ pub(crate) fn undecided(
         Diagnostic::warning(&policy.file_name, message)
     }
     .code("windows-update-undecided")
-    .at(first.span, "if this matches, the bypass is undone");
-    for (index, (rule, why, _, example, values)) in rules.iter().enumerate() {
+    .at(first.rule.span, "if this matches, the bypass is undone");
+    for (index, undoing) in rules.iter().enumerate() {
         if index > 0 {
-            diagnostic = diagnostic.also_at(rule.span, "this too");
+            diagnostic = diagnostic.also_at(undoing.rule.span, "this too");
         }
         diagnostic = diagnostic.note(format!(
-            "line {}: when it matches, {values} for update requests such as {example} ({why})",
-            rule.span.line
+            "line {}: when it matches, {} for update requests such as {} ({})",
+            undoing.rule.span.line,
+            undoing.values.join(", "),
+            undoing.example,
+            undoing.why
         ));
     }
     Some(diagnostic.help(

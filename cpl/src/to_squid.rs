@@ -694,10 +694,16 @@ impl Translator<'_> {
     fn update_host_risks(&self) -> Vec<Untranslated> {
         let policy = self.policy;
         let assessment = assess(policy);
-        // Per (decision, where it was set): the first request concerned and every kind of
-        // request that shares the difference.
-        type Setter = (Decision, Option<Span>);
-        let mut differing: Vec<(Setter, Vec<&str>, String)> = Vec::new();
+        /// Requests the CPL decides differently from the fragment, per decision and the
+        /// setting behind the difference.
+        struct Differing<'a> {
+            decision: Decision,
+            span: Option<Span>,
+            host: &'a str,
+            families: Vec<&'static str>,
+            reason: String,
+        }
+        let mut differing: Vec<Differing> = Vec::new();
         let mut risks: Vec<Untranslated> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for item in &assessment.items {
@@ -715,23 +721,28 @@ impl Translator<'_> {
                         .get(&decision)
                         .or(carried.settings.get(&decision))
                         .map(|setting| setting.span);
-                    match differing.iter_mut().find(|(key, ..)| *key == (decision, span)) {
-                        Some((_, families, _)) => {
-                            if !families.contains(&family) {
-                                families.push(family);
+                    match differing
+                        .iter_mut()
+                        .find(|d| d.decision == decision && d.span == span)
+                    {
+                        Some(known) => {
+                            if !known.families.contains(&family) {
+                                known.families.push(family);
                             }
                         }
-                        None => differing.push((
-                            (decision, span),
-                            vec![family],
-                            format!(
-                                "{host}|ends `{}` in the fragment, which decides by destination host, but `{}` in the CPL for {} {}",
+                        None => differing.push(Differing {
+                            decision,
+                            span,
+                            host,
+                            families: vec![family],
+                            reason: format!(
+                                "ends `{}` in the fragment, which decides by destination host, but `{}` in the CPL for {} {}",
                                 carried.value(decision),
                                 cpl.value(decision),
                                 item.traffic.request.method.as_deref().unwrap_or("GET"),
                                 item.traffic.request.url
                             ),
-                        )),
+                        }),
                     }
                     continue;
                 }
@@ -752,20 +763,16 @@ impl Translator<'_> {
                 }
             }
         }
-        let differing = differing
-            .into_iter()
-            .map(|((decision, span), families, text)| {
-                let (host, reason) = text.split_once('|').unwrap_or_default();
-                Untranslated {
-                    subject: format!(
-                        "{} for {host} ({})",
-                        decision.cpl_name(),
-                        families.join(", ")
-                    ),
-                    location: span.map(|span| Location::new(&policy.file_name, span)),
-                    reason: reason.to_owned(),
-                }
-            });
+        let differing = differing.into_iter().map(|d| Untranslated {
+            subject: format!(
+                "{} for {} ({})",
+                d.decision.cpl_name(),
+                d.host,
+                d.families.join(", ")
+            ),
+            location: d.span.map(|span| Location::new(&policy.file_name, span)),
+            reason: d.reason,
+        });
         differing.chain(risks).collect()
     }
 
