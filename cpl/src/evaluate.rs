@@ -784,6 +784,40 @@ mod tests {
     }
 
     #[test]
+    fn method_and_header_triggers_are_decided_when_the_request_says_them() {
+        let source = "<Proxy>\nhttp.method=POST pipeline(no)\n<Proxy>\nrequest.header.User-Agent=\"^Microsoft BITS\" bypass_cache(yes)\n<Cache>\nresponse.header.Content-Type.exists=yes response.icap_service(no)\n";
+        let policy = parse(source, "t.cpl").unwrap();
+        let bare = Request::parse("http://a.example/x.cab").unwrap();
+        let evaluation = evaluate(&policy, &bare);
+        assert_eq!(
+            evaluation
+                .layers
+                .iter()
+                .map(|l| l.undetermined.len())
+                .sum::<usize>(),
+            3
+        );
+        let post_bits = bare
+            .clone()
+            .with_method("post")
+            .with_header("user-agent", "Microsoft BITS/7.8")
+            .with_response_header("Content-Type", "application/octet-stream");
+        let evaluation = evaluate(&policy, &post_bits);
+        assert_eq!(evaluation.value(Decision::Pipeline), "no");
+        assert_eq!(evaluation.value(Decision::BypassCache), "yes");
+        assert_eq!(evaluation.value(Decision::ResponseIcap), "no");
+        let get_browser = bare
+            .with_method("GET")
+            .with_header("User-Agent", "Mozilla/5.0 Microsoft BITS")
+            .with_known_headers();
+        let evaluation = evaluate(&policy, &get_browser);
+        assert_eq!(evaluation.value(Decision::Pipeline), "yes");
+        assert_eq!(evaluation.value(Decision::BypassCache), "no");
+        assert_eq!(evaluation.value(Decision::ResponseIcap), "on");
+        assert!(evaluation.layers.iter().all(|l| l.undetermined.is_empty()));
+    }
+
+    #[test]
     fn a_condition_that_refers_to_itself_is_undetermined() {
         let (policy, request) = evaluate_url(
             "define condition Loop\ncondition=Loop\nend\n<Proxy>\ncondition=Loop deny\n",

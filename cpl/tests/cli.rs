@@ -118,3 +118,44 @@ fn to_squid_writes_the_fragment_and_lists_what_it_left_out() {
     assert!(matches!(status, Err(CplError::Write { .. })));
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn explain_decides_method_and_header_triggers_only_when_the_request_says_them() {
+    let traffic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traffic");
+    let method_first = traffic.join("method-keyed-auth-first.cpl");
+    let method_first = method_first.to_str().unwrap();
+    let url = "https://fe2.update.microsoft.com/ClientWebService/client.asmx";
+    let (status, out, _) = run(&["explain", method_first, "--url", url, "--method", "POST"]);
+    assert_eq!(status.unwrap(), CplStatus::Clean);
+    assert!(out.contains("request: POST https://"), "{out}");
+    assert!(
+        out.contains("authenticate              corp_realm"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["explain", method_first, "--url", url, "--method", "GET"]);
+    assert!(out.contains("authenticate              no"), "{out}");
+    let (_, out, _) = run(&["explain", method_first, "--url", url]);
+    assert!(out.contains("undecided"), "{out}");
+
+    let mime = traffic.join("mime-icap-after-bypass.cpl");
+    let mime = mime.to_str().unwrap();
+    let url = "http://download.windowsupdate.com/d/a.msu";
+    let (_, out, _) = run(&[
+        "explain",
+        mime,
+        "--url",
+        url,
+        "--response-header",
+        "Content-Type: application/octet-stream",
+    ]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    let (_, out, _) = run(&[
+        "explain",
+        mime,
+        "--url",
+        url,
+        "--response-header",
+        "Content-Type: text/html",
+    ]);
+    assert!(out.contains("response.icap_service     no"), "{out}");
+}
