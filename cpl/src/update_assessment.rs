@@ -1,8 +1,9 @@
 //! The one evaluation of a policy against the Windows Update traffic model
 //! ([`crate::update_traffic`]): every request of the model evaluated once with everything the
-//! model knows (URL, method, headers, response type), once by destination host alone (what
-//! the Squid fragment decides by), and with each rule it cannot decide (users, groups, time,
-//! categories) taken in turn as matching. Lint's Windows Update coverage, `explain` over the
+//! model knows (URL, method, headers, response type) — over TLS, the `CONNECT` of its tunnel
+//! instead when the policy does not intercept it, since the proxy then sees nothing inside —
+//! once by destination host alone (what the Squid fragment decides by), and with each rule it
+//! cannot decide (users, groups, time, categories) taken in turn as matching. Lint's Windows Update coverage, `explain` over the
 //! model and to-squid's update-host risks all read this, so they cannot disagree.
 
 use std::collections::HashMap;
@@ -85,7 +86,11 @@ pub(crate) fn assess(policy: &Policy) -> Assessment<'_> {
                 by_host.len() - 1
             });
             let judge = || {
-                let evaluation = evaluate(policy, request);
+                let tunnel = traffic.tunnel().map(|connect| evaluate(policy, &connect));
+                let evaluation = match tunnel {
+                    Some(tunnel) if tunnel.bypasses(Decision::SslForwardProxy) => tunnel,
+                    _ => evaluate(policy, request),
+                };
                 let alternatives = alternatives(&evaluation, request.is_tls());
                 (evaluation, alternatives)
             };

@@ -143,6 +143,25 @@ pub struct UpdateRequest {
 }
 
 impl UpdateRequest {
+    /// For a request over TLS, the `CONNECT` that opens its tunnel (`https://host/`, method
+    /// `CONNECT`, the component's User-Agent, which it sends on `CONNECT` too). Where the
+    /// policy does not intercept that tunnel (`ssl.forward_proxy` not `https`), the proxy sees
+    /// only this transaction, never the request inside: the tunnel's decisions are the
+    /// request's.
+    pub fn tunnel(&self) -> Option<Request> {
+        if !self.request.is_tls() {
+            return None;
+        }
+        let url = format!("https://{}/", self.request.host);
+        let connect = Request::parse(&url).ok()?;
+        Some(
+            connect
+                .with_method("CONNECT")
+                .with_known_headers()
+                .with_header("User-Agent", self.family.user_agent),
+        )
+    }
+
     /// `GET https://fe2.update.microsoft.com/… (cumulative update (.cab))`, for messages.
     pub fn describe(&self) -> String {
         format!(

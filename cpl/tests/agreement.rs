@@ -109,12 +109,24 @@ impl Traced {
     }
 }
 
+/// `explain` for every request of the model; over TLS, first for the `CONNECT` of its tunnel,
+/// which is all the proxy sees when the policy does not intercept it.
 fn trace(policy: &Policy) -> Vec<Traced> {
     windows_update_traffic()
         .into_iter()
-        .map(|traffic| Traced {
-            explanation: explain_request(policy, &traffic.request),
-            traffic,
+        .map(|traffic| {
+            let tunnel = traffic
+                .tunnel()
+                .map(|connect| explain_request(policy, &connect))
+                .filter(|tunnel| {
+                    tunnel.is_set(Decision::SslForwardProxy)
+                        && Decision::SslForwardProxy
+                            .is_bypass(tunnel.value(Decision::SslForwardProxy))
+                });
+            Traced {
+                explanation: tunnel.unwrap_or_else(|| explain_request(policy, &traffic.request)),
+                traffic,
+            }
         })
         .collect()
 }
