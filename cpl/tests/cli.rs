@@ -159,3 +159,33 @@ fn explain_decides_method_and_header_triggers_only_when_the_request_says_them() 
     ]);
     assert!(out.contains("response.icap_service     no"), "{out}");
 }
+
+/// The report that started it: a later `<Cache>` layer sends `.cab` files to ICAP by
+/// extension. `explain` shows it, `to-squid` warns about it, and `lint --require
+/// windows-update` now fails on it too, naming the property, the kinds of request and the line.
+#[test]
+fn the_three_commands_agree_on_an_extension_keyed_icap_rule() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traffic/extension-icap-after-bypass.cpl");
+    let file = file.to_str().unwrap();
+    let (status, out, _) = run(&["lint", file, "--require", "windows-update"]);
+    assert_eq!(status.unwrap(), CplStatus::Findings, "{out}");
+    assert!(
+        out.contains("not bypassed: response.icap_service for cumulative update (.cab)")
+            && out.contains("(decided at line 24)"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "explain",
+        file,
+        "--url",
+        "http://download.windowsupdate.com/c/msdownload/update/software/updt/2024/05/kb.cab",
+    ]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    let (_, _, err) = run(&["to-squid", file]);
+    assert!(
+        err.contains("a lab run of this fragment is inconclusive")
+            && err.contains("response.icap_service for "),
+        "{err}"
+    );
+}
