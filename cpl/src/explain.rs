@@ -83,6 +83,9 @@ pub struct Explanation {
     pub properties: Vec<PropertyReport>,
     /// The request's method, when it was given.
     pub method: Option<String>,
+    /// Over TLS, the policy does not intercept the connection (`ssl.forward_proxy` set to a
+    /// bypass value): the proxy sees only the tunnel's `CONNECT`, not this request.
+    pub tunnelled: bool,
 }
 
 impl Explanation {
@@ -228,6 +231,12 @@ pub fn explain_request(policy: &Policy, request: &Request) -> Explanation {
         layers,
         decisions,
         properties,
+        tunnelled: request.is_tls()
+            && !request
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
+            && evaluation.bypasses(Decision::SslForwardProxy),
         method: request.method.clone(),
     }
 }
@@ -331,6 +340,12 @@ impl fmt::Display for Explanation {
                 ),
             };
             writeln!(f, "  {name:<width$}  {value:<8}  {origin}")?;
+        }
+        if self.tunnelled {
+            writeln!(
+                f,
+                "\nnote: ssl.forward_proxy leaves this connection unintercepted: the proxy sees only its CONNECT, not this request; `--method CONNECT` traces what applies"
+            )?;
         }
         if !self.properties.is_empty() {
             writeln!(f)?;

@@ -55,9 +55,20 @@ impl Request {
         })
     }
 
-    /// The request made with `method` (upper-cased).
+    /// The request made with `method` (upper-cased). A `CONNECT` names only its host and
+    /// port: the path is dropped.
     pub fn with_method(mut self, method: &str) -> Self {
-        self.method = Some(method.to_ascii_uppercase());
+        let method = method.to_ascii_uppercase();
+        if method == "CONNECT" {
+            let default_port = if self.is_tls() { 443 } else { 80 };
+            let port = match self.port {
+                Some(port) if port != default_port => format!(":{port}"),
+                _ => String::new(),
+            };
+            self.url = format!("{}://{}{port}/", self.scheme, self.host);
+            self.path = "/".to_owned();
+        }
+        self.method = Some(method);
         self
     }
 

@@ -189,3 +189,24 @@ fn the_three_commands_agree_on_an_extension_keyed_icap_rule() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_says_when_the_proxy_sees_only_the_connect() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/traffic/correct-scan-intercepted-https-only.cpl");
+    let file = file.to_str().unwrap();
+    let url = "https://download.windowsupdate.com/d/mpam-fe.exe";
+    let (_, out, _) = run(&["explain", file, "--url", url]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    assert!(out.contains("the proxy sees only its CONNECT"), "{out}");
+    let (_, out, _) = run(&["explain", file, "--url", url, "--method", "CONNECT"]);
+    assert!(out.contains("response.icap_service     no"), "{out}");
+    assert!(!out.contains("the proxy sees only its CONNECT"), "{out}");
+    let (_, out, _) = run(&[
+        "explain",
+        file,
+        "--url",
+        "https://www.example.com/setup.exe",
+    ]);
+    assert!(!out.contains("the proxy sees only its CONNECT"), "{out}");
+}
