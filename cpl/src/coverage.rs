@@ -1,11 +1,11 @@
 //! Windows Update coverage: reads the one evaluation of the policy against the Windows Update
 //! traffic model ([`crate::update_assessment`]: every concrete name of every pattern of the
 //! Windows Update host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
-//! `https://`, with every kind of request the update components make) and reports the names for which some bypass property does not end with its
-//! bypass value — for every request or for some kinds only (an extension, a MIME type, a
-//! method) — pointing at the policy's bypass list, the condition its bypass rules test; and the
-//! rules the request cannot decide (users, groups, time, categories) that would undo the bypass
-//! if they matched.
+//! `https://`, with every kind of request the update components make) and reports the names
+//! for which some bypass property does not end with its bypass value — for every request or
+//! for some kinds only (an extension, a MIME type, a method) — pointing at the policy's bypass
+//! list, the condition its bypass rules test; and the rules the request cannot decide (users,
+//! groups, time, categories) that would undo the bypass if they matched.
 
 use std::collections::BTreeMap;
 

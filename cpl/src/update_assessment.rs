@@ -3,8 +3,9 @@
 //! model knows (URL, method, headers, response type) — over TLS, the `CONNECT` of its tunnel
 //! instead when the policy does not intercept it, since the proxy then sees nothing inside —
 //! once by destination host alone (what the Squid fragment decides by), and with each rule it
-//! cannot decide (users, groups, time, categories) taken in turn as matching. Lint's Windows Update coverage, `explain` over the
-//! model and to-squid's update-host risks all read this, so they cannot disagree.
+//! cannot decide (users, groups, time, categories) taken in turn as matching. Lint's Windows
+//! Update coverage, `explain` over the model and to-squid's update-host risks all read this,
+//! so they cannot disagree.
 
 use std::collections::HashMap;
 
