@@ -4,8 +4,8 @@
 //! instead when the policy does not intercept it, since the proxy then sees nothing inside —
 //! once by destination host alone (what the Squid fragment decides by), and with each rule it
 //! cannot decide (users, groups, time, categories) taken in turn as matching. Lint's Windows
-//! Update coverage, `explain` over the model and to-squid's update-host risks all read this,
-//! so they cannot disagree.
+//! Update coverage and to-squid's update-host risks both read this; `explain` traces one
+//! request through the same evaluator; `tests/agreement.rs` holds the three to one answer.
 
 use std::collections::HashMap;
 
