@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -232,10 +234,11 @@ fn a_failing_policy_exits_4_and_names_the_step_with_evidence() {
     let _turn = lab_turn();
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
+    let mutant = common::mutant_policy(dir.path(), "splice-removed");
     let output = run(&[
         "run",
         "--policy",
-        &format!("{ROOT}/policies/squid/mutants/splice-removed.conf"),
+        mutant.to_str().unwrap(),
         "--tags",
         "@tls and not @hosts",
         "--html",

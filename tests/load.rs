@@ -56,6 +56,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("load.json");
     let html = dir.path().join("load.html");
+    let mutant = common::mutant_policy(dir.path(), "range-offset-limit");
     let output = load(&[
         "--clients",
         "50",
@@ -67,7 +68,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
         "--policy",
         &format!("{ROOT}/policies/squid/windows-update-bypass.conf"),
         "--policy",
-        &format!("{ROOT}/policies/squid/mutants/range-offset-limit.conf"),
+        mutant.to_str().unwrap(),
         "--policy",
         &format!("{ROOT}/policies/squid/examples/cache-shared-files.conf"),
         "--json",

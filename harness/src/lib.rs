@@ -25,7 +25,7 @@ pub use interrupt::{Interrupt, Signal};
 pub use model::{FailedStep, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
-    judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict, SelftestOptions,
-    SelftestReport,
+    apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,
+    SelftestOptions, SelftestReport,
 };
 pub use verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_lab::display_path;
@@ -32,7 +33,12 @@ const NO_SQUID_FAULT: &[&str] = &["@prefetch"];
 /// A faulty policy and the properties it must make fail.
 #[derive(Debug, Clone)]
 pub struct Mutant {
+    /// The policy the suite runs: the file itself, or the reference with the patch applied.
     pub path: PathBuf,
+    /// The mutant as stored (`policies/squid/mutants/<name>.patch`).
+    pub source: PathBuf,
+    /// Keeps the folder of applied patches for as long as the mutant is in use.
+    _applied: Option<Arc<tempfile::TempDir>>,
     pub name: String,
     pub expected: BTreeSet<String>,
     /// What the fault breaks: the policy (a bypass fails), or the proxy's policing of other
@@ -72,6 +78,63 @@ fn directives(text: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect()
+}
+
+/// Where a mutant's policy comes from.
+enum Policy {
+    File(PathBuf),
+    Applied {
+        path: PathBuf,
+        _dir: Arc<tempfile::TempDir>,
+    },
+}
+
+impl Policy {
+    fn path(&self) -> &Path {
+        match self {
+            Self::File(path) | Self::Applied { path, .. } => path,
+        }
+    }
+
+    fn applied_dir(&self) -> Option<Arc<tempfile::TempDir>> {
+        match self {
+            Self::File(_) => None,
+            Self::Applied { _dir, .. } => Some(_dir.clone()),
+        }
+    }
+}
+
+/// The policy a mutant stored as an edit makes of the `reference`: its header (the comment
+/// lines before the unified diff: `# fails: …` and why the fault is realistic) followed by the
+/// reference with the diff applied. A patch that no longer applies (the reference changed
+/// under it) is an error naming the file, so a change to the reference is made once and a
+/// mutant it breaks fails loudly.
+pub fn apply_mutant(patch: &Path, reference: &Path) -> Result<String, SuiteError> {
+    let shown = display_path(patch);
+    let text = std::fs::read_to_string(patch)
+        .map_err(|e| SuiteError::Rejected(format!("{shown}: {e}")))?;
+    let base = std::fs::read_to_string(reference)
+        .map_err(|e| SuiteError::Rejected(format!("{}: {e}", display_path(reference))))?;
+    let diff_start = text
+        .match_indices("--- ")
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || text.as_bytes()[at - 1] == b'\n')
+        .ok_or_else(|| {
+            SuiteError::Rejected(format!(
+                "{shown}: no unified diff (a `--- ` line) after the mutant's declarations"
+            ))
+        })?;
+    let (header, diff) = text.split_at(diff_start);
+    let diff = diffy::Patch::from_str(diff)
+        .map_err(|e| SuiteError::Rejected(format!("{shown}: not a unified diff: {e}")))?;
+    let applied = diffy::apply(&base, &diff).map_err(|e| {
+        SuiteError::Rejected(format!(
+            "{shown}: no longer applies to the reference policy {} ({e}); remake it with \
+             `diff -u` of the reference and the faulty policy",
+            display_path(reference)
+        ))
+    })?;
+    Ok(format!("{header}{applied}"))
 }
 
 fn changed_lines(reference: &str, mutant: &str) -> usize {
@@ -226,20 +289,55 @@ impl SelftestReport {
     }
 }
 
-/// Reads the `*.conf` mutants of `dir`, their `# fails:` declarations and how far each is from
-/// the `reference` policy.
+/// Reads the mutants of `dir` — `*.patch` edits of the `reference` policy, applied here, and
+/// whole `*.conf` policies (correct policies, a user's own faults) — with their `# fails:`
+/// declarations and how far each is from the reference.
 pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteError> {
+    let reference_path = reference;
     let reference = std::fs::read_to_string(reference)
         .map_err(|e| SuiteError::Rejected(format!("{}: {e}", reference.display())))?;
     let entries = std::fs::read_dir(dir)
         .map_err(|e| SuiteError::Usage(format!("cannot read mutants in {}: {e}", dir.display())))?;
     let mut mutants = Vec::new();
+    let mut applied: Option<Arc<tempfile::TempDir>> = None;
     for path in entries.flatten().map(|e| e.path()) {
-        if path.extension().is_none_or(|x| x != "conf") {
+        let Some(extension) = path.extension().filter(|x| *x == "conf" || *x == "patch") else {
             continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
+        };
+        let (text, policy) = if extension == "patch" {
+            let text = apply_mutant(&path, reference_path)?;
+            let dir = match &applied {
+                Some(dir) => dir.clone(),
+                None => applied
+                    .insert(Arc::new(
+                        tempfile::Builder::new()
+                            .prefix("proxy-conformance-mutants-")
+                            .tempdir()
+                            .map_err(|e| {
+                                SuiteError::Environment(format!(
+                                    "cannot create a temporary directory: {e}"
+                                ))
+                            })?,
+                    ))
+                    .clone(),
+            };
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            let policy = dir.path().join(format!("{stem}.conf"));
+            std::fs::write(&policy, &text).map_err(|e| {
+                SuiteError::Environment(format!("cannot write {}: {e}", policy.display()))
+            })?;
+            (
+                text,
+                Policy::Applied {
+                    path: policy,
+                    _dir: dir,
+                },
+            )
+        } else {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
+            (text, Policy::File(path.clone()))
+        };
         let (kind, declared) = text
             .lines()
             .find_map(|l| {
@@ -287,7 +385,9 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
             .collect();
         mutants.push(Mutant {
             changed_lines: changed_lines(&reference, &text),
-            path,
+            path: policy.path().to_owned(),
+            source: path,
+            _applied: policy.applied_dir(),
             name,
             expected,
             kind,
@@ -297,7 +397,7 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
     mutants.sort_by(|a, b| a.name.cmp(&b.name));
     if mutants.is_empty() {
         return Err(SuiteError::Usage(format!(
-            "no *.conf mutants in {}",
+            "no *.patch or *.conf mutants in {}",
             dir.display()
         )));
     }
@@ -545,7 +645,60 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
 
 #[cfg(test)]
 mod tests {
+    use super::{apply_mutant, load_mutants};
     use super::{changed_lines, MAX_CHANGED_LINES};
+    use std::path::Path;
+
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+    #[test]
+    fn every_bundled_mutant_applies_to_the_reference_and_stays_one_fault() {
+        let reference = Path::new(ROOT).join("policies/squid/windows-update-bypass.conf");
+        let mutants = load_mutants(&Path::new(ROOT).join("policies/squid/mutants"), &reference)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(mutants.len() >= 39, "{} mutants", mutants.len());
+        for mutant in &mutants {
+            let text = std::fs::read_to_string(&mutant.path).unwrap();
+            assert!(text.starts_with("# "), "{}: header kept", mutant.name);
+            assert!(
+                (1..=super::MAX_CHANGED_LINES).contains(&mutant.changed_lines),
+                "{}: {} lines changed",
+                mutant.name,
+                mutant.changed_lines
+            );
+        }
+    }
+
+    #[test]
+    fn a_patch_the_reference_moved_away_from_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("reference.conf");
+        std::fs::write(
+            &reference,
+            "acl a dstdomain .a.example\nhttp_access allow a\n",
+        )
+        .unwrap();
+        let patch = dir.path().join("stale.patch");
+        std::fs::write(
+            &patch,
+            "# fails: @auth\n\n--- reference.conf\n+++ stale.conf\n@@ -1,2 +1,2 @@\n acl b dstdomain .b.example\n-http_access allow b\n+http_access deny b\n",
+        )
+        .unwrap();
+        let error = apply_mutant(&patch, &reference).unwrap_err().to_string();
+        assert!(
+            error.contains("stale.patch") && error.contains("no longer applies"),
+            "{error}"
+        );
+        std::fs::write(
+            &patch,
+            "# fails: @auth\n\n--- reference.conf\n+++ fresh.conf\n@@ -1,2 +1,2 @@\n acl a dstdomain .a.example\n-http_access allow a\n+http_access deny a\n",
+        )
+        .unwrap();
+        assert_eq!(
+            apply_mutant(&patch, &reference).unwrap(),
+            "# fails: @auth\n\nacl a dstdomain .a.example\nhttp_access deny a\n"
+        );
+    }
 
     const REFERENCE: &str = "# reference\nacl wu dstdomain .update.microsoft.com\n\nhttp_access allow wu\nhttp_access allow users\ncache deny wu\n";
 
