@@ -151,7 +151,15 @@ async fn a_client_requests(
             served.resource
         ));
     }
-    world.fetch(Ask::get(scheme, credentials)).await?;
+    let mut ask = Ask::get(scheme, credentials);
+    if conformance_spec::CONTROL_HOSTS.contains(&served.host.as_str()) {
+        // A control host stands for the ordinary traffic the proxy polices: a user's browser,
+        // with or without credentials. An update agent's User-Agent there would make a policy
+        // that keys its exemption on the agent (a hole the look-alikes, requested as BITS,
+        // show) fail its control instead of its property.
+        ask.extra_headers = vec![Agent::Browser.user_agent_header()];
+    }
+    world.fetch(ask).await?;
     Ok(())
 }
 
