@@ -66,9 +66,13 @@ struct RunArgs {
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
-    /// Feature file or directory (default: the bundled suite).
+    /// Feature file or directory instead of the bundled suite (the bundled controls of the
+    /// properties it checks still run).
     #[arg(long, value_name = "PATH")]
     features: Option<PathBuf>,
+    /// Feature file or directory run beside the bundled suite (or beside --features); repeatable.
+    #[arg(long = "add-features", value_name = "PATH")]
+    add_features: Vec<PathBuf>,
     /// Write JUnit XML for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -247,6 +251,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     if let Some(features) = args.features {
         options.features = features;
     }
+    options.also_features = args.add_features;
     let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
         .into_iter()
         .flatten()

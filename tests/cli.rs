@@ -594,3 +594,24 @@ fn durations_and_sizes_take_units_on_every_option() {
         );
     }
 }
+
+#[test]
+fn a_users_own_feature_directory_runs_with_the_bundled_controls() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.feature"),
+        "Feature: our update downloads\n  @auth\n  Scenario: a cumulative update is not challenged\n    Given the lab proxy enforces the policy under test\n    And \"download.microsoft.com\" serves a 1 MiB update file under a per-client name\n    When a client without credentials requests that file over HTTP\n    Then the proxy did not ask for credentials\n",
+    )
+    .unwrap();
+    let output = run(&["run", "--features", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "mine.feature:3",
+            "features/authentication.feature",
+            "1 update-host scenario(s) and 2 control(s) passed",
+        ],
+    );
+}

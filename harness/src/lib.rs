@@ -8,6 +8,7 @@ mod attribution;
 mod bundle;
 mod diagnosis;
 mod error;
+mod feature_set;
 mod interrupt;
 pub mod invariants;
 mod model;

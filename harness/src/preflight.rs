@@ -2,8 +2,6 @@
 //! definition, and the tag expression selects something. A feature problem is reported with
 //! its file and line and costs no container.
 
-use std::path::{Path, PathBuf};
-
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::gherkin::{self, GherkinEnv};
@@ -18,6 +16,7 @@ use std::collections::BTreeSet;
 use conformance_spec::{CONTROL_TAG, PROPERTY_TAGS};
 
 use crate::error::SuiteError;
+use crate::feature_set::FeatureSet;
 
 /// How many scenarios (outline rows counted one by one) the run will execute, and the property
 /// tags they carry (with their `@`).
@@ -37,9 +36,14 @@ pub(crate) struct Selection {
 }
 
 impl Selection {
-    /// Whether a scenario with these tags (cucumber's, without `@`) runs.
-    pub fn selects<'a>(&self, tags: impl Iterator<Item = &'a String> + Clone) -> bool {
-        let by_user = self.filter.as_ref().is_none_or(|f| f.eval(tags.clone()));
+    /// Whether a scenario with these tags (cucumber's, without `@`) runs; of a feature drawn
+    /// for its controls only, only the controls of the properties checked run.
+    pub fn selects<'a>(
+        &self,
+        tags: impl Iterator<Item = &'a String> + Clone,
+        controls_only: bool,
+    ) -> bool {
+        let by_user = !controls_only && self.filter.as_ref().is_none_or(|f| f.eval(tags.clone()));
         by_user || {
             let tags: Vec<&String> = tags.collect();
             tags.iter().any(|t| t.as_str() == &CONTROL_TAG[1..])
@@ -51,22 +55,17 @@ impl Selection {
 }
 
 pub(crate) fn check_features(
-    path: &Path,
+    features: &FeatureSet,
     selection: &Selection,
 ) -> Result<SelectedFeatures, SuiteError> {
-    let files = feature_files(path)?;
-    if files.is_empty() {
-        return Err(SuiteError::Usage(format!(
-            "no .feature files in {}",
-            display_path(path)
-        )));
-    }
+    let files = features.files();
     let steps = ConformanceWorld::collection();
     let mut problems = Vec::new();
     let mut selected = SelectedFeatures::default();
     for file in files {
-        let shown = display_path(&file);
-        let feature = match gherkin::Feature::parse_path(&file, GherkinEnv::default()) {
+        let controls_only = file.controls_only;
+        let shown = display_path(&file.path);
+        let feature = match gherkin::Feature::parse_path(&file.path, GherkinEnv::default()) {
             Ok(feature) => feature,
             Err(error) => {
                 problems.push(format!("{shown}: not valid Gherkin: {error}"));
@@ -99,13 +98,13 @@ pub(crate) fn check_features(
                 .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
         );
         for (rule, scenario) in scenarios {
-            selected.all_scenarios += 1;
+            selected.all_scenarios += usize::from(!controls_only);
             let tags = feature
                 .tags
                 .iter()
                 .chain(rule.iter().flat_map(|r| &r.tags))
                 .chain(&scenario.tags);
-            if !selection.selects(tags.clone()) {
+            if !selection.selects(tags.clone(), controls_only) {
                 continue;
             }
             selected.scenarios += 1;
@@ -145,28 +144,4 @@ pub(crate) fn check_features(
             problems.join("\n  ")
         )))
     }
-}
-
-fn feature_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
-    let metadata = std::fs::metadata(path)
-        .map_err(|e| SuiteError::Usage(format!("no features at {}: {e}", display_path(path))))?;
-    if metadata.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| SuiteError::Usage(format!("{}: {e}", display_path(&dir))))?;
-        for entry in entries.flatten() {
-            let entry_path = entry.path();
-            if entry_path.is_dir() {
-                pending.push(entry_path);
-            } else if entry_path.extension().is_some_and(|x| x == "feature") {
-                files.push(entry_path);
-            }
-        }
-    }
-    files.sort();
-    Ok(files)
 }

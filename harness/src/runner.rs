@@ -20,6 +20,7 @@ use conformance_steps::{with_lab, ConformanceWorld};
 
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
+use crate::feature_set::FeatureSet;
 use crate::interrupt::Interrupt;
 use crate::invariants::{RunEvidence, ScenarioRecord};
 use crate::model::{SuiteReport, VantagePoints};
@@ -43,6 +44,11 @@ pub enum Console {
 pub struct SuiteOptions {
     pub policy: PathBuf,
     pub features: PathBuf,
+    /// Where the controls of the properties `features` checks come from when `features` is
+    /// another place (a user's own directory): the bundled suite by default.
+    pub controls_from: Option<PathBuf>,
+    /// Feature files or directories run beside `features` (a user's own, with the bundled suite).
+    pub also_features: Vec<PathBuf>,
     /// A Cucumber tag expression, e.g. `@auth and not @control`.
     pub tags: Option<String>,
     pub concurrency: usize,
@@ -75,6 +81,8 @@ impl Default for SuiteOptions {
         Self {
             policy: from_bundle(Bundle::reference_policy, "windows-update-bypass.conf"),
             features: from_bundle(Bundle::features, "features"),
+            controls_from: Some(from_bundle(Bundle::features, "features")),
+            also_features: Vec::new(),
             tags: None,
             concurrency: 24,
             console: Console::Steps,
@@ -103,7 +111,12 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         filter,
         controls_of: Default::default(),
     };
-    let chosen = check_features(&options.features, &user_selection)?;
+    let feature_set = FeatureSet::new(
+        &options.features,
+        &options.also_features,
+        options.controls_from.as_deref(),
+    )?;
+    let chosen = check_features(&feature_set, &user_selection)?;
     if chosen.scenarios == 0 {
         return Err(SuiteError::Usage(match &options.tags {
             Some(tags) => format!(
@@ -118,7 +131,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         controls_of: chosen.properties.clone(),
         ..user_selection
     };
-    let selected = check_features(&options.features, &selection)?;
+    let selected = check_features(&feature_set, &selection)?;
     let start = async {
         if let Some(external) = options.external.clone() {
             if options.console != Console::Silent {
@@ -192,7 +205,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             let recorded = with_lab(
                 lab.clone(),
                 Some(baseline),
-                execute(&options, selection, &selected, records.clone()),
+                execute(&options, &feature_set, selection, &selected, records.clone()),
             )
             .await?;
             let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
@@ -241,6 +254,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
 
 async fn execute(
     options: &SuiteOptions,
+    feature_set: &FeatureSet,
     selection: Selection,
     selected: &SelectedFeatures,
     scenario_records: Arc<Mutex<Vec<ScenarioRecord>>>,
@@ -258,7 +272,9 @@ async fn execute(
     let json = report_file(options.cucumber_json.as_ref())?;
     let junit = report_file(options.junit.as_ref())?;
     let recorder = Recorder::new(recorded.clone(), progress, selected.scenarios);
-    ConformanceWorld::cucumber()
+    let drawn_for_controls = feature_set.clone();
+    ConformanceWorld::cucumber::<PathBuf>()
+        .with_parser(feature_set.clone())
         .with_writer(
             writer::Basic::raw(console, Coloring::Auto, Verbosity::Default)
                 .summarized()
@@ -304,13 +320,16 @@ async fn execute(
         })
         .with_default_cli()
         .max_concurrent_scenarios(options.concurrency)
-        .filter_run(options.features.clone(), move |feature, rule, scenario| {
+        .filter_run((), move |feature, rule, scenario| {
             let tags = feature
                 .tags
                 .iter()
                 .chain(rule.iter().flat_map(|r| &r.tags))
                 .chain(&scenario.tags);
-            selection.selects(tags)
+            selection.selects(
+                tags,
+                drawn_for_controls.controls_only(feature.path.as_deref()),
+            )
         })
         .await;
     let recorded = std::mem::take(&mut *recorded.lock().unwrap_or_else(|p| p.into_inner()));
