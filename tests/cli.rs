@@ -615,3 +615,20 @@ fn a_users_own_feature_directory_runs_with_the_bundled_controls() {
         ],
     );
 }
+
+#[test]
+fn a_feature_naming_a_host_the_lab_cannot_serve_is_rejected_before_the_lab_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("portal.feature"),
+        "Feature: portal\n  @auth\n  Scenario: our portal is challenged\n    Given \"portal.corp.example\" serves a cacheable page\n    When a client without credentials requests that page over HTTP\n    Then the proxy asked for credentials\n",
+    )
+    .unwrap();
+    let output = run(&["run", "--features", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &["portal.feature:4", "portal.corp.example is not a lab host"],
+    );
+    assert!(!stderr(&output).contains("lab: starting"));
+}

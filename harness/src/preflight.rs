@@ -9,11 +9,11 @@ use cucumber::tag::Ext as _;
 use cucumber::World as _;
 
 use conformance_lab::display_path;
-use conformance_steps::ConformanceWorld;
+use conformance_steps::{host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
 
-use conformance_spec::{CONTROL_TAG, PROPERTY_TAGS};
+use conformance_spec::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
 
 use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
@@ -120,6 +120,11 @@ pub(crate) fn check_features(
             for step in background.chain(&scenario.steps) {
                 let line = step.position.line;
                 let text = format!("{}{}", step.keyword, step.value);
+                for reference in host_references(&step.value) {
+                    if let Err(instead) = parse_host_reference(reference) {
+                        problems.push(format!("{shown}:{line}: {instead}"));
+                    }
+                }
                 match steps.find(step) {
                     Ok(Some(_)) => {}
                     Ok(None) => problems.push(format!(

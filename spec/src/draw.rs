@@ -292,6 +292,9 @@ pub fn look_alike_is_microsoft_owned(number: usize) -> bool {
 /// cannot be registered by anyone else.
 const MICROSOFT_DOMAINS: &[&str] = &["microsoft.com", "windows.com", "windowsupdate.com"];
 
+/// How many look-alikes each run draws (`"look-alike 1"` to this).
+pub const LOOK_ALIKE_COUNT: usize = LOOK_ALIKES.len();
+
 const LOOK_ALIKES: &[LookAlike] = &[
     LookAlike::Appended("windowsupdate.com"),
     LookAlike::Appended("download.windowsupdate.com"),

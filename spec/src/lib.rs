@@ -5,6 +5,7 @@
 
 mod contract;
 mod draw;
+mod host_reference;
 mod hosts;
 mod property;
 
@@ -16,6 +17,7 @@ pub use draw::{
     is_valid_host_name, look_alike_is_microsoft_owned, parse_seed, pattern_matches, DrawnHosts,
     HOST_SEED_ENV,
 };
+pub use host_reference::{parse_host_reference, HostReference};
 pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
     CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,

@@ -7,55 +7,37 @@
 
 use crate::world::ConformanceWorld;
 
-const DEEP_SUFFIX: &str = ", deep";
-const LOOK_ALIKE_PREFIX: &str = "look-alike ";
+use conformance_spec::{parse_host_reference, HostReference};
 
 impl ConformanceWorld {
     /// The concrete host a scenario's host reference names this run.
     pub(crate) fn resolve_host(&self, reference: &str) -> Result<String, String> {
         let hosts = self.lab.hosts();
-        let resolved = if let Some(number) = reference.strip_prefix(LOOK_ALIKE_PREFIX) {
-            let index: usize = number
-                .trim()
-                .parse()
-                .map_err(|_| format!("{reference:?}: write look-alike N with N from 1"))?;
-            let all = hosts.look_alikes();
-            all.get(index.wrapping_sub(1)).cloned().ok_or_else(|| {
-                format!(
-                    "{reference:?}: this run has look-alikes 1 to {} ({})",
-                    all.len(),
-                    all.join(", ")
-                )
-            })?
-        } else if reference.starts_with("*.") {
-            let (pattern, deep) = match reference.strip_suffix(DEEP_SUFFIX) {
-                Some(pattern) => (pattern, true),
-                None => (reference, false),
-            };
-            let drawn = hosts.for_pattern(pattern);
-            if drawn.is_empty() {
-                return Err(format!(
-                    "{pattern:?} is not one of Microsoft's Windows Update patterns: {}",
-                    hosts
-                        .patterns()
-                        .map(|(p, _)| p)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+        let resolved = match parse_host_reference(reference)? {
+            HostReference::LookAlike(number) => {
+                let all = hosts.look_alikes();
+                all.get(number - 1).cloned().ok_or_else(|| {
+                    format!(
+                        "{reference:?}: this run has look-alikes 1 to {} ({})",
+                        all.len(),
+                        all.join(", ")
+                    )
+                })?
             }
-            let index = usize::from(deep).min(drawn.len() - 1);
-            drawn[index].clone()
-        } else {
-            reference.to_owned()
+            HostReference::Drawn { pattern, deep } => {
+                let drawn = hosts.for_pattern(pattern);
+                let index = usize::from(deep).min(drawn.len().saturating_sub(1));
+                drawn
+                    .get(index)
+                    .cloned()
+                    .ok_or_else(|| format!("no name was drawn under {pattern}"))?
+            }
+            HostReference::Exact(name) => name.to_owned(),
         };
         if self.lab.serves(&resolved) {
             Ok(resolved)
         } else {
-            Err(format!(
-                "{resolved} is not a lab host: name a Windows Update pattern (\"*.update.microsoft.com\"), \
-                 an exact Windows Update name, a control host ({}) or \"look-alike N\"",
-                conformance_spec::CONTROL_HOSTS.join(", ")
-            ))
+            Err(format!("{resolved} is not served by this lab"))
         }
     }
 }

@@ -11,6 +11,7 @@ mod evidence;
 mod files;
 #[cfg(test)]
 mod fixtures;
+mod host_slots;
 mod hosts;
 mod icap;
 mod instruments;
@@ -22,4 +23,5 @@ mod tls;
 mod tunnel;
 mod world;
 
+pub use host_slots::host_references;
 pub use world::{with_lab, ConformanceWorld};
