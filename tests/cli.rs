@@ -632,3 +632,29 @@ fn a_feature_naming_a_host_the_lab_cannot_serve_is_rejected_before_the_lab_start
     );
     assert!(!stderr(&output).contains("lab: starting"));
 }
+
+#[test]
+fn the_evidence_of_a_real_url_shape_failure_shows_the_origins_requests() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let mutant = common::mutant_policy(dir.path(), "cache-deny-removed");
+    let output = run(&[
+        "run",
+        "--policy",
+        mutant.to_str().unwrap(),
+        "--features",
+        &format!("{ROOT}/features/update-agents.feature"),
+        "--tags",
+        "@cache",
+    ]);
+    assert_exit(&output, 4, &["authrootstl.cab"]);
+    let text = printed(&output);
+    let journal = text
+        .split("origin journal:\n")
+        .nth(1)
+        .expect("the failure's evidence has an origin journal");
+    assert!(
+        journal.trim_start().starts_with('#') && journal.contains("authrootstl.cab"),
+        "the trust list's URL carries no token, yet the origin served it:\n{text}"
+    );
+}
