@@ -298,30 +298,12 @@ async fn run_fleet(
 ) -> Result<PolicyRun, LoadError> {
     let plan = fleet::plan(&options.fleet, lab.origin().files())
         .map_err(|e| LoadError::Environment(format!("cannot register the fleet's files: {e}")))?;
-    let proxy = target.address;
-    let (stats, mut cost_unobservable) = match target.cost {
-        CostSource::Container { host_port } => {
-            let stats = ContainerStats::follow_publisher_of(host_port).await;
-            let why = stats.is_none().then(|| {
-                "not observable: Docker's stats for the proxy container could not be read"
-                    .to_owned()
-            });
-            (stats, why)
-        }
-        CostSource::NotObservable(why) => (None, Some(why.to_owned())),
-    };
-    let proxy_before = match &stats {
-        Some(stats) => {
-            stats
-                .sample_after(Instant::now(), Duration::from_secs(3))
-                .await
-        }
-        None => None,
-    };
+    let (stats, mut cost_unobservable) = proxy_stats(target).await;
+    let proxy_before = sample_proxy(stats.as_ref(), Instant::now()).await;
     let harness_before = process_stats::sample();
     let meter = Arc::new(Meter::new());
     let context = Arc::new(FleetContext {
-        proxy,
+        proxy: target.address,
         meter: meter.clone(),
         request_timeout: options.fleet.request_timeout,
         max_bytes: options.max_bytes,
@@ -332,33 +314,8 @@ async fn run_fleet(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let start = Instant::now();
-    let deadline = tokio::time::Instant::from_std(start + options.duration);
-    let clients = plan.machines.len();
-    let mut machines = JoinSet::new();
-    for machine in plan.machines.iter().cloned() {
-        let offset = options
-            .fleet
-            .ramp
-            .mul_f64(machine.index as f64 / clients as f64);
-        let begin = tokio::time::Instant::from_std(start + offset);
-        let context = context.clone();
-        machines.spawn(async move {
-            if begin >= deadline {
-                context.meter.started();
-                context.meter.ended(MachineEnd::Unfinished, Duration::ZERO);
-                return;
-            }
-            tokio::time::sleep_until(begin).await;
-            context.meter.started();
-            let began = Instant::now();
-            let end = tokio::time::timeout_at(deadline, run_machine(&context, &machine))
-                .await
-                .unwrap_or(MachineEnd::Unfinished);
-            context.meter.ended(end, began.elapsed());
-        });
-    }
-
-    let progress = Progress::start(options.progress, label, clients as u64);
+    let machines = spawn_machines(&plan, &context, options, start);
+    let progress = Progress::start(options.progress, label, plan.machines.len() as u64);
     let mut sampler = Sampler {
         journal: lab.origin().journal(),
         plan: &plan,
@@ -374,63 +331,29 @@ async fn run_fleet(
         timeline: Vec::new(),
         peak_harness_memory: harness_before.rss_bytes,
     };
-    let mut ticks = tokio::time::interval_at(
-        tokio::time::Instant::from_std(start) + Duration::from_secs(1),
-        Duration::from_secs(1),
-    );
-    loop {
-        tokio::select! {
-            biased;
-            joined = machines.join_next() => {
-                if joined.is_none() {
-                    break;
-                }
-            }
-            _ = ticks.tick() => {
-                let second = sampler.sample(&meter);
-                progress.tick(&tick_of(&second, &sampler));
-            }
-        }
-    }
+    sample_until_done(machines, &mut sampler, &meter, &progress, start).await;
     let fleet_ended = Instant::now();
-    // The origins may still be sending what a widening proxy asked for.
-    let mut origin = origin_totals(lab.origin().journal(), &plan);
-    let settle_deadline = Instant::now() + SETTLE_LIMIT;
-    while Instant::now() < settle_deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = origin_totals(lab.origin().journal(), &plan);
-        if now == origin {
-            break;
-        }
-        origin = now;
-    }
+    let origin = settled_origin_totals(lab, &plan).await;
     let second = sampler.sample(&meter);
     progress.tick(&tick_of(&second, &sampler));
     progress.finish();
     let harness_after = process_stats::sample();
-    let proxy_after = match &stats {
-        Some(stats) => {
-            stats
-                .sample_after(fleet_ended, Duration::from_secs(3))
-                .await
-        }
-        None => None,
-    };
-    let duration = fleet_ended.duration_since(start);
-    let reading = meter.read();
-    let histogram = meter.latencies();
+    let proxy_after = sample_proxy(stats.as_ref(), fleet_ended).await;
     let proxy_cost = match (proxy_before, proxy_after, &stats) {
         (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
             cpu_seconds: after.cpu_seconds - before.cpu_seconds,
             peak_memory_bytes: stats.peak_memory(),
         }),
-        _ => {
-            cost_unobservable.get_or_insert_with(|| {
-                "not observable: Docker's stats gave no sample of the proxy container".to_owned()
-            });
-            None
-        }
+        _ => None,
     };
+    if proxy_cost.is_none() {
+        cost_unobservable.get_or_insert_with(|| {
+            "not observable: Docker's stats gave no sample of the proxy container".to_owned()
+        });
+    }
+    let duration = fleet_ended.duration_since(start);
+    let reading = meter.read();
+    let histogram = meter.latencies();
     Ok(PolicyRun {
         policy: label.to_owned(),
         proxy: proxy_name.to_owned(),
@@ -465,6 +388,109 @@ async fn run_fleet(
         },
         timeline: sampler.timeline,
     })
+}
+
+/// A sample of the proxy container's CPU and memory taken after `at` (none without stats).
+async fn sample_proxy(
+    stats: Option<&ContainerStats>,
+    at: Instant,
+) -> Option<crate::docker_stats::ContainerSample> {
+    stats?.sample_after(at, Duration::from_secs(3)).await
+}
+
+/// Where the proxy's CPU and memory are read from, or why they cannot be.
+async fn proxy_stats(target: &ProxyTarget) -> (Option<ContainerStats>, Option<String>) {
+    match target.cost {
+        CostSource::Container { host_port } => {
+            let stats = ContainerStats::follow_publisher_of(host_port).await;
+            let why = stats.is_none().then(|| {
+                "not observable: Docker's stats for the proxy container could not be read"
+                    .to_owned()
+            });
+            (stats, why)
+        }
+        CostSource::NotObservable(why) => (None, Some(why.to_owned())),
+    }
+}
+
+/// Starts every machine of the plan at its place on the ramp; a machine still running at the
+/// run's deadline is stopped and counted unfinished.
+fn spawn_machines(
+    plan: &FleetPlan,
+    context: &Arc<FleetContext>,
+    options: &LoadOptions,
+    start: Instant,
+) -> JoinSet<()> {
+    let deadline = tokio::time::Instant::from_std(start + options.duration);
+    let clients = plan.machines.len();
+    let mut machines = JoinSet::new();
+    for machine in plan.machines.iter().cloned() {
+        let offset = options
+            .fleet
+            .ramp
+            .mul_f64(machine.index as f64 / clients as f64);
+        let begin = tokio::time::Instant::from_std(start + offset);
+        let context = context.clone();
+        machines.spawn(async move {
+            if begin >= deadline {
+                context.meter.started();
+                context.meter.ended(MachineEnd::Unfinished, Duration::ZERO);
+                return;
+            }
+            tokio::time::sleep_until(begin).await;
+            context.meter.started();
+            let began = Instant::now();
+            let end = tokio::time::timeout_at(deadline, run_machine(&context, &machine))
+                .await
+                .unwrap_or(MachineEnd::Unfinished);
+            context.meter.ended(end, began.elapsed());
+        });
+    }
+    machines
+}
+
+/// Samples the run once a second until every machine has ended.
+async fn sample_until_done(
+    mut machines: JoinSet<()>,
+    sampler: &mut Sampler<'_>,
+    meter: &Meter,
+    progress: &Progress,
+    start: Instant,
+) {
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::from_std(start) + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    loop {
+        tokio::select! {
+            biased;
+            joined = machines.join_next() => {
+                if joined.is_none() {
+                    break;
+                }
+            }
+            _ = ticks.tick() => {
+                let second = sampler.sample(meter);
+                progress.tick(&tick_of(&second, sampler));
+            }
+        }
+    }
+}
+
+/// The origins' totals once they stop growing (bounded by `SETTLE_LIMIT`): they may still be
+/// sending what a widening proxy asked for after the last machine ended.
+async fn settled_origin_totals(lab: &Lab, plan: &FleetPlan) -> OriginTotals {
+    let mut origin = origin_totals(lab.origin().journal(), plan);
+    let settle_deadline = Instant::now() + SETTLE_LIMIT;
+    while Instant::now() < settle_deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = origin_totals(lab.origin().journal(), plan);
+        if now == origin {
+            break;
+        }
+        origin = now;
+    }
+    origin
 }
 
 /// One machine: its connections, then each of its files with its update client.

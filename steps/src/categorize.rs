@@ -55,7 +55,7 @@ async fn the_service_was_not_asked(world: &mut ConformanceWorld) -> Result<(), S
     let host = world.host()?;
     // The absence only counts if the requests went through the proxy at all; the proxy logs
     // a request after its access checks, so every lookup it made is journaled by then.
-    world.proxy_log().await?;
+    world.every_request_reached_the_proxy().await?;
     if !world
         .categoriser_observable("the categorisation service was not asked about that host")
         .await
@@ -78,7 +78,7 @@ async fn the_service_was_asked(world: &mut ConformanceWorld) -> Result<(), Strin
         return Ok(());
     }
     let host = world.host()?;
-    world.proxy_log().await?;
+    world.every_request_reached_the_proxy().await?;
     if !world
         .categoriser_observable("the categorisation service was asked about that host")
         .await

@@ -217,7 +217,7 @@ async fn the_origin_saw_only_the_clients_requests(
 ) -> Result<(), String> {
     world.checks(Some(Property::Prefetch));
     // Wait until the proxy is done with everything the client sent, then compare.
-    world.proxy_log().await?;
+    world.every_request_reached_the_proxy().await?;
     let at_origin = world.scenario_origin_requests();
     if at_origin.is_empty() {
         return Err(world.failure("the client's requests at the origin", "none"));

@@ -16,7 +16,7 @@ async fn the_icap_service_saw_nothing(
     world.checks(Some(Property::Icap));
     // The absence only counts if the request went through the proxy at all, and (external
     // mode) if the proxy calls the recorder at all.
-    world.proxy_log().await?;
+    world.every_request_reached_the_proxy().await?;
     if let Err(unseen) = world.lab.observe(Vantage::Icap).await {
         world.not_observable(
             unseen.vantage,

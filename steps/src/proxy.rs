@@ -42,6 +42,13 @@ impl ConformanceWorld {
         Ok(Some(facts))
     }
 
+    /// Waits until the proxy has logged every request this scenario sent, and fails when it
+    /// has not (the requests never reached it, or its log is incomplete): an absence (no ICAP
+    /// call, no lookup, no extra request) judged before then proves nothing.
+    pub(crate) async fn every_request_reached_the_proxy(&self) -> Result<(), String> {
+        self.proxy_log().await.map(drop)
+    }
+
     /// The proxy's facts for this scenario once `complete` holds for them (or the grace
     /// period is over): a proxy logs a bumped request and its CONNECT as each of them ends.
     pub(crate) async fn proxy_log_until(
