@@ -193,3 +193,189 @@ impl WholeConfig {
         table::render(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRODUCTION: &str = "\
+http_port 10.1.1.1:8080 ssl-bump tls-cert=/etc/squid/ca.pem tls-key=/etc/squid/ca.key
+http_port 3129 tproxy
+auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth
+auth_param basic program /usr/lib/squid/basic_ldap_auth -b dc=corp
+auth_param basic children 5
+icap_service av respmod_precache 0 icaps://av.corp:11344/scan tls-cafile=/x
+ecap_service gz respmod_precache ecap://e-cap.org/ecap/services/gzip
+adaptation_service_set scanners av gz
+external_acl_type wf ttl=60 %DST /opt/wf/lookup
+external_acl_type grp %LOGIN /usr/lib/squid/ext_ldap_group_acl
+external_acl_type hours %SRC /usr/local/bin/office-hours
+acl blocked external wf adult
+acl staff external grp Internet
+acl open external hours
+acl wu dstdomain .update.microsoft.com
+ssl_bump splice wu
+ssl_bump splice open
+ssl_bump bump all
+url_rewrite_program /usr/bin/squidGuard -c /etc/squidguard.conf
+cache_peer parent.corp parent 3128 0 no-query
+never_direct allow all
+cache_dir ufs /var/spool/squid 100 16 256
+access_log daemon:/var/log/squid/access.log squid
+http_access allow wu
+";
+
+    fn mapped(text: &str, options: &WholeOptions) -> WholeConfig {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("squid.conf");
+        std::fs::write(&path, text).unwrap();
+        WholeConfig::load(&path, options).unwrap()
+    }
+
+    #[test]
+    fn the_labs_parts_are_pointed_at_the_lab_and_every_rule_is_kept() {
+        let whole = mapped(PRODUCTION, &WholeOptions::default());
+        let generated = whole.generated(1344, 8344);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert_eq!(
+            lines.len(),
+            PRODUCTION.lines().count(),
+            "one line per line read"
+        );
+        assert!(
+            lines[0]
+                .starts_with("http_port 3128 ssl-bump tls-cert=/etc/squid/lab/interception-ca.pem"),
+            "{}",
+            lines[0]
+        );
+        assert!(!lines[0].contains("/etc/squid/ca.key"));
+        assert_eq!(lines[1], "http_port 3129 intercept");
+        assert!(
+            lines[2].starts_with('#') && lines[3].starts_with('#') && lines[4].starts_with('#')
+        );
+        assert!(whole
+            .header()
+            .iter()
+            .any(|l| l.starts_with("auth_param basic program /usr/lib/squid/basic_ncsa_auth")));
+        assert_eq!(
+            lines[5],
+            "icap_service av respmod_precache icap://host.docker.internal:1344/respmod bypass=off"
+        );
+        assert_eq!(
+            lines[6],
+            "icap_service gz respmod_precache icap://host.docker.internal:1344/respmod bypass=off"
+        );
+        assert_eq!(lines[7], "adaptation_service_set scanners av gz");
+        assert!(
+            lines[8].contains("external_acl_type wf ttl=0 negative_ttl=0")
+                && lines[8].ends_with("/etc/squid/lab/lab_categorize host.docker.internal:8344"),
+            "{}",
+            lines[8]
+        );
+        assert!(
+            lines[9].ends_with("%LOGIN /etc/squid/lab/lab_stub_helper OK"),
+            "{}",
+            lines[9]
+        );
+        assert!(
+            lines[10].ends_with("%SRC /etc/squid/lab/lab_stub_helper ERR"),
+            "{}",
+            lines[10]
+        );
+        for kept in 11..=17 {
+            assert_eq!(lines[kept], PRODUCTION.lines().nth(kept).unwrap());
+        }
+        assert_eq!(
+            lines[18],
+            "url_rewrite_program /etc/squid/lab/lab_stub_helper ERR"
+        );
+        for removed in 19..=22 {
+            assert!(lines[removed].starts_with("# [lab]"), "{}", lines[removed]);
+        }
+        assert_eq!(lines[23], "http_access allow wu");
+        assert!(whole
+            .epilogue()
+            .contains(&"memory_cache_mode always".to_owned()));
+        assert_eq!(whole.mapped_line(24), None);
+        assert_eq!(whole.origin_of(2).unwrap().1, 2);
+    }
+
+    #[test]
+    fn what_cannot_be_mapped_names_the_properties_its_rules_decide() {
+        let whole = mapped(PRODUCTION, &WholeOptions::default());
+        let limit = |directive: &str| {
+            whole
+                .limits()
+                .iter()
+                .find(|l| l.directive.starts_with(directive))
+                .unwrap_or_else(|| panic!("no limit for {directive}: {:?}", whole.limits()))
+                .clone()
+        };
+        assert_eq!(
+            limit("external_acl_type hours").properties,
+            [Property::Tls, Property::Protocol]
+        );
+        assert!(limit("external_acl_type hours")
+            .at
+            .ends_with("squid.conf:11"));
+        assert_eq!(
+            limit("url_rewrite_program").properties,
+            [Property::Categorize, Property::Integrity]
+        );
+        assert_eq!(limit("cache_peer").properties, Property::ALL);
+        assert_eq!(whole.limits().len(), 3, "{:?}", whole.limits());
+        let table = whole.table();
+        assert!(table.contains("not mapped"), "{table}");
+        assert!(
+            table.contains("inconclusive unless failed: @tls @protocol"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_user_names_the_url_filter_and_a_helper_it_does_not_define_is_refused() {
+        let named = WholeOptions {
+            url_filters: Some(vec!["hours".to_owned()]),
+            ..WholeOptions::default()
+        };
+        let whole = mapped(PRODUCTION, &named);
+        let generated = whole.generated(1, 2);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert!(lines[10].contains("lab_categorize"), "{}", lines[10]);
+        assert!(lines[8].contains("lab_stub_helper ERR"), "{}", lines[8]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("squid.conf");
+        std::fs::write(&path, PRODUCTION).unwrap();
+        let unknown = WholeOptions {
+            url_filters: Some(vec!["webfilter".to_owned()]),
+            ..WholeOptions::default()
+        };
+        let error = WholeConfig::load(&path, &unknown).unwrap_err().to_string();
+        assert!(
+            error.contains("no external_acl_type webfilter") && error.contains("wf, grp, hours"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn acl_files_are_carried_under_their_own_name_and_a_plain_listener_is_added_when_none() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("wu.txt"), ".update.microsoft.com\n").unwrap();
+        let path = dir.path().join("squid.conf");
+        std::fs::write(
+            &path,
+            "acl wu dstdomain -i \"wu.txt\" # the list\nhttp_access allow wu\n",
+        )
+        .unwrap();
+        let whole = WholeConfig::load(&path, &WholeOptions::default()).unwrap();
+        assert_eq!(whole.carried().len(), 1);
+        assert_eq!(
+            whole.carried()[0].container_path,
+            "/etc/squid/lab-files/1-wu.txt"
+        );
+        assert!(whole
+            .generated(1, 2)
+            .starts_with("acl wu dstdomain -i \"/etc/squid/lab-files/1-wu.txt\""));
+        assert_eq!(whole.epilogue(), ["http_port 3128"]);
+    }
+}
