@@ -296,8 +296,18 @@ fn whole_messages(text: &str, whole: &WholeConfig) -> String {
                 &crate::display_path(&carried.read_from),
             );
         }
-        let number = policy_line(line, WHOLE_CONF);
+        // Squid names no line for some refusals ("Unknown http_port option 'foo=bar'"): the
+        // line is then the first one holding the quoted word.
+        let named = policy_line(line, WHOLE_CONF);
+        let number = named.or_else(|| {
+            (line.contains("FATAL") || line.contains("ERROR"))
+                .then(|| whole.line_holding(quoted_word(line)?))
+                .flatten()
+        });
         let origin = number.and_then(|n| whole.origin_of(n));
+        if let (None, Some((file, user_line, _))) = (named, &origin) {
+            shown.push_str(&format!(" (at {file}({user_line}))"));
+        }
         if let (Some(number), Some((file, user_line, _))) = (number, &origin) {
             for written in [
                 format!("{WHOLE_CONF}({number})"),
@@ -327,4 +337,58 @@ fn whole_messages(text: &str, whole: &WholeConfig) -> String {
     }
     relevant.dedup();
     relevant.join("\n")
+}
+
+/// The word between the first pair of single quotes of a message.
+fn quoted_word(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('\'')?;
+    let (word, _) = rest.split_once('\'')?;
+    (!word.trim().is_empty()).then_some(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::squid::whole::WholeOptions;
+
+    #[test]
+    fn squids_words_about_a_whole_configuration_name_the_users_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(
+            dir.path().join("squid.conf"),
+            "include conf.d/*.conf\nhttp_port 3128 ssl-bump tls-cert=/x.pem foo=bar\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/rules.conf"),
+            "acl wu dstdomain .update.microsoft.com\nhttp_acess allow wu\n",
+        )
+        .unwrap();
+        let whole =
+            WholeConfig::load(&dir.path().join("squid.conf"), &WholeOptions::default()).unwrap();
+        let said = "LAB-PARSE-FAILED\n\
+            2026/12/07 18:21:10| /etc/squid/lab/whole.conf(3): unrecognized: 'http_acess'\n\
+            2026/12/07 18:21:10| FATAL: Unknown http_port option 'foo=bar'.\n\
+            LAB-PARSE-END\n";
+        let shown = whole_messages(said, &whole);
+        assert!(
+            shown.contains("conf.d/rules.conf(2): unrecognized: 'http_acess'"),
+            "{shown}"
+        );
+        assert!(shown.contains("   2 | http_acess allow wu"), "{shown}");
+        assert!(
+            shown.contains("FATAL: Unknown http_port option 'foo=bar'. (at "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("   2 | http_port 3128 ssl-bump tls-cert=/x.pem foo=bar"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("(the lab ran it as: http_port 3128 ssl-bump foo=bar tls-cert=/etc/squid/lab/interception-ca.pem"),
+            "{shown}"
+        );
+        assert!(!shown.contains("/etc/squid/lab/whole.conf"), "{shown}");
+    }
 }

@@ -180,6 +180,20 @@ impl WholeConfig {
         ))
     }
 
+    /// The number of the first line of [`WHOLE_CONF`] that holds `word` as a word of a
+    /// directive (for Squid's messages that quote a word but name no line).
+    pub fn line_holding(&self, word: &str) -> Option<usize> {
+        self.source
+            .lines
+            .iter()
+            .position(|l| {
+                l.directive
+                    .as_deref()
+                    .is_some_and(|d| d.split_whitespace().any(|w| w == word))
+            })
+            .map(|index| index + 1)
+    }
+
     /// The line the lab runs in place of line `number`, when it differs from the user's.
     pub fn mapped_line(&self, number: usize) -> Option<&str> {
         let index = number.checked_sub(1)?;
@@ -282,16 +296,17 @@ http_access allow wu
             "{}",
             lines[10]
         );
-        for kept in 11..=17 {
-            assert_eq!(lines[kept], PRODUCTION.lines().nth(kept).unwrap());
-        }
+        let written: Vec<&str> = PRODUCTION.lines().collect();
+        assert_eq!(lines[11..=17], written[11..=17], "rules kept as written");
         assert_eq!(
             lines[18],
             "url_rewrite_program /etc/squid/lab/lab_stub_helper ERR"
         );
-        for removed in 19..=22 {
-            assert!(lines[removed].starts_with("# [lab]"), "{}", lines[removed]);
-        }
+        assert!(
+            lines[19..=22].iter().all(|l| l.starts_with("# [lab]")),
+            "{:?}",
+            &lines[19..=22]
+        );
         assert_eq!(lines[23], "http_access allow wu");
         assert!(whole
             .epilogue()
