@@ -3,9 +3,10 @@
 //! split configuration with includes and ACL files, one file with an ICAP service set and a
 //! URL-filter helper. Each correct one (`# correct:`) must PASS the whole suite; each faulty
 //! variant (`# fails: @tag …`, in any file the configuration reads) must FAIL exactly the
-//! properties it declares — judged as the self-test judges mutants, by what the user sees.
-//! A faulty variant runs only the declared properties' scenarios (and their controls), to keep
-//! the test short.
+//! properties it declares — judged as the self-test judges mutants, by what the user sees —
+//! and one behind a parent proxy the lab cannot map (`# inconclusive: @tag …`) must be
+//! inconclusive there, never pass. A variant runs only the declared properties' scenarios (and
+//! their controls), to keep the test short.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,13 @@ const CONFIGURATIONS: &[(&str, &str, bool)] = &[
     ("split-faulty", "squid.conf", false),
     ("icap-url-filter", "squid.conf", false),
     ("icap-url-filter-faulty", "squid.conf", false),
+    ("icap-url-filter-parent", "squid.conf", false),
 ];
 
-/// The first `# fails:` or `# correct:` declaration in the files the configuration reads.
+/// The first `# fails:`, `# inconclusive:` or `# correct:` declaration in the files the
+/// configuration reads. `# inconclusive: @tag …` is a configuration with something the lab
+/// cannot map: the declared properties must be inconclusive, none may fail (judged as the
+/// self-test judges a blinding fault).
 fn declaration(policy: &Policy) -> Option<(MutantKind, BTreeSet<String>)> {
     let whole = policy.whole()?;
     let files = whole
@@ -41,6 +46,12 @@ fn declaration(policy: &Policy) -> Option<(MutantKind, BTreeSet<String>)> {
             if let Some(tags) = line.strip_prefix("# fails:") {
                 return Some((
                     MutantKind::Policy,
+                    tags.split_whitespace().map(str::to_owned).collect(),
+                ));
+            }
+            if let Some(tags) = line.strip_prefix("# inconclusive:") {
+                return Some((
+                    MutantKind::Blinding,
                     tags.split_whitespace().map(str::to_owned).collect(),
                 ));
             }
