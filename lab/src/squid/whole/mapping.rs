@@ -454,7 +454,9 @@ impl Mapper<'_> {
                 }
             })
             .collect();
-        let needs_certificate = bumps || words[0] == "https_port";
+        let listener = forward && !self.listener_taken;
+        // The listener speaks plain HTTP to the lab's clients: a certificate only to bump.
+        let needs_certificate = bumps || (words[0] == "https_port" && !listener);
         if needs_certificate {
             kept.push(format!(
                 "tls-cert={LAB_DIR}/interception-ca.pem tls-key={LAB_DIR}/interception-ca.key"
@@ -465,7 +467,6 @@ impl Mapper<'_> {
                 );
             }
         }
-        let listener = forward && !self.listener_taken;
         let (port, kind) = if listener {
             self.listener_taken = true;
             (PROXY_PORT, "http_port")

@@ -393,4 +393,20 @@ http_access allow wu
             .starts_with("acl wu dstdomain -i \"/etc/squid/lab-files/1-wu.txt\""));
         assert_eq!(whole.epilogue(), ["http_port 3128"]);
     }
+
+    #[test]
+    fn a_tls_listener_is_the_labs_plain_listener_and_an_accelerator_keeps_a_certificate() {
+        let whole = mapped(
+            "https_port 3130 tls-cert=/etc/squid/proxy.pem\nhttps_port 443 accel defaultsite=www.corp cert=/etc/squid/www.pem\n",
+            &WholeOptions::default(),
+        );
+        let generated = whole.generated(1, 2);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert_eq!(lines[0], "http_port 3128");
+        assert_eq!(
+            lines[1],
+            "https_port 3129 accel defaultsite=www.corp tls-cert=/etc/squid/lab/interception-ca.pem tls-key=/etc/squid/lab/interception-ca.key"
+        );
+        assert!(whole.changes()[0].why.contains("plain HTTP"));
+    }
 }
