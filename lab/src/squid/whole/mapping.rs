@@ -304,11 +304,16 @@ impl Mapper<'_> {
                 } else {
                     self.auth_schemes
                         .push((scheme.clone(), self.out.changes.len(), 1));
+                    let why = if scheme == "basic" {
+                        "the lab's credentials: every proxy_auth ACL still asks for a login, and the lab's clients can give one".to_owned()
+                    } else {
+                        format!("the lab's clients log in with Basic, not {scheme}: every proxy_auth ACL still asks for a login, and the lab's clients can give one")
+                    };
                     self.change(
                         line,
                         directive,
                         &format!("auth_param basic (the lab's user `{LAB_USER}`)"),
-                        "the lab's credentials: every proxy_auth ACL still asks for a login, and the lab's clients can give one",
+                        &why,
                     );
                 }
                 Some(format!(
@@ -404,6 +409,18 @@ impl Mapper<'_> {
     }
 
     fn map_acl(&mut self, line: &SourceLine, directive: &str, words: &[&str]) -> Option<String> {
+        let names_users = matches!(words.get(2), Some(&"proxy_auth" | &"proxy_auth_regex"))
+            && !words.iter().skip(3).any(|w| *w == "REQUIRED");
+        if names_users {
+            self.change(
+                line,
+                directive,
+                "kept as written",
+                &format!(
+                    "it names users: the lab's clients log in as `{LAB_USER}`, whom it matches only if it names them"
+                ),
+            );
+        }
         if !words.iter().skip(3).any(|w| quoted_file(w).is_some()) {
             return None;
         }

@@ -379,7 +379,7 @@ http_access allow wu
         let path = dir.path().join("squid.conf");
         std::fs::write(
             &path,
-            "acl wu dstdomain -i \"wu.txt\" # the list\nhttp_access allow wu\n",
+            "acl wu dstdomain -i \"wu.txt\" # the list\nhttp_access allow wu\nacl admins proxy_auth alice bob\n",
         )
         .unwrap();
         let whole = WholeConfig::load(&path, &WholeOptions::default()).unwrap();
@@ -392,6 +392,12 @@ http_access allow wu
             .generated(1, 2)
             .starts_with("acl wu dstdomain -i \"/etc/squid/lab-files/1-wu.txt\""));
         assert_eq!(whole.epilogue(), ["http_port 3128"]);
+        let note = whole
+            .changes()
+            .iter()
+            .find(|c| c.directive.starts_with("acl admins"))
+            .expect("a note on an ACL naming users");
+        assert!(note.why.contains("`conformance`"), "{}", note.why);
     }
 
     #[test]
