@@ -140,6 +140,28 @@ fn a_whole_configuration_squid_refuses_is_reported_at_the_line_of_the_included_f
             "2 | http_acess allow wu",
         ],
     );
+    // What Squid only complains about, the proxy runs with: so does the lab, and says so.
+    file_with(
+        &dir.path().join("conf.d"),
+        "rules.conf",
+        b"acl wu dstdomain .update.microsoft.com\ndns_v4_first on\nhttp_access allow all\n",
+    );
+    let output = run(&[
+        "run",
+        "--squid-conf",
+        main.to_str().unwrap(),
+        "--tags",
+        "@prefetch",
+    ]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "Squid accepted the configuration with complaints",
+            "'dns_v4_first' is obsolete. (at ",
+            "rules.conf(2))",
+        ],
+    );
 }
 
 #[test]

@@ -41,10 +41,11 @@ if [ -d /etc/squid/lab-files ]; then chown -R root:proxy /etc/squid/lab-files &&
 chown proxy:proxy /var/log/squid-lab /var/spool/squid /run/squid-lab /var/lib/squid-lab
 /usr/lib/squid/security_file_certgen -c -s /var/lib/squid-lab/ssl_db -M 4MB >/dev/null
 chown -R proxy:proxy /var/lib/squid-lab/ssl_db
-if ! squid -k parse -f $L/squid.conf >/tmp/parse.log 2>&1 || grep -qE 'FATAL|ERROR|Bungled|unrecognized' /tmp/parse.log; then
+if ! squid -k parse -f $L/squid.conf >/tmp/parse.log 2>&1 || grep -qE "${LAB_PARSE_REFUSES:-FATAL|ERROR|Bungled|unrecognized}" /tmp/parse.log; then
   echo LAB-PARSE-FAILED; grep -vE '^[0-9/]+ [0-9:]+\| (Processing|Startup|Initializing|Adding|Set Current|Service Name|Reconfiguring)' /tmp/parse.log; echo LAB-PARSE-END
   exec sleep 600
 fi
+grep -E 'ERROR' /tmp/parse.log | sed 's/^/LAB-PARSE-WARNING /'
 echo LAB-PARSE-OK
 exec squid -N -d1 -f $L/squid.conf
 "#;
@@ -132,7 +133,10 @@ impl ProxyUnderTest {
             .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
             .with_cmd(["bash", "-c", ENTRYPOINT]);
         if let Some(whole) = whole {
+            // A production configuration runs with what Squid only complains about (an
+            // obsolete directive): the lab runs it too, and shows the complaint.
             image = image
+                .with_env_var("LAB_PARSE_REFUSES", "FATAL|Bungled|unrecognized")
                 .with_copy_to(
                     WHOLE_CONF,
                     whole
@@ -152,6 +156,7 @@ impl ProxyUnderTest {
             .await
             .context("starting the proxy container")?;
         let mut parse_failed = false;
+        let mut warnings = Vec::new();
         let outcome = follow_until(
             &container,
             "the proxy under test (Squid)",
@@ -159,6 +164,9 @@ impl ProxyUnderTest {
             |line| {
                 if line.contains(PARSE_FAILED) {
                     parse_failed = true;
+                }
+                if let Some(warning) = line.split_once("LAB-PARSE-WARNING ").map(|(_, w)| w) {
+                    warnings.push(warning.to_owned());
                 }
                 if parse_failed && line.contains("LAB-PARSE-END") {
                     Verdict::Failed
@@ -194,6 +202,12 @@ impl ProxyUnderTest {
                 )));
             }
             return Err(StartFailure::Failed(anyhow::anyhow!("{text}")));
+        }
+        if let (Some(whole), false) = (whole, warnings.is_empty()) {
+            eprintln!(
+                "squid-conf: Squid accepted the configuration with complaints (the proxy runs with them too):\n{}",
+                whole_messages(&warnings.join("\n"), whole)
+            );
         }
         let host_port = container
             .get_host_port_ipv4(PROXY_PORT)
