@@ -27,6 +27,8 @@ const CONFIGURATIONS: &[(&str, &str, bool)] = &[
     ("icap-url-filter", "squid.conf", false),
     ("icap-url-filter-faulty", "squid.conf", false),
     ("icap-url-filter-parent", "squid.conf", false),
+    ("squidguard", "squid.conf", false),
+    ("squidguard-faulty", "squid.conf", false),
 ];
 
 /// The first `# fails:`, `# inconclusive:` or `# correct:` declaration in the files the

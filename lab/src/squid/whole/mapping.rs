@@ -126,6 +126,9 @@ const LAB_PLUMBING: &[(&str, &str)] = &[
     ),
 ];
 
+/// URL rewriters that are URL filters, by program name: the lab's categoriser stands in.
+const URL_FILTER_REWRITERS: &[&str] = &["squidguard", "ufdbgclient", "ufdbguard"];
+
 /// What the mapping produced.
 pub(super) struct Mapped {
     pub generated: Vec<String>,
@@ -145,6 +148,8 @@ struct Mapper<'a> {
     /// Each scheme, the index of its row in the table, and how many lines it had.
     auth_schemes: Vec<(String, usize, usize)>,
     cache_dir_removed: bool,
+    /// The URL rewriter is the URL filter: it is asked with the scenario header.
+    rewriter_is_filter: bool,
     acl_files: Vec<(String, String)>,
     unknown_helpers: Vec<(String, String, ExternalAclType)>,
 }
@@ -155,7 +160,12 @@ pub(super) fn map(source: &Source, options: &WholeOptions) -> Result<Mapped, Who
         .filter_map(|(_, words)| ExternalAclType::parse(&words[1..]))
         .collect();
     if let Some(names) = &options.url_filters {
+        let rewriter = directives(source)
+            .any(|(_, w)| matches!(w[0], "url_rewrite_program" | "redirect_program"));
         for name in names {
+            if name == "url_rewrite_program" && rewriter {
+                continue;
+            }
             if !helpers.iter().any(|h| &h.name == name) {
                 return Err(WholeConfError::at(
                     None,
@@ -186,6 +196,7 @@ pub(super) fn map(source: &Source, options: &WholeOptions) -> Result<Mapped, Who
         next_port: PROXY_PORT + 1,
         auth_schemes: Vec::new(),
         cache_dir_removed: false,
+        rewriter_is_filter: false,
         acl_files: Vec::new(),
         unknown_helpers: Vec::new(),
     };
@@ -552,7 +563,8 @@ impl Mapper<'_> {
         if !options.iter().any(|o| o.starts_with("bypass=")) {
             options.push("bypass=off".to_owned());
         }
-        let url = format!("icap://host.docker.internal:{ICAP_PORT}/{path}");
+        // One URI per service: Squid warns about a service set whose members share one.
+        let url = format!("icap://host.docker.internal:{ICAP_PORT}/{path}?service={name}");
         if words[0] == "ecap_service" {
             self.change(
                 line,
@@ -648,6 +660,35 @@ impl Mapper<'_> {
             return None;
         }
         let store_id = matches!(words[0], "store_id_program" | "storeurl_rewrite_program");
+        let basename = program
+            .rsplit('/')
+            .next()
+            .unwrap_or(program)
+            .to_ascii_lowercase();
+        let filter = match &self.options.url_filters {
+            Some(names) => names.iter().any(|n| n == "url_rewrite_program"),
+            None => URL_FILTER_REWRITERS.contains(&basename.as_str()),
+        };
+        if !store_id && filter {
+            self.rewriter_is_filter = true;
+            self.change(
+                line,
+                directive,
+                "the lab's categoriser as a URL rewriter",
+                &format!(
+                    "the URL filter: {}; a host the lab's categorisation service calls blocked is redirected to a block page, any other is left alone",
+                    if self.options.url_filters.is_some() {
+                        "named with --url-filter url_rewrite_program".to_owned()
+                    } else {
+                        format!("{basename} is a URL filter (override with --url-filter)")
+                    }
+                ),
+            );
+            return Some(format!(
+                "{} {LAB_DIR}/{CATEGORIZE_HELPER_NAME} --rewriter host.docker.internal:{CATEGORIZER_PORT}",
+                words[0]
+            ));
+        }
         let (what, properties): (&str, &[Property]) = if store_id {
             (
                 "a Store-ID program decides which URLs share a cache entry",
@@ -697,6 +738,11 @@ impl Mapper<'_> {
             self.out
                 .epilogue
                 .push("memory_cache_mode always".to_owned());
+        }
+        if self.rewriter_is_filter {
+            self.out
+                .epilogue
+                .push("url_rewrite_extras \"%>ha{X-Conformance-Scenario}\"".to_owned());
         }
         let acls: Vec<Vec<&str>> = directives(self.source)
             .filter(|(_, w)| w[0] == "acl")

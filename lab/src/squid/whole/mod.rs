@@ -231,7 +231,7 @@ acl wu dstdomain .update.microsoft.com
 ssl_bump splice wu
 ssl_bump splice open
 ssl_bump bump all
-url_rewrite_program /usr/bin/squidGuard -c /etc/squidguard.conf
+url_rewrite_program /usr/local/bin/jesred
 cache_peer parent.corp parent 3128 0 no-query
 never_direct allow all
 cache_dir ufs /var/spool/squid 100 16 256
@@ -273,11 +273,11 @@ http_access allow wu
             .any(|l| l.starts_with("auth_param basic program /usr/lib/squid/basic_ncsa_auth")));
         assert_eq!(
             lines[5],
-            "icap_service av respmod_precache icap://host.docker.internal:1344/respmod bypass=off"
+            "icap_service av respmod_precache icap://host.docker.internal:1344/respmod?service=av bypass=off"
         );
         assert_eq!(
             lines[6],
-            "icap_service gz respmod_precache icap://host.docker.internal:1344/respmod bypass=off"
+            "icap_service gz respmod_precache icap://host.docker.internal:1344/respmod?service=gz bypass=off"
         );
         assert_eq!(lines[7], "adaptation_service_set scanners av gz");
         assert!(
@@ -414,5 +414,31 @@ http_access allow wu
             "https_port 3129 accel defaultsite=www.corp tls-cert=/etc/squid/lab/interception-ca.pem tls-key=/etc/squid/lab/interception-ca.key"
         );
         assert!(whole.changes()[0].why.contains("plain HTTP"));
+    }
+
+    #[test]
+    fn squidguard_is_the_url_filter_asked_through_the_labs_categoriser() {
+        let text = "http_port 3128\nurl_rewrite_program /usr/bin/squidGuard -c /etc/squidguard/squidGuard.conf\nurl_rewrite_access deny all\n";
+        let whole = mapped(text, &WholeOptions::default());
+        let generated = whole.generated(1, 8344);
+        assert_eq!(
+            generated.lines().nth(1).unwrap(),
+            "url_rewrite_program /etc/squid/lab/lab_categorize --rewriter host.docker.internal:8344"
+        );
+        assert!(whole.limits().is_empty(), "{:?}", whole.limits());
+        assert!(whole
+            .epilogue()
+            .contains(&"url_rewrite_extras \"%>ha{X-Conformance-Scenario}\"".to_owned()));
+        // Named otherwise, it is a rewriter the lab cannot run.
+        let other = WholeOptions {
+            url_filters: Some(vec![]),
+            ..WholeOptions::default()
+        };
+        let whole = mapped(text, &other);
+        assert_eq!(whole.limits().len(), 1);
+        assert_eq!(
+            whole.limits()[0].properties,
+            [Property::Categorize, Property::Integrity]
+        );
     }
 }
