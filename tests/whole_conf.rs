@@ -87,7 +87,7 @@ async fn main() -> ExitCode {
             failures.push(format!("{name}: no `# correct:` or `# fails:` declaration"));
             continue;
         };
-        let tags = (kind == MutantKind::Policy)
+        let tags = (kind != MutantKind::Correct)
             .then(|| expected.iter().cloned().collect::<Vec<_>>().join(" or "));
         let options = SuiteOptions {
             policy: path.clone(),

@@ -435,7 +435,8 @@ impl Mapper<'_> {
         if !words.iter().skip(3).any(|w| quoted_file(w).is_some()) {
             return None;
         }
-        let mut raw = line.raw.clone();
+        // The whole directive on one line: a file named on a continuation line is carried too.
+        let mut raw = directive.to_owned();
         for word in words.iter().skip(3) {
             let Some(named) = quoted_file(word) else {
                 continue;

@@ -379,7 +379,7 @@ http_access allow wu
         let path = dir.path().join("squid.conf");
         std::fs::write(
             &path,
-            "acl wu dstdomain -i \"wu.txt\" # the list\nhttp_access allow wu\nacl admins proxy_auth alice bob\n",
+            "acl wu dstdomain -i \"wu.txt\" # the list\nhttp_access allow wu\nacl admins proxy_auth alice bob\nacl more dstdomain .a \\\n  \"wu.txt\"\n",
         )
         .unwrap();
         let whole = WholeConfig::load(&path, &WholeOptions::default()).unwrap();
@@ -398,6 +398,15 @@ http_access allow wu
             .find(|c| c.directive.starts_with("acl admins"))
             .expect("a note on an ACL naming users");
         assert!(note.why.contains("`conformance`"), "{}", note.why);
+        let generated = whole.generated(1, 2);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert_eq!(
+            lines[3..],
+            [
+                "acl more dstdomain .a \"/etc/squid/lab-files/1-wu.txt\"",
+                "# [lab] (continued) \"wu.txt\""
+            ]
+        );
     }
 
     #[test]
