@@ -37,36 +37,36 @@ const PORT_TLS_OPTIONS: &[&str] = &[
 const LAB_PLUMBING: &[(&str, &str)] = &[
     (
         "access_log",
-        "the lab's evidence log replaces it (every request, one format)",
+        "its evidence log: every request, in one format the harness reads",
     ),
-    ("cache_access_log", "the lab's evidence log replaces it"),
     (
-        "cache_log",
-        "the lab keeps cache.log where it reads Squid's messages",
+        "cache_access_log",
+        "its evidence log: every request, in one format the harness reads",
     ),
-    ("cache_store_log", "the lab keeps no store log"),
+    ("cache_log", "where the harness reads Squid's messages"),
+    ("cache_store_log", "no store log in the lab"),
     (
         "icap_log",
-        "the lab's ICAP recorder journals every ICAP call instead",
+        "the ICAP recorder journals every ICAP call instead",
     ),
     ("logfile_daemon", "the lab writes its logs itself"),
-    ("useragent_log", "the lab's evidence log replaces it"),
-    ("referer_log", "the lab's evidence log replaces it"),
+    ("useragent_log", "its evidence log replaces it"),
+    ("referer_log", "its evidence log replaces it"),
     (
         "sslcrtd_program",
-        "the lab's certificate generator, signing with the lab's interception CA",
+        "its certificate generator signs with the lab's interception CA",
     ),
     (
         "tls_outgoing_options",
-        "upstream TLS verified against the lab's origin CA",
+        "upstream TLS is verified against the lab's origin CA",
     ),
     (
         "sslproxy_cafile",
-        "upstream TLS verified against the lab's origin CA",
+        "upstream TLS is verified against the lab's origin CA",
     ),
     (
         "sslproxy_capath",
-        "upstream TLS verified against the lab's origin CA",
+        "upstream TLS is verified against the lab's origin CA",
     ),
     (
         "hosts_file",
@@ -80,13 +80,13 @@ const LAB_PLUMBING: &[(&str, &str)] = &[
     ("coredump_dir", "in the lab's spool directory"),
     (
         "cache_effective_user",
-        "the lab runs Squid as Debian's `proxy` user",
+        "Squid runs as Debian's `proxy` user",
     ),
     (
         "cache_effective_group",
-        "the lab runs Squid as Debian's `proxy` user",
+        "Squid runs as Debian's `proxy` user",
     ),
-    ("workers", "one Squid process: the lab reads one log"),
+    ("workers", "one Squid process: the harness reads one log"),
     ("cpu_affinity_map", "one Squid process"),
     (
         "tcp_outgoing_address",
@@ -98,19 +98,19 @@ const LAB_PLUMBING: &[(&str, &str)] = &[
     ),
     (
         "buffered_logs",
-        "re-asserted `off` by the lab: the steps read the log as it is written",
+        "`off`: the steps read the log as it is written",
     ),
     (
         "log_mime_hdrs",
-        "re-asserted `off` by the lab: evidence lines stay one request each",
+        "`off`: evidence lines stay one request each",
     ),
     (
         "debug_options",
-        "re-asserted `ALL,1` by the lab: it waits for Squid's ready line",
+        "`ALL,1`: the lab waits for Squid's ready line",
     ),
     (
         "shutdown_lifetime",
-        "the lab's 1 second: the lab is removed at the end of the run",
+        "1 second: the lab is removed at the end of the run",
     ),
     (
         "ecap_enable",
@@ -382,13 +382,12 @@ impl Mapper<'_> {
             }
             _ => {
                 let (_, why) = LAB_PLUMBING.iter().find(|(d, _)| *d == name)?;
-                let became = if matches!(
-                    name,
-                    "buffered_logs" | "log_mime_hdrs" | "debug_options" | "shutdown_lifetime"
-                ) {
-                    "the lab's value"
-                } else {
-                    "the lab's"
+                let became = match name {
+                    "buffered_logs" | "log_mime_hdrs" | "debug_options" | "shutdown_lifetime" => {
+                        "the lab's value"
+                    }
+                    "ecap_enable" | "loadable_modules" | "auth_schemes" => "removed",
+                    _ => "the lab's",
                 };
                 self.change(line, directive, became, why);
                 Some(format!("# [lab] {became}: {}", line.raw.trim()))
