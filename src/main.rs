@@ -71,10 +71,15 @@ struct RunArgs {
     /// paths (a copy of the proxy's files); default `/`.
     #[arg(long = "conf-root", value_name = "DIR", requires = "squid_conf")]
     conf_root: Option<PathBuf>,
-    /// With --squid-conf: the external_acl_type helper the lab's categoriser answers for
-    /// (repeatable); default: every helper whose lookup names the destination (%DST, %URI …).
+    /// With --squid-conf: the external_acl_type helper the lab's categoriser answers for, or
+    /// `url_rewrite_program` (repeatable); default: every helper whose lookup names the
+    /// destination (%DST, %URI …) and squidGuard / ufdbGuard as URL rewriters.
     #[arg(long = "url-filter", value_name = "HELPER", requires = "squid_conf")]
     url_filter: Vec<String>,
+    /// With --squid-conf: a `src` ACL naming the proxy's clients, to which the lab adds the
+    /// networks its clients connect from (repeatable); default: localnet.
+    #[arg(long = "client-acl", value_name = "ACL", requires = "squid_conf")]
+    client_acl: Vec<String>,
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -253,6 +258,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         options.whole = Some(conformance_lab::WholeOptions {
             root: args.conf_root,
             url_filters: (!args.url_filter.is_empty()).then_some(args.url_filter),
+            client_acls: (!args.client_acl.is_empty()).then_some(args.client_acl),
         });
     }
     // Holds the translated fragment for the length of the run.

@@ -74,6 +74,7 @@ async fn main() -> ExitCode {
         let whole = WholeOptions {
             root: rooted.then(|| folder.clone()),
             url_filters: None,
+            client_acls: None,
         };
         let path: PathBuf = folder.join(main);
         let policy = match Policy::load_whole(&path, &whole) {

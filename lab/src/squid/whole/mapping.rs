@@ -126,6 +126,9 @@ const LAB_PLUMBING: &[(&str, &str)] = &[
     ),
 ];
 
+/// Where the lab's clients connect from: Docker's default address pools.
+const LAB_CLIENT_NETWORKS: &[&str] = &["172.16.0.0/12", "192.168.0.0/16"];
+
 /// URL rewriters that are URL filters, by program name: the lab's categoriser stands in.
 const URL_FILTER_REWRITERS: &[&str] = &["squidguard", "ufdbgclient", "ufdbguard"];
 
@@ -151,6 +154,8 @@ struct Mapper<'a> {
     /// The URL rewriter is the URL filter: it is asked with the scenario header.
     rewriter_is_filter: bool,
     acl_files: Vec<(String, String)>,
+    /// Client-network ACLs the lab's networks were added to.
+    clients_extended: HashSet<String>,
     unknown_helpers: Vec<(String, String, ExternalAclType)>,
 }
 
@@ -198,6 +203,7 @@ pub(super) fn map(source: &Source, options: &WholeOptions) -> Result<Mapped, Who
         cache_dir_removed: false,
         rewriter_is_filter: false,
         acl_files: Vec::new(),
+        clients_extended: HashSet::new(),
         unknown_helpers: Vec::new(),
     };
     mapper.carry_acl_files();
@@ -285,6 +291,31 @@ impl Mapper<'_> {
                 bytes: file.bytes.clone(),
             });
         }
+    }
+
+    /// For the first `src` line of an ACL naming the clients (`localnet`, or `--client-acl`):
+    /// the lab's client networks its values do not already list.
+    fn client_networks_missing(&mut self, words: &[&str]) -> Vec<&'static str> {
+        let (Some(name), Some(&"src")) = (words.get(1), words.get(2)) else {
+            return Vec::new();
+        };
+        let named = match &self.options.client_acls {
+            Some(names) => names.iter().any(|n| n == name),
+            None => *name == "localnet",
+        };
+        if !named || self.clients_extended.contains(*name) {
+            return Vec::new();
+        }
+        self.clients_extended.insert((*name).to_owned());
+        let listed: HashSet<&str> = directives(self.source)
+            .filter(|(_, w)| w.len() > 3 && w[1] == *name && w[2] == "src")
+            .flat_map(|(_, w)| w[3..].to_vec())
+            .collect();
+        LAB_CLIENT_NETWORKS
+            .iter()
+            .copied()
+            .filter(|network| !listed.contains(network))
+            .collect()
     }
 
     /// The line the lab runs instead, or `None` to keep the admin's.
@@ -431,11 +462,21 @@ impl Mapper<'_> {
                 ),
             );
         }
-        if !words.iter().skip(3).any(|w| quoted_file(w).is_some()) {
+        let extend = self.client_networks_missing(words);
+        if !words.iter().skip(3).any(|w| quoted_file(w).is_some()) && extend.is_empty() {
             return None;
         }
         // The whole directive on one line: a file named on a continuation line is carried too.
         let mut raw = directive.to_owned();
+        if !extend.is_empty() {
+            raw = format!("{raw} {}", extend.join(" "));
+            self.change(
+                line,
+                directive,
+                &format!("the same, and the lab's client networks {}", extend.join(" ")),
+                "the lab's clients connect from Docker's networks; name the ACLs of your client networks with --client-acl NAME",
+            );
+        }
         for word in words.iter().skip(3) {
             let Some(named) = quoted_file(word) else {
                 continue;

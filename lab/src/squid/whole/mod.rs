@@ -39,6 +39,9 @@ pub struct WholeOptions {
     /// The `external_acl_type` helpers the lab's categoriser answers for. `None`: every helper
     /// whose lookup names the destination (`%DST`, `%URI`, …).
     pub url_filters: Option<Vec<String>>,
+    /// The `src` ACLs that name the proxy's clients: the lab's client networks are added to
+    /// them. `None`: `localnet`.
+    pub client_acls: Option<Vec<String>>,
 }
 
 /// Why a whole configuration could not be mapped (a file it names cannot be read, an option
@@ -123,6 +126,9 @@ impl WholeConfig {
                 format!("{} has no directive", main.display()),
             ));
         }
+        if let Some(error) = fragment_hint(&source) {
+            return Err(error);
+        }
         let mapped = mapping::map(&source, options)?;
         Ok(Self {
             generated: mapped.generated,
@@ -206,6 +212,33 @@ impl WholeConfig {
     pub fn table(&self) -> String {
         table::render(self)
     }
+}
+
+/// A fragment written against the lab contract, given as a whole configuration: it uses the
+/// lab's service and helper names without defining them.
+fn fragment_hint(source: &Source) -> Option<WholeConfError> {
+    const CONTRACT_NAMES: &[&str] = &["lab_reqmod", "lab_respmod", "lab_categorize"];
+    let defines = |name: &str| {
+        source.lines.iter().any(|l| {
+            let mut words = l.directive.as_deref().unwrap_or("").split_whitespace();
+            matches!(
+                words.next(),
+                Some("icap_service" | "ecap_service" | "external_acl_type")
+            ) && words.next() == Some(name)
+        })
+    };
+    source.lines.iter().find_map(|line| {
+        let directive = line.directive.as_deref()?;
+        let name = directive
+            .split_whitespace()
+            .find(|w| CONTRACT_NAMES.contains(w) && !defines(w))?;
+        Some(WholeConfError::at(
+            Some(source.locate(line.origin)),
+            format!(
+                "`{name}` is a name of the lab contract, not defined here: this is a policy fragment; run it with --policy"
+            ),
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -449,5 +482,43 @@ http_access allow wu
             whole.limits()[0].properties,
             [Property::Categorize, Property::Integrity]
         );
+    }
+
+    #[test]
+    fn the_labs_client_networks_join_the_acl_naming_the_clients_once() {
+        let text = "acl localnet src 10.0.0.0/8\nacl localnet src 192.168.0.0/16\nacl guests src 10.99.0.0/16\nhttp_access allow localnet\n";
+        let whole = mapped(text, &WholeOptions::default());
+        let generated = whole.generated(1, 2);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert_eq!(lines[0], "acl localnet src 10.0.0.0/8 172.16.0.0/12");
+        assert_eq!(lines[1], "acl localnet src 192.168.0.0/16");
+        assert_eq!(lines[2], "acl guests src 10.99.0.0/16");
+        let named = WholeOptions {
+            client_acls: Some(vec!["guests".to_owned()]),
+            ..WholeOptions::default()
+        };
+        let generated = mapped(text, &named).generated(1, 2);
+        let lines: Vec<&str> = generated.lines().collect();
+        assert_eq!(lines[0], "acl localnet src 10.0.0.0/8");
+        assert_eq!(
+            lines[2],
+            "acl guests src 10.99.0.0/16 172.16.0.0/12 192.168.0.0/16"
+        );
+    }
+
+    #[test]
+    fn a_fragment_given_as_a_whole_configuration_is_told_to_use_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fragment.conf");
+        std::fs::write(
+            &path,
+            "acl wu dstdomain .update.microsoft.com\nadaptation_access lab_reqmod deny wu\n",
+        )
+        .unwrap();
+        let error = WholeConfig::load(&path, &WholeOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("fragment.conf:2"), "{error}");
+        assert!(error.contains("--policy"), "{error}");
     }
 }
