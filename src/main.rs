@@ -7,9 +7,11 @@
 
 mod exit;
 mod external_args;
+mod units;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
@@ -47,7 +49,6 @@ enum Command {
     /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
     Load(Box<LoadArgs>),
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
-    #[command(disable_help_flag = true)]
     Cpl {
         #[command(subcommand)]
         command: cpl::CplCommand,
@@ -96,7 +97,7 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Scenarios run at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
     /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
     #[arg(long)]
@@ -143,17 +144,17 @@ struct LoadArgs {
     /// Simulated machines.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     clients: usize,
-    /// Seconds a policy's run lasts at most.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    duration: u64,
+    /// How long a policy's run lasts at most (e.g. 10s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = units::duration)]
+    duration: Duration,
     /// Stop requesting once clients received this much (e.g. 20GiB).
-    #[arg(long, value_name = "SIZE", value_parser = conformance_load::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = units::size)]
     max_bytes: Option<u64>,
     /// Each machine's cumulative update, tailored: MIN-MAX.
-    #[arg(long, value_name = "RANGE", default_value = "2MiB-4MiB", value_parser = conformance_load::parse_size_range)]
+    #[arg(long, value_name = "RANGE", default_value = "2MiB-4MiB", value_parser = units::size_range)]
     update_size: (u64, u64),
     /// Size of each file every machine downloads under the same URL.
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = conformance_load::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = units::size)]
     shared_size: u64,
     #[arg(long, value_name = "N", default_value_t = 1)]
     shared_files: usize,
@@ -163,12 +164,12 @@ struct LoadArgs {
     /// Connections a Delivery Optimization machine fetches pieces over in parallel.
     #[arg(long, value_name = "N", default_value_t = 4)]
     do_connections: usize,
-    /// Seconds over which the machines start.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    ramp: f64,
-    /// A request fails as a timeout after this many seconds without a byte.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    request_timeout: u64,
+    /// How long the machines take to start, all of them (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = units::duration)]
+    ramp: Duration,
+    /// A request fails as a timeout after this long without a byte (e.g. 60s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = units::duration)]
+    request_timeout: Duration,
     /// Write the result as JSON (for --merge).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -196,14 +197,14 @@ async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
             shared_files: args.shared_files,
             do_percent: args.do_percent,
             do_connections: args.do_connections,
-            ramp: std::time::Duration::from_secs_f64(args.ramp.max(0.0)),
-            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            ramp: args.ramp,
+            request_timeout: args.request_timeout.max(Duration::from_secs(1)),
             ..Default::default()
         };
         conformance_load::run_load(LoadOptions {
             fleet,
             target: external.map_or_else(|| Target::Lab(sources.collect()), Target::External),
-            duration: std::time::Duration::from_secs(args.duration),
+            duration: args.duration,
             max_bytes: args.max_bytes,
             json: args.json.clone(),
             html: args.html.clone(),
@@ -220,7 +221,7 @@ async fn load(args: LoadArgs) -> Result<Exit, conformance_load::LoadError> {
         merged
             .runs
             .iter()
-            .for_each(|run| eprintln!("{}", conformance_load::summary_line(run)));
+            .for_each(|run| println!("{}", conformance_load::summary_line(run)));
         merged
     };
     for path in [&args.json, &args.html].into_iter().flatten() {
@@ -278,7 +279,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         .map(|p| display_path(p))
         .collect();
     let report = run_suite(options).await?;
-    eprint!("{}", report::console::render(&report));
+    print!("{}", report::console::render(&report));
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
     }
@@ -359,7 +360,7 @@ async fn serve(args: ServeArgs) -> Result<Exit, SuiteError> {
     let running = HarnessSide::start(&side)
         .await
         .map_err(|e| SuiteError::Lab(e.to_string()))?;
-    eprintln!("{}", running.setup());
+    println!("{}", running.setup());
     eprintln!(
         "serve: up until Ctrl-C; then run the suite with the same set-up:\n  \
          proxy-conformance run --proxy http://PROXY:PORT --expose {} --state-dir {} [--proxy-user USER:PASSWORD] [--proxy-ca FILE]",

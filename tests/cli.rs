@@ -30,15 +30,27 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Everything the command printed: results (stdout), then progress and diagnostics (stderr).
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(output)
+    )
+}
+
 fn assert_exit(output: &Output, code: i32, needles: &[&str]) {
-    let text = stderr(output);
+    let text = printed(output);
     assert_eq!(
         output.status.code(),
         Some(code),
-        "expected exit {code}; stderr:\n{text}"
+        "expected exit {code}; output:\n{text}"
     );
     for needle in needles {
-        assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "the output lacks {needle:?}:\n{text}"
+        );
     }
 }
 
@@ -361,7 +373,7 @@ fn a_cpl_missing_one_host_pattern_fails_on_exactly_those_hosts() {
         &format!("{ROOT}/policies/cpl/one-pattern-missing.cpl"),
     ]);
     assert_exit(&output, 4, &["FAILED"]);
-    let text = stderr(&output);
+    let text = String::from_utf8_lossy(&output.stdout);
     let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED")).collect();
     assert!(failed
         .iter()
@@ -499,4 +511,181 @@ fn a_policy_that_authenticates_nobody_is_inconclusive_for_auth() {
             "control(s) failed",
         ],
     );
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The subcommands a `--help` page lists under `Commands:` (clap's own `help` left out).
+fn subcommands_in(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| line.trim() != "Commands:")
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        // Wrapped descriptions continue under deeper indentation.
+        .filter(|line| !line[2..].starts_with(' '))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_subcommand_answers_help_and_h_on_stdout() {
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = Vec::new();
+    while let Some(path) = pending.pop() {
+        for flag in ["--help", "-h"] {
+            let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+            args.push(flag);
+            let output = run(&args);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "`{}` failed:\n{}",
+                args.join(" "),
+                printed(&output)
+            );
+            assert!(
+                stdout(&output).contains("Usage: proxy-conformance"),
+                "`{}` printed no usage on stdout:\n{}",
+                args.join(" "),
+                printed(&output)
+            );
+            assert!(
+                output.stderr.is_empty(),
+                "`{}` wrote to stderr:\n{}",
+                args.join(" "),
+                stderr(&output)
+            );
+            if flag == "--help" {
+                for child in subcommands_in(&stdout(&output)) {
+                    let mut child_path = path.clone();
+                    child_path.push(child);
+                    pending.push(child_path);
+                }
+            }
+        }
+        seen.push(path.join(" "));
+    }
+    for expected in [
+        "",
+        "run",
+        "serve",
+        "selftest",
+        "load",
+        "cpl",
+        "cpl lint",
+        "cpl explain",
+        "cpl to-squid",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "`{expected} --help` was never reached: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn cpl_results_go_to_stdout_and_diagnostics_to_stderr() {
+    let corrected = format!("{ROOT}/policies/cpl/windows-update-corrected.cpl");
+    let lint = run(&["cpl", "lint", &corrected]);
+    assert_eq!(lint.status.code(), Some(0), "{}", printed(&lint));
+    assert!(stdout(&lint).contains("0 errors"), "{}", printed(&lint));
+    assert!(lint.stderr.is_empty(), "{}", stderr(&lint));
+
+    let explain = run(&[
+        "cpl",
+        "explain",
+        &corrected,
+        "--url",
+        "http://download.windowsupdate.com/a.cab",
+    ]);
+    assert_eq!(explain.status.code(), Some(0), "{}", printed(&explain));
+    assert!(
+        stdout(&explain).contains("decisions:"),
+        "{}",
+        printed(&explain)
+    );
+    assert!(explain.stderr.is_empty(), "{}", stderr(&explain));
+
+    let translated = run(&["cpl", "to-squid", &corrected]);
+    assert_eq!(
+        translated.status.code(),
+        Some(0),
+        "{}",
+        printed(&translated)
+    );
+    assert!(
+        stdout(&translated).contains("acl windows_update dstdomain"),
+        "{}",
+        printed(&translated)
+    );
+    assert!(
+        stderr(&translated).contains("note: not translated: pipeline(no)"),
+        "{}",
+        printed(&translated)
+    );
+    assert!(!stdout(&translated).contains("note: not translated"));
+
+    let missing = run(&["cpl", "lint", "/nonexistent/policy.cpl"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(missing.stdout.is_empty(), "{}", stdout(&missing));
+    assert!(stderr(&missing).contains("/nonexistent/policy.cpl"));
+
+    let usage = run(&["cpl", "lint"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert!(usage.stdout.is_empty(), "{}", stdout(&usage));
+    assert!(stderr(&usage).contains("Usage:"), "{}", stderr(&usage));
+}
+
+#[test]
+fn durations_and_sizes_take_units_on_every_option() {
+    // `--merge` of files that do not exist: the values are parsed, then the files are missing
+    // (exit 6); a value the parser refuses is a usage error (exit 1) naming the option.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let missing = missing.to_str().unwrap();
+    let accepted = |option: &str, value: &str| {
+        let output = run(&["load", option, value, "--merge", missing, missing]);
+        assert_eq!(
+            output.status.code(),
+            Some(6),
+            "`{option} {value}` was refused:\n{}",
+            printed(&output)
+        );
+    };
+    for (option, value) in [
+        ("--duration", "10s"),
+        ("--duration", "5m"),
+        ("--duration", "300"),
+        ("--ramp", "500ms"),
+        ("--ramp", "2.5"),
+        ("--request-timeout", "2m"),
+        ("--max-bytes", "20GiB"),
+        ("--shared-size", "10MiB"),
+        ("--update-size", "2MiB-4MiB"),
+    ] {
+        accepted(option, value);
+    }
+    for (option, value) in [
+        ("--duration", "10x"),
+        ("--ramp", "soon"),
+        ("--request-timeout", "1 fortnight"),
+        ("--max-bytes", "20 parsecs"),
+    ] {
+        let output = run(&["load", option, value, "--merge", missing, missing]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "`{option} {value}` was accepted:\n{}",
+            printed(&output)
+        );
+        let text = stderr(&output);
+        assert!(
+            text.contains(option) && text.contains(value),
+            "the refusal names neither {option} nor {value}:\n{text}"
+        );
+    }
 }

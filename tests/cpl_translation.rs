@@ -25,3 +25,37 @@ fn to_squid_output_keeps_the_lab_contract() {
         assert!(loaded.is_ok(), "{file}: {:?}", loaded.err());
     }
 }
+
+/// The cpl crate's Windows Update traffic model (which lint, explain and to-squid evaluate a
+/// policy against) asks for the URL shapes the lab's origin serves, with the same response
+/// types: every URL family the origin mints has a request in the model, and each request of
+/// the model is of a family, with the origin's Content-Type for it.
+#[test]
+fn the_cpl_traffic_model_speaks_the_origins_url_families() {
+    use mock_servers::{content_type_for_path, UrlFamily};
+
+    let mut covered = Vec::new();
+    for family in cpl::UPDATE_FAMILIES {
+        let path = family.path;
+        let Some(url_family) = UrlFamily::of_path(path) else {
+            panic!("{}: {path} is no URL family of the origin", family.name);
+        };
+        covered.push(url_family);
+        let served = if url_family == UrlFamily::ClientWebService {
+            // The SOAP endpoint answers XML whatever its path's extension says.
+            "text/xml; charset=utf-8"
+        } else {
+            content_type_for_path(path)
+        };
+        assert_eq!(family.content_type, served, "{}: {path}", family.name);
+    }
+    for family in UrlFamily::ALL {
+        if family == UrlFamily::Synthetic {
+            continue; // the lab's own test shape, no real client asks for it
+        }
+        assert!(
+            covered.contains(&family),
+            "the cpl traffic model has no request of the origin's family {family}"
+        );
+    }
+}

@@ -86,9 +86,18 @@ impl ProxyUnderTest {
     }
 }
 
-/// The run's stderr, and the verdict line of `property` (e.g. `@tls`).
+/// Everything the run printed: its report (stdout), then progress and diagnostics (stderr).
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The verdict line of `property` (e.g. `@tls`) in the run's report.
 fn verdict_of(output: &Output, property: &str) -> String {
-    let text = String::from_utf8_lossy(&output.stderr);
+    let text = printed(output);
     text.lines()
         .find(|l| l.trim_start().starts_with(&format!("{property} ")))
         .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_owned())
@@ -99,14 +108,14 @@ fn assert_exit(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
         Some(code),
-        "expected exit {code}; stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "expected exit {code}; output:\n{}",
+        printed(output)
     );
 }
 
 /// Failed scenarios that are controls, from the console's `FAILED location tags` lines.
 fn failed_controls(output: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&output.stderr)
+    printed(output)
         .lines()
         .filter(|l| l.starts_with("FAILED ") && l.contains("@control"))
         .map(str::to_owned)
@@ -139,7 +148,7 @@ fn the_same_squid_bumping_update_hosts_fails_tls() {
     assert!(
         failed_controls(&output).is_empty(),
         "a control failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        printed(&output)
     );
 }
 
@@ -186,7 +195,7 @@ fn mitmproxy_intercepting_everything_fails_tls_and_its_controls_pass() {
     assert!(
         tls_controls.is_empty(),
         "a control failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        printed(&output)
     );
 }
 
@@ -214,7 +223,7 @@ fn tinyproxy_holds_the_bypass_but_fails_its_controls_inconclusive() {
         assert_eq!(verdict_of(&output, property), "INCONCLUSIVE");
     }
     // Every update-host check held; only what must be policed (controls, look-alikes) failed.
-    let text = String::from_utf8_lossy(&output.stderr);
+    let text = printed(&output);
     let failed: Vec<&str> = text.lines().filter(|l| l.starts_with("FAILED ")).collect();
     assert!(!failed.is_empty(), "{text}");
     assert!(
@@ -248,7 +257,7 @@ fn nothing_listening_fails_in_seconds_with_one_sentence() {
         started.elapsed()
     );
     assert_exit(&output, 3);
-    let text = String::from_utf8_lossy(&output.stderr);
+    let text = printed(&output);
     let error: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("proxy-conformance: "))

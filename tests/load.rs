@@ -33,8 +33,13 @@ fn load(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// Everything the command printed: results (stdout) then progress and diagnostics (stderr).
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -70,7 +75,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
         "--html",
         html.to_str().unwrap(),
     ]);
-    let text = stderr(&output);
+    let text = printed(&output);
     // 0, or 4 when the mutant's machines could not all finish within the 10 s.
     assert!(
         matches!(output.status.code(), Some(0 | 4)),
@@ -132,7 +137,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     assert!(
         matches!(output.status.code(), Some(0 | 4)),
         "{}",
-        stderr(&output)
+        printed(&output)
     );
     let merged = read_json(&merged);
     let first = &merged["runs"][0];
@@ -170,7 +175,7 @@ fn an_external_squid_is_loaded_through_its_own_configuration() {
         "--html",
         html.to_str().unwrap(),
     ]);
-    let text = stderr(&output);
+    let text = printed(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     let result = read_json(&json);
     let run = &result["runs"][0];
@@ -200,7 +205,7 @@ fn an_external_squid_is_loaded_through_its_own_configuration() {
 #[test]
 fn an_external_proxy_without_an_exposed_address_is_a_usage_error() {
     let output = load(&["--proxy", "http://127.0.0.1:3128", "--clients", "1"]);
-    let text = stderr(&output);
+    let text = printed(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("--expose <ADDR>"), "{text}");
 }
@@ -219,7 +224,7 @@ fn an_external_proxy_nobody_answers_at_fails_in_seconds_with_one_sentence() {
         "--clients",
         "1",
     ]);
-    let text = stderr(&output);
+    let text = printed(&output);
     assert!(started.elapsed().as_secs() < 5, "{text}");
     assert_eq!(output.status.code(), Some(3), "{text}");
     let errors: Vec<&str> = text
@@ -242,10 +247,10 @@ fn merge_needs_result_files() {
         missing.to_str().unwrap(),
         missing.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(6), "{}", printed(&output));
     assert!(
-        stderr(&output).contains("cannot read"),
+        printed(&output).contains("cannot read"),
         "{}",
-        stderr(&output)
+        printed(&output)
     );
 }

@@ -1,5 +1,5 @@
 //! The Windows components that download updates, as they introduce themselves on the wire
-//! (`../shared/notes/windows-update-traffic.md`): a proxy rule keyed on a User-Agent, or a
+//! (`docs/update-traffic.md`): a proxy rule keyed on a User-Agent, or a
 //! header it strips, must meet the real values. Every request the harness sends carries the
 //! User-Agent of the component it stands for, on CONNECT too.
 

@@ -13,11 +13,11 @@ use thiserror::Error;
 
 use crate::ast::Policy;
 use crate::diagnostic::{count, render_report, Diagnostic};
-use crate::explain::explain;
+use crate::explain::explain_request;
 use crate::lint::{lint_with, LintOptions};
 use crate::output::{to_json, to_sarif};
 use crate::parser::parse;
-use crate::request::InvalidUrl;
+use crate::request::{InvalidUrl, Request};
 use crate::to_squid::to_squid;
 
 /// ProxySG CPL tools: check a policy, trace one request through it, translate it for the lab.
@@ -71,6 +71,29 @@ pub struct ExplainArgs {
     /// The request to trace: an absolute URL (`https://` means a TLS connection).
     #[arg(long)]
     pub url: String,
+    /// The request's method (GET, HEAD, POST …); without it, `method=` triggers are undecided.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// A request header, `NAME: VALUE`; repeatable. With any, the request's headers are
+    /// known (`request.header.…=` triggers are decided); without, they are undecided.
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = header)]
+    pub headers: Vec<(String, String)>,
+    /// A response header, `NAME: VALUE` (e.g. `Content-Type: application/octet-stream`);
+    /// repeatable, as for --header.
+    #[arg(long = "response-header", value_name = "NAME: VALUE", value_parser = header)]
+    pub response_headers: Vec<(String, String)>,
+}
+
+/// `NAME: VALUE`.
+fn header(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() && !name.contains(' ') => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not a header: write `NAME: VALUE`, e.g. `User-Agent: Microsoft BITS/7.8`"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -129,7 +152,17 @@ pub fn run_command(
         CplCommand::Lint(args) => run_lint(args, out),
         CplCommand::Explain(args) => {
             let policy = load(&args.file)?;
-            let explanation = explain(&policy, &args.url)?;
+            let mut request = Request::parse(&args.url)?;
+            if let Some(method) = &args.method {
+                request = request.with_method(method);
+            }
+            for (name, value) in &args.headers {
+                request = request.with_header(name, value);
+            }
+            for (name, value) in &args.response_headers {
+                request = request.with_response_header(name, value);
+            }
+            let explanation = explain_request(&policy, &request);
             write!(out, "{explanation}").map_err(CplError::Output)?;
             Ok(CplStatus::Clean)
         }
@@ -246,7 +279,10 @@ mod tests {
             parse_args(&["explain", "--url", "https://a/", "p.cpl"]).unwrap(),
             CplCommand::Explain(ExplainArgs {
                 file: "p.cpl".into(),
-                url: "https://a/".into()
+                url: "https://a/".into(),
+                method: None,
+                headers: Vec::new(),
+                response_headers: Vec::new(),
             })
         );
         assert_eq!(
@@ -266,7 +302,45 @@ mod tests {
                 format: Format::Sarif,
             })
         );
+        assert_eq!(
+            parse_args(&[
+                "explain",
+                "p.cpl",
+                "--url",
+                "http://a/x.cab",
+                "--method",
+                "HEAD",
+                "--header",
+                "User-Agent: Microsoft BITS/7.8",
+                "--response-header",
+                "Content-Type:application/octet-stream",
+            ])
+            .unwrap(),
+            CplCommand::Explain(ExplainArgs {
+                file: "p.cpl".into(),
+                url: "http://a/x.cab".into(),
+                method: Some("HEAD".into()),
+                headers: vec![("User-Agent".into(), "Microsoft BITS/7.8".into())],
+                response_headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+            })
+        );
         for bad in [
+            &[
+                "explain",
+                "p.cpl",
+                "--url",
+                "http://a/",
+                "--header",
+                "no colon",
+            ][..],
+            &[
+                "explain",
+                "p.cpl",
+                "--url",
+                "http://a/",
+                "--header",
+                ": empty",
+            ],
             &["lint"][..],
             &["explain", "p.cpl"],
             &["lint", "a", "b"],

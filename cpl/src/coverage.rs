@@ -1,7 +1,11 @@
-//! Windows Update coverage: evaluates the policy for every concrete name of every pattern in
-//! DESIGN.md's host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
-//! `https://`, and reports the names for which some bypass property does not end with its
-//! bypass value — pointing at the policy's bypass list, the condition its bypass rules test.
+//! Windows Update coverage: reads the one evaluation of the policy against the Windows Update
+//! traffic model ([`crate::update_assessment`]: every concrete name of every pattern of the
+//! Windows Update host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
+//! `https://`, with every kind of request the update components make) and reports the names
+//! for which some bypass property does not end with its bypass value — for every request or
+//! for some kinds only (an extension, a MIME type, a method) — pointing at the policy's bypass
+//! list, the condition its bypass rules test; and the rules the request cannot decide (users,
+//! groups, time, categories) that would undo the bypass if they matched.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +14,10 @@ use conformance_spec::WINDOWS_UPDATE_HOSTS;
 use crate::ast::{ConditionDefinition, ConditionKind, Item, Policy, Rule};
 use crate::decision::Decision;
 use crate::diagnostic::Diagnostic;
-use crate::evaluate::{condition_holds, evaluate, Test};
+use crate::evaluate::{condition_holds, Test};
 use crate::request::{domain_matches, Request};
+use crate::update_assessment::{Assessed, Assessment};
+use crate::update_traffic::UPDATE_FAMILIES;
 
 /// One Windows Update name the bypass misses, and how.
 struct Gap {
@@ -19,30 +25,29 @@ struct Gap {
     name: &'static str,
     not_bypassed: Vec<Decision>,
     denied: bool,
+    /// The kinds of request concerned, when not all of them.
+    families: Option<Vec<&'static str>>,
+    /// The lines of the settings that decided the shortfall, for a partial one.
+    lines: Vec<usize>,
 }
 
-/// Whether some Windows Update host gets a bypass value from the policy itself (not from a
+/// Whether some Windows Update request gets a bypass value from the policy itself (not from a
 /// default): the policy is evidently a Windows Update bypass, so its coverage is checked.
-pub(crate) fn bypasses_update_hosts(policy: &Policy) -> bool {
-    !intended_bypass(policy).is_empty()
+pub(crate) fn bypasses_update_hosts(assessment: &Assessment<'_>) -> bool {
+    !intended_bypass(assessment).is_empty()
 }
 
-/// The bypass properties the policy itself gives some Windows Update host: the bypass it
+/// The bypass properties the policy itself gives some Windows Update request: the bypass it
 /// evidently intends. Without `--require windows-update`, coverage checks only these.
-pub(crate) fn intended_bypass(policy: &Policy) -> Vec<Decision> {
+pub(crate) fn intended_bypass(assessment: &Assessment<'_>) -> Vec<Decision> {
     let mut intended = Vec::new();
-    for host in WINDOWS_UPDATE_HOSTS {
-        for name in host.names {
-            for tls in [false, true] {
-                let evaluation = evaluate(policy, &Request::to_host(name, tls));
-                for (decision, setting) in &evaluation.settings {
-                    if *decision != Decision::Access
-                        && decision.is_bypass(&setting.value)
-                        && !intended.contains(decision)
-                    {
-                        intended.push(*decision);
-                    }
-                }
+    for item in &assessment.items {
+        for (decision, setting) in &item.evaluation.settings {
+            if *decision != Decision::Access
+                && decision.is_bypass(&setting.value)
+                && !intended.contains(decision)
+            {
+                intended.push(*decision);
             }
         }
     }
@@ -50,35 +55,77 @@ pub(crate) fn intended_bypass(policy: &Policy) -> Vec<Decision> {
     intended
 }
 
-/// One short finding naming the host patterns the bypass misses, or `None`.
-pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
-    let checked: Vec<Decision> = if required {
+fn checked(assessment: &Assessment<'_>, required: bool) -> Vec<Decision> {
+    if required {
         Decision::BYPASS.to_vec()
     } else {
-        intended_bypass(policy)
-    };
+        intended_bypass(assessment)
+    }
+}
+
+/// One short finding naming the host patterns (and kinds of request) the bypass misses, or
+/// `None`.
+pub(crate) fn check(
+    policy: &Policy,
+    assessment: &Assessment<'_>,
+    required: bool,
+) -> Option<Diagnostic> {
+    let checked = checked(assessment, required);
     let mut gaps = Vec::new();
     for host in WINDOWS_UPDATE_HOSTS {
         for name in host.names {
-            let http = evaluate(policy, &Request::to_host(name, false));
-            let https = evaluate(policy, &Request::to_host(name, true));
+            let items: Vec<&Assessed> = assessment
+                .items
+                .iter()
+                .filter(|item| item.host() == *name)
+                .collect();
+            let fails = |item: &Assessed, decision: Decision| {
+                item.applies(decision) && !item.evaluation.bypasses(decision)
+            };
             let not_bypassed: Vec<Decision> = checked
                 .iter()
                 .copied()
-                .filter(|decision| {
-                    !https.bypasses(*decision)
-                        || (!decision.is_tls_only() && !http.bypasses(*decision))
-                })
+                .filter(|decision| items.iter().any(|item| fails(item, *decision)))
                 .collect();
-            let denied = !http.bypasses(Decision::Access) || !https.bypasses(Decision::Access);
-            if !not_bypassed.is_empty() || denied {
-                gaps.push(Gap {
-                    pattern: host.pattern,
-                    name,
-                    not_bypassed,
-                    denied,
-                });
+            let denied = items
+                .iter()
+                .any(|item| !item.evaluation.bypasses(Decision::Access));
+            if not_bypassed.is_empty() && !denied {
+                continue;
             }
+            let mut failing: Vec<&'static str> = Vec::new();
+            let mut lines = Vec::new();
+            for item in &items {
+                let failed: Vec<Decision> = not_bypassed
+                    .iter()
+                    .copied()
+                    .chain(denied.then_some(Decision::Access))
+                    .filter(|decision| fails(item, *decision))
+                    .collect();
+                if failed.is_empty() {
+                    continue;
+                }
+                if !failing.contains(&item.traffic.family.name) {
+                    failing.push(item.traffic.family.name);
+                }
+                lines.extend(
+                    failed
+                        .iter()
+                        .filter_map(|d| item.evaluation.settings.get(d))
+                        .map(|setting| setting.span.line),
+                );
+            }
+            let partial = failing.len() < UPDATE_FAMILIES.len();
+            lines.sort_unstable();
+            lines.dedup();
+            gaps.push(Gap {
+                pattern: host.pattern,
+                name,
+                not_bypassed,
+                denied,
+                families: partial.then_some(failing),
+                lines: if partial { lines } else { Vec::new() },
+            });
         }
     }
     if gaps.is_empty() {
@@ -87,10 +134,15 @@ pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
     let total = WINDOWS_UPDATE_HOSTS.len();
     let mut patterns: Vec<&str> = gaps.iter().map(|g| g.pattern).collect();
     patterns.dedup();
-    let blocking = !bypasses_update_hosts(policy);
+    let blocking = !bypasses_update_hosts(assessment);
     let message = if blocking {
         format!(
             "Windows Update is required, but the policy bypasses none of its {total} host patterns"
+        )
+    } else if gaps.iter().all(|gap| gap.families.is_some()) {
+        format!(
+            "the Windows Update bypass misses some kinds of update request on {} of {total} host patterns",
+            patterns.len()
         )
     } else {
         format!(
@@ -145,8 +197,13 @@ pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
     };
     let (listed, unlisted): (Vec<&Gap>, Vec<&Gap>) = gaps
         .iter()
-        .filter(|g| !g.not_bypassed.is_empty())
+        .filter(|g| !g.not_bypassed.is_empty() && g.families.is_none())
         .partition(|gap| on_list(gap));
+    if gaps.iter().any(|g| g.families.is_some()) {
+        diagnostic = diagnostic.help(
+            "some update requests miss the bypass because of what they are (extension, MIME type, method or User-Agent): decide the bypass by host (`condition=` with a `define url.domain condition`), in a layer after the rules that treat such requests differently",
+        );
+    }
     let list_name = bypass_list.map_or("the bypass".to_owned(), |d| format!("`{}`", d.name.text));
     let domains = domains_for(&unlisted);
     if !domains.is_empty() {
@@ -172,7 +229,7 @@ pub(crate) fn check(policy: &Policy, required: bool) -> Option<Diagnostic> {
 }
 
 fn describe(gap: &Gap) -> String {
-    let mut what = if gap.not_bypassed.len() == Decision::BYPASS.len() {
+    let mut what = if gap.not_bypassed.len() == Decision::BYPASS.len() && gap.families.is_none() {
         "nothing bypassed".to_owned()
     } else if gap.not_bypassed.is_empty() {
         String::new()
@@ -192,7 +249,91 @@ fn describe(gap: &Gap) -> String {
         }
         what.push_str("denied");
     }
+    if let Some(families) = &gap.families {
+        what.push_str(&format!(" for {}", families.join(", ")));
+        match gap.lines[..] {
+            [] => {}
+            [line] => what.push_str(&format!(" (decided at line {line})")),
+            _ => {
+                let lines: Vec<String> = gap.lines.iter().map(ToString::to_string).collect();
+                what.push_str(&format!(" (decided at lines {})", lines.join(", ")));
+            }
+        }
+    }
     what
+}
+
+/// Rules the requests cannot decide (users, groups, time, categories …) that would take a
+/// bypass away from Windows Update requests if they matched: an error under
+/// `--require windows-update` (the bypass cannot be proven), else a warning.
+pub(crate) fn undecided(
+    policy: &Policy,
+    assessment: &Assessment<'_>,
+    required: bool,
+) -> Option<Diagnostic> {
+    /// One undecided rule that would undo the bypass.
+    struct Undoing<'p> {
+        rule: &'p Rule,
+        why: &'p str,
+        /// `decision `value`` for each decision it would undo.
+        values: Vec<String>,
+        decisions: Vec<Decision>,
+        /// One update request it concerns.
+        example: String,
+    }
+    let checked = checked(assessment, required);
+    let mut by_rule: BTreeMap<usize, Undoing> = BTreeMap::new();
+    for item in &assessment.items {
+        for alternative in &item.alternatives {
+            let decision = alternative.decision;
+            let undoes = (checked.contains(&decision) || decision == Decision::Access)
+                && item.evaluation.bypasses(decision)
+                && !decision.is_bypass(&alternative.value);
+            if !undoes {
+                continue;
+            }
+            let undoing = by_rule
+                .entry(alternative.rule.span.start)
+                .or_insert_with(|| Undoing {
+                    rule: alternative.rule,
+                    why: &alternative.why,
+                    values: Vec::new(),
+                    decisions: Vec::new(),
+                    example: item.traffic.describe(),
+                });
+            if !undoing.decisions.contains(&decision) {
+                undoing.decisions.push(decision);
+                undoing
+                    .values
+                    .push(format!("{decision} `{}`", alternative.value));
+            }
+        }
+    }
+    let rules: Vec<Undoing> = by_rule.into_values().collect();
+    let first = rules.first()?;
+    let message = "whether Windows Update is bypassed depends on what a request alone cannot tell (users, groups, time, categories …)";
+    let mut diagnostic = if required {
+        Diagnostic::error(&policy.file_name, message)
+    } else {
+        Diagnostic::warning(&policy.file_name, message)
+    }
+    .code("windows-update-undecided")
+    .at(first.rule.span, "if this matches, the bypass is undone");
+    for (index, undoing) in rules.iter().enumerate() {
+        if index > 0 {
+            diagnostic = diagnostic.also_at(undoing.rule.span, "this too");
+        }
+        diagnostic = diagnostic.note(format!(
+            "line {}: when it matches, {} for update requests such as {} ({})",
+            undoing.rule.span.line,
+            undoing.values.join(", "),
+            undoing.example,
+            undoing.why
+        ));
+    }
+    Some(diagnostic.help(
+        "put the Windows Update bypass in a later layer than rules keyed on users, groups, time or categories, so that it overrides them",
+    ))
 }
 
 /// The domains to add for `gaps`: each pattern without `*.`, leaving out those another one

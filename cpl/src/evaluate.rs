@@ -494,6 +494,39 @@ impl<'p> Evaluator<'p, '_> {
                 domain_matches(&request.host, &atom.text).into()
             }
             Test::CertificateHost(matcher) => string_test(&request.host, &atom.text, matcher),
+            Test::Method | Test::Header { .. } if self.mode.host_only => Truth::Unknown(format!(
+                "`{}=` tests the request's method or headers, which a decision by destination host does not see",
+                trigger.name.text
+            )),
+            Test::Method => match &request.method {
+                Some(method) => method.eq_ignore_ascii_case(&atom.text).into(),
+                None => not_given(trigger),
+            },
+            Test::Header { response, matcher } => {
+                let headers = if response {
+                    &request.response_headers
+                } else {
+                    &request.headers
+                };
+                let Some(headers) = headers else {
+                    return not_given(trigger);
+                };
+                let wanted = trigger.name.text.split('.').nth(2).unwrap_or_default();
+                let mut values = headers
+                    .iter()
+                    .filter(|(name, _)| name.eq_ignore_ascii_case(wanted))
+                    .map(|(_, value)| value.as_str())
+                    .peekable();
+                let Some(matcher) = matcher else {
+                    let present = values.peek().is_some();
+                    return match atom.text.to_ascii_lowercase().as_str() {
+                        "yes" | "true" => present.into(),
+                        "no" | "false" => (!present).into(),
+                        _ => Truth::Unknown(format!("`{}` is not yes or no", atom.text)),
+                    };
+                };
+                Truth::any(values.map(|value| string_test(value, &atom.text, matcher)))
+            }
             Test::Undecidable => Truth::Unknown(format!(
                 "`{}=` depends on the user, client, time or content, not on the URL",
                 trigger.name.text
@@ -591,6 +624,15 @@ impl<'p> Evaluator<'p, '_> {
             Truth::all([pattern, self.items(&entry.items, depth)])
         }))
     }
+}
+
+/// A method or header trigger for a request known by its URL alone: undecided, in the words
+/// used for every trigger the URL cannot decide.
+fn not_given(trigger: &Trigger) -> Truth {
+    Truth::Unknown(format!(
+        "`{}=` depends on the user, client, time or content, not on the URL",
+        trigger.name.text
+    ))
 }
 
 /// `subject` against `pattern`, case-insensitively.
@@ -739,6 +781,40 @@ mod tests {
             let matched = evaluate(&policy, &request).value(Decision::Pipeline) == "no";
             assert_eq!(matched, expected, "{trigger} on {url}");
         }
+    }
+
+    #[test]
+    fn method_and_header_triggers_are_decided_when_the_request_says_them() {
+        let source = "<Proxy>\nhttp.method=POST pipeline(no)\n<Proxy>\nrequest.header.User-Agent=\"^Microsoft BITS\" bypass_cache(yes)\n<Cache>\nresponse.header.Content-Type.exists=yes response.icap_service(no)\n";
+        let policy = parse(source, "t.cpl").unwrap();
+        let bare = Request::parse("http://a.example/x.cab").unwrap();
+        let evaluation = evaluate(&policy, &bare);
+        assert_eq!(
+            evaluation
+                .layers
+                .iter()
+                .map(|l| l.undetermined.len())
+                .sum::<usize>(),
+            3
+        );
+        let post_bits = bare
+            .clone()
+            .with_method("post")
+            .with_header("user-agent", "Microsoft BITS/7.8")
+            .with_response_header("Content-Type", "application/octet-stream");
+        let evaluation = evaluate(&policy, &post_bits);
+        assert_eq!(evaluation.value(Decision::Pipeline), "no");
+        assert_eq!(evaluation.value(Decision::BypassCache), "yes");
+        assert_eq!(evaluation.value(Decision::ResponseIcap), "no");
+        let get_browser = bare
+            .with_method("GET")
+            .with_header("User-Agent", "Mozilla/5.0 Microsoft BITS")
+            .with_known_headers();
+        let evaluation = evaluate(&policy, &get_browser);
+        assert_eq!(evaluation.value(Decision::Pipeline), "yes");
+        assert_eq!(evaluation.value(Decision::BypassCache), "no");
+        assert_eq!(evaluation.value(Decision::ResponseIcap), "on");
+        assert!(evaluation.layers.iter().all(|l| l.undetermined.is_empty()));
     }
 
     #[test]

@@ -81,6 +81,11 @@ pub struct Explanation {
     pub layers: Vec<LayerReport>,
     pub decisions: Vec<DecisionReport>,
     pub properties: Vec<PropertyReport>,
+    /// The request's method, when it was given.
+    pub method: Option<String>,
+    /// Over TLS, the policy does not intercept the connection (`ssl.forward_proxy` set to a
+    /// bypass value): the proxy sees only the tunnel's `CONNECT`, not this request.
+    pub tunnelled: bool,
 }
 
 impl Explanation {
@@ -114,7 +119,13 @@ impl Explanation {
 /// Evaluates `policy` for the request to `url` (absolute, with a host; `https` means a TLS
 /// connection, so `<SSL-Intercept>` layers and certificate triggers apply).
 pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
-    let request = Request::parse(url)?;
+    Ok(explain_request(policy, &Request::parse(url)?))
+}
+
+/// [`explain`] for a request that may also say its method and headers (method and header
+/// triggers are then decided), such as one of [`crate::windows_update_traffic`].
+pub fn explain_request(policy: &Policy, request: &Request) -> Explanation {
+    let request = request.clone();
     let mode = Mode {
         trace: true,
         ..Mode::default()
@@ -212,7 +223,7 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
             set_at: Location::new(file, setting.span),
         })
         .collect();
-    Ok(Explanation {
+    Explanation {
         url: request.url.clone(),
         host: request.host.clone(),
         tls: request.is_tls(),
@@ -220,7 +231,14 @@ pub fn explain(policy: &Policy, url: &str) -> Result<Explanation, InvalidUrl> {
         layers,
         decisions,
         properties,
-    })
+        tunnelled: request.is_tls()
+            && !request
+                .method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
+            && evaluation.bypasses(Decision::SslForwardProxy),
+        method: request.method.clone(),
+    }
 }
 
 /// Runs of missed (or not applicable) rules longer than this are folded into one line.
@@ -239,11 +257,18 @@ fn status_word(status: &TraceStatus) -> &'static str {
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let connection = if self.tls { "TLS" } else { "plain HTTP" };
-        writeln!(
-            f,
-            "request: {} (host {}, {connection})",
-            self.url, self.host
-        )?;
+        match &self.method {
+            Some(method) => writeln!(
+                f,
+                "request: {method} {} (host {}, {connection})",
+                self.url, self.host
+            )?,
+            None => writeln!(
+                f,
+                "request: {} (host {}, {connection})",
+                self.url, self.host
+            )?,
+        }
         writeln!(f, "policy:  {}", self.file)?;
         writeln!(f)?;
         writeln!(
@@ -315,6 +340,12 @@ impl fmt::Display for Explanation {
                 ),
             };
             writeln!(f, "  {name:<width$}  {value:<8}  {origin}")?;
+        }
+        if self.tunnelled {
+            writeln!(
+                f,
+                "\nnote: ssl.forward_proxy leaves this connection unintercepted: the proxy sees only its CONNECT, not this request; `--method CONNECT` traces what applies"
+            )?;
         }
         if !self.properties.is_empty() {
             writeln!(f)?;

@@ -2,7 +2,7 @@
 //! Broadcom KB 166719: a hand-written parser (no CPL crate exists) that keeps every node's
 //! source span, a linter with rustc-style diagnostics, an evaluator that explains how a
 //! policy treats one request, and a translator to a Squid policy fragment under the lab
-//! contract of DESIGN.md.
+//! contract (`docs/policy-contract.md`).
 //!
 //! ```
 //! let source = "define url.domain condition WU\nwindowsupdate.com\nend\n<Proxy>\ncondition=WU authenticate(no)\n";
@@ -30,6 +30,8 @@ mod request;
 mod span;
 mod to_squid;
 mod trigger_test;
+mod update_assessment;
+mod update_traffic;
 
 pub use ast::{
     Action, ActionKind, Atom, ConditionDefinition, ConditionEntry, ConditionKind, Item, Layer,
@@ -43,11 +45,13 @@ pub use cli::{
 pub use decision::Decision;
 pub use diagnostic::{render_report, Diagnostic, Label, Severity};
 pub use explain::{
-    explain, DecisionReport, Explanation, LayerReport, PropertyReport, RuleReport, TraceStatus,
+    explain, explain_request, DecisionReport, Explanation, LayerReport, PropertyReport, RuleReport,
+    TraceStatus,
 };
 pub use lint::{lint, lint_with, LintOptions};
 pub use output::{to_json, to_sarif};
 pub use parser::parse;
-pub use request::InvalidUrl;
+pub use request::{InvalidUrl, Request};
 pub use span::{Location, Span};
 pub use to_squid::{to_squid, Translation, Untranslated};
+pub use update_traffic::{windows_update_traffic, UpdateFamily, UpdateRequest, UPDATE_FAMILIES};

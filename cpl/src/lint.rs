@@ -3,7 +3,8 @@
 //! compared as strings by another trigger; over-broad (substring, prefix, suffix, regex) host
 //! matches in a bypass; properties in layers that do not take them; properties written with a
 //! blank before their value; unreachable rules; `*` in domain patterns; and the Windows Update
-//! hosts the bypass does not cover. Errors make `lint` exit non-zero.
+//! requests the bypass does not cover, from the one evaluation `explain` and `to-squid` read
+//! too ([`crate::update_assessment`]). Errors make `lint` exit non-zero.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use crate::decision::Decision;
 use crate::diagnostic::Diagnostic;
 use crate::names;
 use crate::trigger_test::{Component, Matcher, Test};
+use crate::update_assessment;
 
 /// What `lint` checks beyond the language itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,8 +46,11 @@ pub fn lint_with(policy: &Policy, options: &LintOptions) -> Vec<Diagnostic> {
     diagnostics.extend(unreachable_rules(policy));
     diagnostics.extend(wildcard_patterns(policy));
     diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(usize::MAX, |l| l.span.start));
-    if options.require_windows_update || coverage::bypasses_update_hosts(policy) {
-        diagnostics.extend(coverage::check(policy, options.require_windows_update));
+    let assessment = update_assessment::assess(policy);
+    if options.require_windows_update || coverage::bypasses_update_hosts(&assessment) {
+        let required = options.require_windows_update;
+        diagnostics.extend(coverage::undecided(policy, &assessment, required));
+        diagnostics.extend(coverage::check(policy, &assessment, required));
     }
     diagnostics
 }

@@ -1,17 +1,26 @@
-//! The request a policy is evaluated for (scheme, host, port, path, whether it is TLS) and the
-//! CPL pattern forms that test it: domain-suffix patterns (`url.domain=`, which match on
-//! label boundaries), URL prefix patterns (`url=`, complete host names) and plain string tests.
+//! The request a policy is evaluated for (scheme, host, port, path, whether it is TLS; and,
+//! when known, its method, its headers and the response's headers) and the CPL pattern forms
+//! that test it: domain-suffix patterns (`url.domain=`, which match on label boundaries), URL
+//! prefix patterns (`url=`, complete host names) and plain string tests.
 
 use thiserror::Error;
 use url::Url;
 
+/// One request as a policy sees it. Built from a URL ([`Request::parse`]); the method and
+/// headers are unknown until given, and triggers that test them are then undecided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Request {
+pub struct Request {
     pub url: String,
     pub scheme: String,
     pub host: String,
     pub port: Option<u16>,
     pub path: String,
+    /// `GET`, `HEAD`, `POST` …; `None` when not known.
+    pub method: Option<String>,
+    /// The request's headers (name, value); `None` when not known.
+    pub headers: Option<Vec<(String, String)>>,
+    /// The response's headers (name, value); `None` when not known.
+    pub response_headers: Option<Vec<(String, String)>>,
 }
 
 /// The `--url` given to `explain` is not an absolute URL with a host.
@@ -24,7 +33,8 @@ pub struct InvalidUrl {
 }
 
 impl Request {
-    pub(crate) fn parse(text: &str) -> Result<Self, InvalidUrl> {
+    /// The request for an absolute URL with a host; `https` means a TLS connection.
+    pub fn parse(text: &str) -> Result<Self, InvalidUrl> {
         let invalid = || InvalidUrl {
             url: text.to_owned(),
         };
@@ -39,7 +49,51 @@ impl Request {
             host: host.trim_end_matches('.').to_ascii_lowercase(),
             port: url.port_or_known_default(),
             path: url.path().to_owned(),
+            method: None,
+            headers: None,
+            response_headers: None,
         })
+    }
+
+    /// The request made with `method` (upper-cased). A `CONNECT` names only its host and
+    /// port: the path is dropped.
+    pub fn with_method(mut self, method: &str) -> Self {
+        let method = method.to_ascii_uppercase();
+        if method == "CONNECT" {
+            let default_port = if self.is_tls() { 443 } else { 80 };
+            let port = match self.port {
+                Some(port) if port != default_port => format!(":{port}"),
+                _ => String::new(),
+            };
+            self.url = format!("{}://{}{port}/", self.scheme, self.host);
+            self.path = "/".to_owned();
+        }
+        self.method = Some(method);
+        self
+    }
+
+    /// The request with one more request header; the first makes the headers known (a header
+    /// not given is then absent).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .get_or_insert_with(Vec::new)
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The request with one more response header (as for [`Request::with_header`]).
+    pub fn with_response_header(mut self, name: &str, value: &str) -> Self {
+        self.response_headers
+            .get_or_insert_with(Vec::new)
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The request with its headers known to be exactly those given so far (none if none).
+    pub fn with_known_headers(mut self) -> Self {
+        self.headers.get_or_insert_with(Vec::new);
+        self.response_headers.get_or_insert_with(Vec::new);
+        self
     }
 
     /// `http://host/` or `https://host/`.
@@ -51,10 +105,13 @@ impl Request {
             host: host.to_ascii_lowercase(),
             port: Some(if tls { 443 } else { 80 }),
             path: "/".to_owned(),
+            method: None,
+            headers: None,
+            response_headers: None,
         }
     }
 
-    pub(crate) fn is_tls(&self) -> bool {
+    pub fn is_tls(&self) -> bool {
         self.scheme == "https"
     }
 }

@@ -1,4 +1,4 @@
-//! `to-squid`: a Squid policy fragment under the lab contract (DESIGN.md) that makes the same
+//! `to-squid`: a Squid fragment under the lab contract (docs/policy-contract.md) making the same
 //! decisions as the CPL, in the idioms of `policies/squid/windows-update-bypass.conf`.
 //!
 //! The translation works by destination host, the only thing both proxies decide on here:
@@ -33,11 +33,10 @@ use std::fmt;
 
 use crate::ast::{ConditionKind, Item, Policy, Trigger};
 use crate::decision::Decision;
-use crate::evaluate::{
-    evaluate_in, settings_with_alternative, Component, Evaluation, Matcher, Mode, Test,
-};
+use crate::evaluate::{evaluate_in, Component, Evaluation, Matcher, Mode, Test};
 use crate::request::{domain_matches, Request, UrlPattern};
 use crate::span::{Location, Span};
+use crate::update_assessment::assess;
 
 /// The fragment and what it could not express.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -647,7 +646,10 @@ impl Translator<'_> {
         for item in rule_items.chain(definition_items) {
             {
                 match item {
-                    Item::Trigger(trigger) if trigger.test == Test::Undecidable => {
+                    Item::Trigger(trigger)
+                        if trigger.test == Test::Undecidable
+                            || trigger.test.needs_more_than_the_url() =>
+                    {
                         self.skip(
                             policy.text_of(trigger.span),
                             Some(trigger.span),
@@ -684,52 +686,94 @@ impl Translator<'_> {
         }
     }
 
-    /// For every update host and scheme: each undecided rule (a trigger the fragment cannot
-    /// carry) taken in turn as the one its layer matches; where that changes whether a
-    /// decision is bypassed, a risk.
+    /// From the one evaluation against the Windows Update traffic model: every request whose
+    /// CPL decision differs from the fragment's decision by destination host (a rule keyed on
+    /// an extension, a MIME type, a method or a header the fragment cannot carry), and every
+    /// undecided rule (users, groups, time, categories) that would change a decision if it
+    /// matched.
     fn update_host_risks(&self) -> Vec<Untranslated> {
         let policy = self.policy;
-        let mode = Mode {
-            host_only: true,
-            ..Mode::default()
-        };
+        let assessment = assess(policy);
+        /// Requests the CPL decides differently from the fragment, per decision and the
+        /// setting behind the difference.
+        struct Differing<'a> {
+            decision: Decision,
+            span: Option<Span>,
+            host: &'a str,
+            families: Vec<&'static str>,
+            reason: String,
+        }
+        let mut differing: Vec<Differing> = Vec::new();
         let mut risks: Vec<Untranslated> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for host in conformance_spec::WINDOWS_UPDATE_HOSTS {
-            for name in host.names {
-                for tls in [false, true] {
-                    let request = Request::to_host(name, tls);
-                    let carried = evaluate_in(policy, &request, mode);
-                    for (layer_index, result) in carried.layers.iter().enumerate() {
-                        for (rule, why) in &result.undetermined {
-                            let settings = settings_with_alternative(&carried, layer_index, rule);
-                            for decision in Decision::ALL {
-                                if decision.is_tls_only() && !tls {
-                                    continue;
-                                }
-                                let value = settings
-                                    .get(&decision)
-                                    .map_or(decision.baseline(), |s| s.value.as_str());
-                                if decision.is_bypass(value) == carried.bypasses(decision)
-                                    || !seen.insert((decision, rule.span))
-                                {
-                                    continue;
-                                }
-                                risks.push(Untranslated {
-                                    subject: format!("{} for {name}", decision.cpl_name()),
-                                    location: Some(Location::new(&policy.file_name, rule.span)),
-                                    reason: format!(
-                                        "ends `{}` in the fragment, but `{value}` when this rule matches ({why})",
-                                        carried.value(decision)
-                                    ),
-                                });
+        for item in &assessment.items {
+            let carried = assessment.carried(item);
+            let host = item.host();
+            let family = item.traffic.family.name;
+            for decision in Decision::ALL {
+                if !item.applies(decision) {
+                    continue;
+                }
+                let cpl = &item.evaluation;
+                if cpl.bypasses(decision) != carried.bypasses(decision) {
+                    let span = cpl
+                        .settings
+                        .get(&decision)
+                        .or(carried.settings.get(&decision))
+                        .map(|setting| setting.span);
+                    match differing
+                        .iter_mut()
+                        .find(|d| d.decision == decision && d.span == span)
+                    {
+                        Some(known) => {
+                            if !known.families.contains(&family) {
+                                known.families.push(family);
                             }
                         }
+                        None => differing.push(Differing {
+                            decision,
+                            span,
+                            host,
+                            families: vec![family],
+                            reason: format!(
+                                "ends `{}` in the fragment, which decides by destination host, but `{}` in the CPL for {} {}",
+                                carried.value(decision),
+                                cpl.value(decision),
+                                item.traffic.request.method.as_deref().unwrap_or("GET"),
+                                item.traffic.request.url
+                            ),
+                        }),
                     }
+                    continue;
+                }
+                for alternative in item.alternatives.iter().filter(|a| a.decision == decision) {
+                    if !seen.insert((decision, alternative.rule.span.start)) {
+                        continue;
+                    }
+                    risks.push(Untranslated {
+                        subject: format!("{} for {host}", decision.cpl_name()),
+                        location: Some(Location::new(&policy.file_name, alternative.rule.span)),
+                        reason: format!(
+                            "ends `{}` in the fragment, but `{}` when this rule matches ({})",
+                            carried.value(decision),
+                            alternative.value,
+                            alternative.why
+                        ),
+                    });
                 }
             }
         }
-        risks
+        let differing = differing.into_iter().map(|d| Untranslated {
+            subject: format!(
+                "{} for {} ({})",
+                d.decision.cpl_name(),
+                d.host,
+                d.families.join(", ")
+            ),
+            location: d.span.map(|span| Location::new(&policy.file_name, span)),
+            reason: d.reason,
+        });
+        differing.chain(risks).collect()
     }
 
     /// `CPL line 22` / `CPL lines 22, 29`: where the decisions behind `purpose` were set.

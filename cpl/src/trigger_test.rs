@@ -42,6 +42,15 @@ pub(crate) enum Test {
     Condition,
     Url(Component, Matcher),
     CertificateHost(Matcher),
+    /// `method=` / `http.method=`: the request's method.
+    Method,
+    /// `request.header.NAME=` (a regular expression over the header's values, or the
+    /// `.exact`, `.prefix`, `.substring`, `.suffix` forms) or `request.header.NAME.exists=yes|no`
+    /// (`matcher` `None`); `response.header.…` for the response's headers.
+    Header {
+        response: bool,
+        matcher: Option<Matcher>,
+    },
     /// Depends on the user, client, time or content: not decidable from the URL.
     Undecidable,
     Unmodelled,
@@ -137,12 +146,49 @@ impl Test {
                 None => Test::Unmodelled,
             };
         }
+        if name == "method" || name == "http.method" {
+            return Test::Method;
+        }
+        for (prefix, response) in [("request.header.", false), ("response.header.", true)] {
+            let Some(rest) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            match rest.split('.').collect::<Vec<_>>()[..] {
+                [header] if !header.is_empty() => {
+                    return Test::Header {
+                        response,
+                        matcher: Some(Matcher::Regex),
+                    }
+                }
+                [header, "exists"] if !header.is_empty() => {
+                    return Test::Header {
+                        response,
+                        matcher: None,
+                    }
+                }
+                [header, modifier] if !header.is_empty() => {
+                    if let Some(matcher) = matcher_of(modifier).filter(|m| *m != Matcher::Domain) {
+                        return Test::Header {
+                            response,
+                            matcher: Some(matcher),
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
         let family = name.split('.').next().unwrap_or_default();
         if UNDECIDABLE_FAMILIES.contains(&family) {
             Test::Undecidable
         } else {
             Test::Unmodelled
         }
+    }
+
+    /// Whether the trigger tests the request itself beyond its URL (method, headers): decided
+    /// for a request that says them, undecided for one known by its URL alone.
+    pub(crate) fn needs_more_than_the_url(self) -> bool {
+        matches!(self, Test::Method | Test::Header { .. })
     }
 
     /// Whether the trigger tests the destination host name (the request's or the

@@ -118,3 +118,95 @@ fn to_squid_writes_the_fragment_and_lists_what_it_left_out() {
     assert!(matches!(status, Err(CplError::Write { .. })));
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn explain_decides_method_and_header_triggers_only_when_the_request_says_them() {
+    let traffic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traffic");
+    let method_first = traffic.join("method-keyed-auth-first.cpl");
+    let method_first = method_first.to_str().unwrap();
+    let url = "https://fe2.update.microsoft.com/ClientWebService/client.asmx";
+    let (status, out, _) = run(&["explain", method_first, "--url", url, "--method", "POST"]);
+    assert_eq!(status.unwrap(), CplStatus::Clean);
+    assert!(out.contains("request: POST https://"), "{out}");
+    assert!(
+        out.contains("authenticate              corp_realm"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["explain", method_first, "--url", url, "--method", "GET"]);
+    assert!(out.contains("authenticate              no"), "{out}");
+    let (_, out, _) = run(&["explain", method_first, "--url", url]);
+    assert!(out.contains("undecided"), "{out}");
+
+    let mime = traffic.join("mime-icap-after-bypass.cpl");
+    let mime = mime.to_str().unwrap();
+    let url = "http://download.windowsupdate.com/d/a.msu";
+    let (_, out, _) = run(&[
+        "explain",
+        mime,
+        "--url",
+        url,
+        "--response-header",
+        "Content-Type: application/octet-stream",
+    ]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    let (_, out, _) = run(&[
+        "explain",
+        mime,
+        "--url",
+        url,
+        "--response-header",
+        "Content-Type: text/html",
+    ]);
+    assert!(out.contains("response.icap_service     no"), "{out}");
+}
+
+/// The report that started it: a later `<Cache>` layer sends `.cab` files to ICAP by
+/// extension. `explain` shows it, `to-squid` warns about it, and `lint --require
+/// windows-update` now fails on it too, naming the property, the kinds of request and the line.
+#[test]
+fn the_three_commands_agree_on_an_extension_keyed_icap_rule() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traffic/extension-icap-after-bypass.cpl");
+    let file = file.to_str().unwrap();
+    let (status, out, _) = run(&["lint", file, "--require", "windows-update"]);
+    assert_eq!(status.unwrap(), CplStatus::Findings, "{out}");
+    assert!(
+        out.contains("not bypassed: response.icap_service for cumulative update (.cab)")
+            && out.contains("(decided at line 24)"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "explain",
+        file,
+        "--url",
+        "http://download.windowsupdate.com/c/msdownload/update/software/updt/2024/05/kb.cab",
+    ]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    let (_, _, err) = run(&["to-squid", file]);
+    assert!(
+        err.contains("a lab run of this fragment is inconclusive")
+            && err.contains("response.icap_service for "),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_says_when_the_proxy_sees_only_the_connect() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/traffic/correct-scan-intercepted-https-only.cpl");
+    let file = file.to_str().unwrap();
+    let url = "https://download.windowsupdate.com/d/mpam-fe.exe";
+    let (_, out, _) = run(&["explain", file, "--url", url]);
+    assert!(out.contains("response.icap_service     av_scan"), "{out}");
+    assert!(out.contains("the proxy sees only its CONNECT"), "{out}");
+    let (_, out, _) = run(&["explain", file, "--url", url, "--method", "CONNECT"]);
+    assert!(out.contains("response.icap_service     no"), "{out}");
+    assert!(!out.contains("the proxy sees only its CONNECT"), "{out}");
+    let (_, out, _) = run(&[
+        "explain",
+        file,
+        "--url",
+        "https://www.example.com/setup.exe",
+    ]);
+    assert!(!out.contains("the proxy sees only its CONNECT"), "{out}");
+}

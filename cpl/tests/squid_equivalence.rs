@@ -21,187 +21,18 @@
 //! `may_change_update_properties()`): that is the "skip decisions marked as not carried" rule.
 //! `pipeline` is never compared (Squid does not prefetch; to-squid lists it).
 
-use std::collections::HashMap;
+#[path = "support/squid_model.rs"]
+mod squid_model;
 
 use cpl::{
     explain, parse, to_squid, Decision, Explanation, Policy, RuleReport, TraceStatus, Translation,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use regex::RegexBuilder;
+use squid_model::Squid;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/cpl");
-
-/// A parsed fragment.
-struct Squid {
-    acls: HashMap<String, Vec<(String, Vec<String>)>>,
-    directives: Vec<(String, Vec<String>)>,
-}
-
-/// What the fragment decides for one request without credentials.
-#[derive(Debug, Default)]
-struct SquidDecision {
-    denied: bool,
-    asks_credentials: bool,
-    categorized: bool,
-    cache_bypassed: bool,
-    reqmod_off: bool,
-    respmod_off: bool,
-    spliced: bool,
-    tunnel_unsupported: bool,
-}
-
-impl Squid {
-    fn parse(fragment: &str) -> Squid {
-        let mut acls: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
-        let mut directives = Vec::new();
-        for line in fragment.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-            if words[0] == "acl" {
-                acls.entry(words[1].clone())
-                    .or_default()
-                    .push((words[2].clone(), words[3..].to_vec()));
-            } else {
-                directives.push((words[0].clone(), words[1..].to_vec()));
-            }
-        }
-        Squid { acls, directives }
-    }
-
-    /// One ACL for the request; `None` for the authentication ACL (a challenge).
-    fn acl(&self, name: &str, host: &str, tls: bool, decision: &mut SquidDecision) -> Option<bool> {
-        let (negated, name) = match name.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, name),
-        };
-        if name == "all" {
-            return Some(!negated);
-        }
-        let entries = self
-            .acls
-            .get(name)
-            .unwrap_or_else(|| panic!("undefined acl {name}"));
-        let mut result = false;
-        for (kind, values) in entries {
-            let matched = match kind.as_str() {
-                "dstdomain" => values.iter().any(|v| match v.strip_prefix('.') {
-                    Some(domain) => host == domain || host.ends_with(&format!(".{domain}")),
-                    None => host == v,
-                }),
-                "dstdom_regex" => values.iter().filter(|v| *v != "-i").any(|pattern| {
-                    RegexBuilder::new(pattern)
-                        .case_insensitive(true)
-                        .build()
-                        .unwrap()
-                        .is_match(host)
-                }),
-                "proxy_auth" => {
-                    decision.asks_credentials = true;
-                    return None;
-                }
-                "external" => {
-                    decision.categorized = true;
-                    false // the categoriser blocks nothing in these requests
-                }
-                "port" => tls && values.iter().any(|v| v == "443"),
-                "method" => tls && values.iter().any(|v| v == "CONNECT"),
-                "at_step" => false,
-                other => panic!("acl type {other} is outside the evaluated subset"),
-            };
-            result |= matched;
-        }
-        Some(result != negated)
-    }
-
-    /// The first line of `directive` (with `prefix` words, e.g. the ICAP service) whose ACLs all
-    /// match: its action.
-    fn first_match(
-        &self,
-        directive: &str,
-        prefix: &[&str],
-        host: &str,
-        tls: bool,
-        decision: &mut SquidDecision,
-    ) -> Option<String> {
-        for (name, words) in &self.directives {
-            if name != directive || words.len() < prefix.len() + 1 {
-                continue;
-            }
-            if words[..prefix.len()] != *prefix {
-                continue;
-            }
-            let action = &words[prefix.len()];
-            let mut all = true;
-            for acl in &words[prefix.len() + 1..] {
-                match self.acl(acl, host, tls, decision) {
-                    Some(true) => {}
-                    Some(false) => {
-                        all = false;
-                        break;
-                    }
-                    None => return Some("challenge".to_owned()),
-                }
-            }
-            if all {
-                return Some(action.clone());
-            }
-        }
-        None
-    }
-
-    fn decide(&self, host: &str, tls: bool) -> SquidDecision {
-        let mut decision = SquidDecision::default();
-        let access = self.first_match("http_access", &[], host, tls, &mut decision);
-        decision.denied = access.as_deref() == Some("deny");
-        let mut scratch = SquidDecision::default();
-        decision.cache_bypassed = self
-            .first_match("cache", &[], host, tls, &mut scratch)
-            .as_deref()
-            == Some("deny");
-        decision.reqmod_off = self
-            .first_match(
-                "adaptation_access",
-                &["lab_reqmod"],
-                host,
-                tls,
-                &mut scratch,
-            )
-            .as_deref()
-            == Some("deny");
-        decision.respmod_off = self
-            .first_match(
-                "adaptation_access",
-                &["lab_respmod"],
-                host,
-                tls,
-                &mut scratch,
-            )
-            .as_deref()
-            == Some("deny");
-        if tls {
-            // `ssl_bump peek step1` only defers the decision to step 2, where `at_step` is false.
-            let bump = self.first_match("ssl_bump", &[], host, tls, &mut scratch);
-            decision.spliced = bump.as_deref() == Some("splice");
-            decision.tunnel_unsupported = self
-                .first_match("on_unsupported_protocol", &[], host, tls, &mut scratch)
-                .as_deref()
-                == Some("tunnel");
-        }
-        decision
-    }
-}
-
-fn peeks(squid: &Squid) -> bool {
-    squid
-        .directives
-        .iter()
-        .any(|(name, words)| name == "ssl_bump" && words.first().is_some_and(|w| w == "peek"))
-}
 
 /// The decisions that differ between the CPL (as `explain` traces it) and the fragment.
 fn differences(explanation: &Explanation, squid: &Squid, tls: bool) -> Vec<String> {
@@ -253,11 +84,10 @@ fn differences(explanation: &Explanation, squid: &Squid, tls: bool) -> Vec<Strin
             set_bypass(Decision::SslForwardProxy),
             decided.spliced,
         );
-        let spliced_at_step1 = decided.spliced && !peeks(squid);
         compare(
             "detect_protocol(none)",
             set_bypass(Decision::DetectProtocol),
-            spliced_at_step1 || decided.tunnel_unsupported,
+            decided.spliced_at_step1 || decided.tunnel_unsupported,
         );
     }
     differ

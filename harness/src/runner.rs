@@ -16,7 +16,7 @@ use cucumber::{writer, World as _, WriterExt as _};
 
 use conformance_lab::display_path;
 use conformance_spec::HOST_SEED_ENV;
-use conformance_steps::{install_lab, ConformanceWorld};
+use conformance_steps::{with_lab, ConformanceWorld};
 
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
@@ -79,7 +79,7 @@ impl Default for SuiteOptions {
             policy: from_bundle(Bundle::reference_policy, "windows-update-bypass.conf"),
             features: from_bundle(Bundle::features, "features"),
             tags: None,
-            concurrency: 8,
+            concurrency: 24,
             console: Console::Steps,
             cucumber_json: None,
             junit: None,
@@ -201,16 +201,19 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             let baseline = conformance_client::measure_own_ja4(lab.origin(), &roots).await.map_err(|e| {
                 SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
             })?;
-            install_lab(Some(lab.clone()), Some(baseline));
             let start = RunStart::now(&lab);
             let records = Arc::new(Mutex::new(Vec::new()));
-            let recorded = execute(&options, selection, &selected, records.clone()).await?;
+            let recorded = with_lab(
+                lab.clone(),
+                Some(baseline),
+                execute(&options, selection, &selected, records.clone()),
+            )
+            .await?;
             let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
             Ok((recorded, start.evidence(&lab, records)))
         } => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
-    install_lab(None, None);
     if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;

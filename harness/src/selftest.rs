@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use conformance_lab::display_path;
 use conformance_spec::PROPERTY_TAGS;
+use futures::StreamExt as _;
 
 use crate::bundle::Bundle;
 use crate::error::SuiteError;
@@ -110,6 +111,9 @@ pub struct SelftestOptions {
     pub reference: PathBuf,
     pub features: PathBuf,
     pub concurrency: usize,
+    /// Policies judged at once, each on its own lab (the runs wait on the network as much as
+    /// they use the CPU, so two labs finish sooner than one after the other).
+    pub labs_at_once: usize,
     /// A line on stderr as each policy is done.
     pub progress: bool,
 }
@@ -123,6 +127,7 @@ impl Default for SelftestOptions {
             reference: suite.policy,
             features: suite.features,
             concurrency: suite.concurrency,
+            labs_at_once: 2,
             progress: false,
         }
     }
@@ -494,16 +499,21 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
     if options.progress {
         eprintln!("selftest: reference policy: {}", reference.summary());
     }
+    let mut runs = futures::stream::iter(mutants.iter().map(|mutant| async {
+        run_suite(suite(mutant.path.clone()))
+            .await
+            .map(|report| judge(mutant, &report))
+    }))
+    .buffered(options.labs_at_once.max(1));
     let mut verdicts = Vec::new();
-    for (index, mutant) in mutants.iter().enumerate() {
-        let report = run_suite(suite(mutant.path.clone())).await?;
-        let verdict = judge(mutant, &report);
+    while let Some(verdict) = runs.next().await {
+        let verdict = verdict?;
         if options.progress {
             eprintln!(
                 "selftest: [{}/{}] {} {} ({} scenarios failed, {:.1} s)",
-                index + 1,
+                verdicts.len() + 1,
                 mutants.len(),
-                mutant.name,
+                verdict.mutant.name,
                 if verdict.detected() {
                     "detected"
                 } else {
@@ -515,6 +525,7 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
         }
         verdicts.push(verdict);
     }
+    drop(runs);
     let uncovered = PROPERTY_TAGS
         .iter()
         .filter(|tag| !NO_SQUID_FAULT.contains(tag))

@@ -1,5 +1,5 @@
 //! How one simulated machine downloads a file, the way its update client does it on the wire
-//! (`shared/notes/windows-update-traffic.md`):
+//! (`docs/update-traffic.md`):
 //! - **BITS**: `HEAD` for the size and `Last-Modified` (`Accept-Encoding: identity`), then
 //!   consecutive ranged `GET`s with `If-Unmodified-Since` over one keep-alive connection.
 //! - **Delivery Optimization**: two `Range: bytes=0-1` probes, then 1 MiB-aligned pieces

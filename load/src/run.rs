@@ -94,7 +94,7 @@ async fn load_labs(
         };
         lab.shutdown().await;
         let run = outcome?;
-        say(options, summary_line(&run));
+        result(options, summary_line(&run));
         runs.push(run);
     }
     Ok(runs)
@@ -135,7 +135,7 @@ async fn load_external(
     };
     drop(lab);
     let run = outcome?;
-    say(options, summary_line(&run));
+    result(options, summary_line(&run));
     Ok(run)
 }
 
@@ -195,6 +195,14 @@ fn ratio(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |a| format!("{a:.2}"))
 }
 
+/// A result (a policy's summary): standard output, where reports go.
+fn result(options: &LoadOptions, line: String) {
+    if options.progress != ProgressStyle::Silent {
+        println!("{line}");
+    }
+}
+
+/// Progress: standard error.
 fn say(options: &LoadOptions, line: String) {
     if options.progress != ProgressStyle::Silent {
         eprintln!("{line}");

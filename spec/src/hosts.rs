@@ -1,4 +1,4 @@
-//! The Windows Update host set of DESIGN.md, each pattern with at least one concrete name the
+//! Microsoft's documented Windows Update host set, each pattern with at least one concrete name the
 //! lab serves, and the control hosts the proxy is expected to police.
 
 /// One documented Windows Update host pattern and the concrete names the lab serves for it.

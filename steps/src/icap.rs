@@ -38,6 +38,9 @@ async fn the_icap_service_adapted(
     _resource: Resource,
 ) -> Result<(), String> {
     world.checks(Some(Property::Icap));
+    if world.refused_as_policing().await?.is_some() {
+        return Ok(());
+    }
     if let Err(unseen) = world.lab.observe(Vantage::Icap).await {
         world.not_observable(
             unseen.vantage,

@@ -22,4 +22,4 @@ mod tls;
 mod tunnel;
 mod world;
 
-pub use world::{install_lab, ConformanceWorld};
+pub use world::{with_lab, ConformanceWorld};

@@ -2,8 +2,9 @@
 //! path it uses carries it, so scenarios run concurrently on one lab), what it set up at the
 //! origin and every exchange its clients made.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
 use conformance_lab::{Lab, NotObservable, Vantage};
@@ -12,17 +13,32 @@ use cucumber::World;
 
 use crate::parameters::Resource;
 
-static CURRENT_LAB: RwLock<Option<Arc<Lab>>> = RwLock::new(None);
-static CLIENT_BASELINE_JA4: RwLock<Option<String>> = RwLock::new(None);
 static NEXT_SCENARIO: AtomicU64 = AtomicU64::new(1);
 
-/// Makes `lab` the one the next scenarios run against, with the JA4 of the clients' own
-/// ClientHello (measured once per run); `None` after the run.
-pub fn install_lab(lab: Option<Arc<Lab>>, baseline_ja4: Option<String>) {
-    *CURRENT_LAB.write().unwrap_or_else(|p| p.into_inner()) = lab;
-    *CLIENT_BASELINE_JA4
-        .write()
-        .unwrap_or_else(|p| p.into_inner()) = baseline_ja4;
+tokio::task_local! {
+    /// The lab the scenarios of one run use, scoped to that run's future, so that several
+    /// runs (the self-test's policies) can share a process, each with its own lab.
+    static CURRENT_RUN: RunContext;
+}
+
+/// What every scenario of a run shares: the lab, and the JA4 of the clients' own
+/// ClientHello (measured once per run).
+#[derive(Clone)]
+struct RunContext {
+    lab: Arc<Lab>,
+    baseline_ja4: Option<String>,
+}
+
+/// Runs `scenarios` (the cucumber run) against `lab`: every scenario world created while it
+/// is polled uses that lab.
+pub async fn with_lab<F: Future>(
+    lab: Arc<Lab>,
+    baseline_ja4: Option<String>,
+    scenarios: F,
+) -> F::Output {
+    CURRENT_RUN
+        .scope(RunContext { lab, baseline_ja4 }, scenarios)
+        .await
 }
 
 /// Something the scenario made the origin serve.
@@ -69,23 +85,18 @@ pub struct ConformanceWorld {
     pub(crate) judging: Option<Property>,
     /// How many requests the origin had journaled when the scenario began.
     pub(crate) origin_mark: usize,
+    /// Whether a refusal by the proxy proves the host was policed (look-alikes: a host the
+    /// policy refuses outright was not let through a bypass either).
+    pub(crate) refusal_polices: bool,
 }
 
 impl ConformanceWorld {
     fn new() -> anyhow::Result<Self> {
-        let lab = CURRENT_LAB
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| {
-                anyhow::anyhow!("no lab is running: start scenarios through run_suite")
-            })?;
+        let RunContext { lab, baseline_ja4 } = CURRENT_RUN
+            .try_with(Clone::clone)
+            .map_err(|_| anyhow::anyhow!("no lab is running: start scenarios through run_suite"))?;
         let number = NEXT_SCENARIO.fetch_add(1, Ordering::Relaxed);
         let token = format!("s{number}-{:08x}", rand::random::<u32>());
-        let baseline_ja4 = CLIENT_BASELINE_JA4
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
         let origin_mark = lab.origin().journal().request_count();
         Ok(Self {
             proxy: lab.proxy_endpoint(),
@@ -103,6 +114,7 @@ impl ConformanceWorld {
             not_observable: Vec::new(),
             judging: None,
             origin_mark,
+            refusal_polices: false,
         })
     }
 

@@ -1,6 +1,6 @@
 //! A policy under test: a Squid configuration fragment the lab includes after its preamble,
-//! checked against the lab's policy contract before any container starts, or a whole
-//! `squid.conf` mapped onto the lab ([`WholeConfig`]).
+//! checked against the policy contract (`docs/policy-contract.md`) before any container starts,
+//! or a whole `squid.conf` mapped onto the lab ([`WholeConfig`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
