@@ -63,6 +63,24 @@ struct RunArgs {
     /// ProxySG CPL policy: translated with `cpl to-squid`, then run like --policy.
     #[arg(long, value_name = "FILE", conflicts_with = "policy")]
     cpl: Option<PathBuf>,
+    /// A whole squid.conf as the proxy runs it (includes and ACL files read from this
+    /// machine): the lab maps its ports, auth, ICAP, URL filter, cache_dir and logs onto its
+    /// own, prints what it changed, and runs every other rule as written.
+    #[arg(long = "squid-conf", value_name = "FILE", conflicts_with_all = ["policy", "cpl", "proxy"])]
+    squid_conf: Option<PathBuf>,
+    /// With --squid-conf: the folder that stands for `/` when the configuration names absolute
+    /// paths (a copy of the proxy's files); default `/`.
+    #[arg(long = "conf-root", value_name = "DIR", requires = "squid_conf")]
+    conf_root: Option<PathBuf>,
+    /// With --squid-conf: the external_acl_type helper the lab's categoriser answers for, or
+    /// `url_rewrite_program` (repeatable); default: every helper whose lookup names the
+    /// destination (%DST, %URI …) and squidGuard / ufdbGuard as URL rewriters.
+    #[arg(long = "url-filter", value_name = "HELPER", requires = "squid_conf")]
+    url_filter: Vec<String>,
+    /// With --squid-conf: a `src` ACL naming the proxy's clients, to which the lab adds the
+    /// networks its clients connect from (repeatable); default: localnet.
+    #[arg(long = "client-acl", value_name = "ACL", requires = "squid_conf")]
+    client_acl: Vec<String>,
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -239,6 +257,14 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     options.external = args.external.options().map_err(SuiteError::Usage)?;
     if let Some(policy) = args.policy {
         options.policy = policy;
+    }
+    if let Some(conf) = args.squid_conf {
+        options.policy = conf;
+        options.whole = Some(conformance_lab::WholeOptions {
+            root: args.conf_root,
+            url_filters: (!args.url_filter.is_empty()).then_some(args.url_filter),
+            client_acls: (!args.client_acl.is_empty()).then_some(args.client_acl),
+        });
     }
     // Holds the translated fragment for the length of the run.
     let translated = match &args.cpl {

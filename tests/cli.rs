@@ -130,6 +130,104 @@ fn a_policy_squid_cannot_parse_is_reported_in_squids_words_at_the_users_line() {
 }
 
 #[test]
+fn a_whole_configuration_squid_refuses_is_reported_at_the_line_of_the_included_file() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    let main = file_with(
+        dir.path(),
+        "squid.conf",
+        b"http_port 3128\ninclude conf.d/*.conf\n",
+    );
+    file_with(
+        &dir.path().join("conf.d"),
+        "rules.conf",
+        b"acl wu dstdomain .update.microsoft.com\nhttp_acess allow wu\n",
+    );
+    let output = run(&["run", "--squid-conf", main.to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "squid-conf: ",
+            "rules.conf(2): unrecognized: 'http_acess'",
+            "2 | http_acess allow wu",
+        ],
+    );
+    // What Squid only complains about, the proxy runs with: so does the lab, and says so.
+    file_with(
+        &dir.path().join("conf.d"),
+        "rules.conf",
+        b"acl wu dstdomain .update.microsoft.com\ndns_v4_first on\nhttp_access allow all\n",
+    );
+    let output = run(&[
+        "run",
+        "--squid-conf",
+        main.to_str().unwrap(),
+        "--tags",
+        "@prefetch",
+    ]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "Squid accepted the configuration with complaints",
+            "'dns_v4_first' is obsolete. (at ",
+            "rules.conf(2))",
+        ],
+    );
+}
+
+#[test]
+fn a_whole_configuration_naming_a_missing_acl_file_or_helper_is_rejected_before_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = file_with(
+        dir.path(),
+        "squid.conf",
+        b"http_port 3128\nacl wu dstdomain \"/etc/squid/wu-domains.txt\"\n",
+    );
+    let root = dir.path().to_str().unwrap();
+    let output = run(&[
+        "run",
+        "--squid-conf",
+        main.to_str().unwrap(),
+        "--conf-root",
+        root,
+    ]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "squid.conf:2",
+            "\"/etc/squid/wu-domains.txt\"",
+            "wu-domains.txt",
+        ],
+    );
+    std::fs::create_dir_all(dir.path().join("etc/squid")).unwrap();
+    file_with(
+        &dir.path().join("etc/squid"),
+        "wu-domains.txt",
+        b".update.microsoft.com\n",
+    );
+    let output = run(&[
+        "run",
+        "--squid-conf",
+        main.to_str().unwrap(),
+        "--conf-root",
+        root,
+        "--url-filter",
+        "webfilter",
+    ]);
+    assert_exit(
+        &output,
+        2,
+        &["--url-filter webfilter", "no external_acl_type webfilter"],
+    );
+    let output = run(&["run", "--conf-root", root]);
+    assert_exit(&output, 1, &["--squid-conf"]);
+}
+
+#[test]
 fn a_feature_with_a_syntax_error_is_rejected_before_the_lab_starts() {
     let dir = tempfile::tempdir().unwrap();
     file_with(

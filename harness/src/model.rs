@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conformance_lab::{display_path, NotObservable};
+use conformance_lab::{display_path, MappingLimit, NotObservable};
 use conformance_spec::{Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
@@ -141,6 +141,9 @@ pub struct SuiteReport {
     pub vantage_points: VantagePoints,
     pub lab_start: Duration,
     pub duration: Duration,
+    /// What a whole configuration's mapping could not carry into the lab: a pass of a property
+    /// named there is inconclusive.
+    pub mapping_limits: Vec<MappingLimit>,
 }
 
 impl SuiteReport {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use conformance_lab::external::ExternalOptions;
-use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage};
+use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage, WholeOptions};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -66,6 +66,9 @@ pub struct SuiteOptions {
     /// External mode: put this proxy (one the harness did not start) under test instead of
     /// the bundled lab's Squid; `policy` is then unused.
     pub external: Option<ExternalOptions>,
+    /// `policy` is a whole `squid.conf`, mapped onto the lab (not a fragment under the lab
+    /// contract).
+    pub whole: Option<WholeOptions>,
 }
 
 impl Default for SuiteOptions {
@@ -92,6 +95,7 @@ impl Default for SuiteOptions {
             keep_lab: false,
             strict_scope: false,
             external: None,
+            whole: None,
         }
     }
 }
@@ -148,8 +152,18 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             })
             .await;
         }
-        let policy = Policy::load(&options.policy)
-            .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?;
+        let policy = match &options.whole {
+            Some(whole) => Policy::load_whole(&options.policy, whole).map_err(|e| {
+                LabError::PolicyRejected(format!(
+                    "the configuration cannot be mapped onto the lab: {e}"
+                ))
+            })?,
+            None => Policy::load(&options.policy)
+                .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?,
+        };
+        if let (Some(whole), true) = (policy.whole(), options.console != Console::Silent) {
+            eprint!("{}", whole.table());
+        }
         if options.console == Console::Progress {
             eprintln!(
                 "lab: starting (policy {}, {} scenarios selected)",
@@ -228,6 +242,11 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         options.strict_scope,
     );
     let report = SuiteReport {
+        mapping_limits: lab
+            .policy()
+            .whole()
+            .map(|whole| whole.limits().to_vec())
+            .unwrap_or_default(),
         policy: match lab.mode() {
             LabMode::Bundled => options.policy.clone(),
             LabMode::External => lab.policy().path().to_owned(),

@@ -9,6 +9,8 @@ use std::fmt;
 
 use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
+use conformance_lab::MappingLimit;
+
 use crate::invariants::Finding;
 use crate::model::{ScenarioOutcome, SuiteReport};
 
@@ -59,6 +61,9 @@ pub struct PropertyVerdict {
 pub struct Invariants<'a> {
     pub findings: &'a [Finding],
     pub update_exchanges: usize,
+    /// What a whole configuration's mapping could not carry into the lab: a property whose
+    /// evidence depends on it is inconclusive when it would have passed.
+    pub mapping_limits: &'a [MappingLimit],
 }
 
 /// The verdict of every property the scenarios carry or the invariants judged, in report
@@ -240,6 +245,20 @@ fn judge_property(
             ),
         )
     };
+    let limit = invariants
+        .mapping_limits
+        .iter()
+        .find(|limit| limit.properties.contains(&property));
+    let (verdict, why) = match limit {
+        Some(limit) if verdict == Verdict::Pass => (
+            Verdict::Inconclusive,
+            format!(
+                "the lab could not map `{}` ({}): {} — without it, {why}",
+                limit.directive, limit.at, limit.consequence
+            ),
+        ),
+        _ => (verdict, why),
+    };
     let why = if scope_warnings > 0 {
         format!(
             "{why}; scope warning: {scope_warnings} host(s) under Microsoft's own domains but outside the update set were let through too (--strict-scope fails them)"
@@ -322,6 +341,7 @@ impl SuiteReport {
         Invariants {
             findings: &self.findings,
             update_exchanges: self.update_exchanges,
+            mapping_limits: &self.mapping_limits,
         }
     }
 }
@@ -344,6 +364,7 @@ mod tests {
         let with_traffic = Invariants {
             findings: &[],
             update_exchanges: 1,
+            ..Invariants::default()
         };
         run_verdict(scenarios, selected, with_traffic)
     }
@@ -548,6 +569,7 @@ mod tests {
         let invariants = Invariants {
             findings: std::slice::from_ref(&finding),
             update_exchanges: 10,
+            ..Invariants::default()
         };
         let verdicts = property_verdicts(&run, invariants);
         assert_eq!(verdicts[0].verdict, Verdict::Fail);
@@ -560,6 +582,7 @@ mod tests {
                 Invariants {
                     findings: &[],
                     update_exchanges,
+                    ..Invariants::default()
                 },
             )
             .into_iter()
@@ -569,5 +592,51 @@ mod tests {
         };
         assert_eq!(integrity(0), Verdict::Inconclusive);
         assert_eq!(integrity(5), Verdict::Pass);
+    }
+
+    #[test]
+    fn what_a_mapping_could_not_carry_makes_a_pass_inconclusive_never_a_fail_a_pass() {
+        let limit = MappingLimit {
+            at: "squid.conf:40".into(),
+            directive: "cache_peer parent.corp parent 3128 0".into(),
+            consequence: "removed: the parent proxy is not in the lab".into(),
+            properties: vec![Property::Cache],
+        };
+        let limits = [limit];
+        let invariants = Invariants {
+            findings: &[],
+            update_exchanges: 4,
+            mapping_limits: &limits,
+        };
+        let passing = [
+            scenario(&["@cache"], true),
+            scenario(&["@cache", "@control"], true),
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+        ];
+        let verdicts = property_verdicts(&passing, invariants);
+        let of = |property| {
+            verdicts
+                .iter()
+                .find(|v| v.property == property)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(of(Property::Cache).verdict, Verdict::Inconclusive);
+        assert!(
+            of(Property::Cache).why.contains("cache_peer parent.corp"),
+            "{}",
+            of(Property::Cache).why
+        );
+        assert_eq!(of(Property::Auth).verdict, Verdict::Pass);
+        assert_eq!(run_verdict(&passing, 4, invariants), Verdict::Inconclusive);
+        // A failure proven by evidence stands.
+        let failing = [
+            scenario(&["@cache"], false),
+            scenario(&["@cache", "@control"], true),
+        ];
+        let verdicts = property_verdicts(&failing, invariants);
+        assert_eq!(verdicts[0].verdict, Verdict::Fail);
+        assert_eq!(run_verdict(&failing, 2, invariants), Verdict::Fail);
     }
 }

@@ -10,16 +10,36 @@
 #   ERR  the service does not (the ACL does not match),
 #   BH   no verdict within LIMIT seconds, or an unreadable one; the reason goes to cache.log.
 # Every lookup has a hard time limit, so a stalled service can never hang Squid.
+#
+# With `--rewriter` first it stands in for a URL filter run as a URL rewriter (squidGuard,
+# ufdbGuard) in a whole squid.conf: Squid writes `[channel] URL scenario` (the lab sets
+# url_rewrite_extras to the scenario header) and it answers `OK status=302 url=…` (redirected
+# to a block page on another host) for a blocked host, `ERR` (unchanged) otherwise.
 use strict;
 use warnings;
 use IO::Socket::INET;
 
 my $LIMIT   = 3;    # seconds for one whole lookup: connect, ask, read the verdict
-my $service = shift @ARGV or die "usage: lab_categorize HOST:PORT\n";
+my $rewriter = @ARGV && $ARGV[0] eq '--rewriter' ? shift @ARGV : undef;
+my $service = shift @ARGV or die "usage: lab_categorize [--rewriter] HOST:PORT\n";
 $| = 1;
 
 while (my $line = <STDIN>) {
     $line =~ s/\r?\n\z//;
+    if ($rewriter) {
+        my $channel = $line =~ s/\A(\d+) // ? "$1 " : '';
+        my ($url, $scenario) = split ' ', $line;
+        my ($host) = ($url // '') =~ m{\A(?:[a-z]+://)?([^/:\s]+)}i;
+        my $answer = eval { ask($host, $scenario) };
+        alarm 0;
+        if (!defined $answer) {
+            print STDERR "lab_categorize: no verdict for '$line': " . ($@ || "no verdict\n");
+            $answer = 'BH';
+        }
+        $answer = 'OK status=302 url="http://blocked.proxy-conformance.invalid/"' if $answer eq 'OK';
+        print "$channel$answer\n";
+        next;
+    }
     my ($host, $scenario) = split ' ', $line;
     my $answer = eval { ask($host, $scenario) };
     alarm 0;

@@ -37,5 +37,8 @@ pub use image::{
 pub use lab::{Lab, LabError, LabMode, LabOptions};
 pub use paths::{display_path, show_relative_to};
 pub use proxy_log::ProxyLog;
-pub use squid::{AccessLogLine, Policy, PolicyViolation, Squid, REFERENCE_POLICY};
+pub use squid::{
+    AccessLogLine, Change, MappingLimit, Policy, PolicyViolation, Squid, WholeConfError,
+    WholeConfig, WholeOptions, REFERENCE_POLICY,
+};
 pub use vantage::{Blinded, NotObservable, Vantage, VantageLedger};

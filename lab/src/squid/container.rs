@@ -20,6 +20,7 @@ use crate::squid::preamble::{
     self, PreambleInputs, CATEGORIZE_HELPER_NAME, CATEGORIZE_HELPER_SCRIPT, LAB_DIR, LOG_DIR,
     PROXY_PORT,
 };
+use crate::squid::whole::{WholeConfig, STUB_HELPER_NAME, STUB_HELPER_SCRIPT, WHOLE_CONF};
 
 pub(crate) const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
 const PARSE_FAILED: &str = "LAB-PARSE-FAILED";
@@ -35,13 +36,16 @@ grep -w host.docker.internal /etc/hosts >> $L/hosts
 mkdir -p /var/spool/squid /run/squid-lab /var/lib/squid-lab
 chown root:proxy $L/* && chmod 0640 $L/*
 chmod 0750 $L/lab_categorize
+if [ -f $L/lab_stub_helper ]; then chmod 0750 $L/lab_stub_helper; fi
+if [ -d /etc/squid/lab-files ]; then chown -R root:proxy /etc/squid/lab-files && chmod -R u=rwX,g=rX,o= /etc/squid/lab-files; fi
 chown proxy:proxy /var/log/squid-lab /var/spool/squid /run/squid-lab /var/lib/squid-lab
 /usr/lib/squid/security_file_certgen -c -s /var/lib/squid-lab/ssl_db -M 4MB >/dev/null
 chown -R proxy:proxy /var/lib/squid-lab/ssl_db
-if ! squid -k parse -f $L/squid.conf >/tmp/parse.log 2>&1 || grep -qE 'FATAL|ERROR|Bungled|unrecognized' /tmp/parse.log; then
+if ! squid -k parse -f $L/squid.conf >/tmp/parse.log 2>&1 || grep -qE "${LAB_PARSE_REFUSES:-FATAL|ERROR|Bungled|unrecognized}" /tmp/parse.log; then
   echo LAB-PARSE-FAILED; grep -vE '^[0-9/]+ [0-9:]+\| (Processing|Startup|Initializing|Adding|Set Current|Service Name|Reconfiguring)' /tmp/parse.log; echo LAB-PARSE-END
   exec sleep 600
 fi
+grep -E 'ERROR' /tmp/parse.log | sed 's/^/LAB-PARSE-WARNING /'
 echo LAB-PARSE-OK
 exec squid -N -d1 -f $L/squid.conf
 "#;
@@ -85,17 +89,21 @@ pub(crate) struct ProxySetup<'a> {
 
 impl ProxyUnderTest {
     pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self, StartFailure> {
-        let conf = preamble::render(&PreambleInputs {
-            icap_port: setup.icap_port,
-            categorizer_port: setup.categorizer_port,
-        });
+        let whole = setup.policy.whole();
+        let conf = match whole {
+            Some(whole) => preamble::render_whole(whole),
+            None => preamble::render(&PreambleInputs {
+                icap_port: setup.icap_port,
+                categorizer_port: setup.categorizer_port,
+            }),
+        };
         let hosts: String = setup
             .host_names
             .iter()
             .map(|name| format!("{} {name}\n", setup.relay))
             .collect();
         let file = |name: &str| format!("{LAB_DIR}/{name}");
-        let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
+        let mut image = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
             .with_exposed_port(PROXY_PORT.tcp())
             .with_network(setup.network)
             .with_container_name(format!("{}-proxy", setup.network))
@@ -123,11 +131,32 @@ impl ProxyUnderTest {
                 setup.pki.origin_ca.cert_pem().as_bytes().to_vec(),
             )
             .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
-            .with_cmd(["bash", "-c", ENTRYPOINT])
+            .with_cmd(["bash", "-c", ENTRYPOINT]);
+        if let Some(whole) = whole {
+            // A production configuration runs with what Squid only complains about (an
+            // obsolete directive): the lab runs it too, and shows the complaint.
+            image = image
+                .with_env_var("LAB_PARSE_REFUSES", "FATAL|Bungled|unrecognized")
+                .with_copy_to(
+                    WHOLE_CONF,
+                    whole
+                        .generated(setup.icap_port, setup.categorizer_port)
+                        .into_bytes(),
+                )
+                .with_copy_to(
+                    file(STUB_HELPER_NAME),
+                    STUB_HELPER_SCRIPT.as_bytes().to_vec(),
+                );
+            for carried in whole.carried() {
+                image = image.with_copy_to(carried.container_path.clone(), carried.bytes.clone());
+            }
+        }
+        let container = image
             .start()
             .await
             .context("starting the proxy container")?;
         let mut parse_failed = false;
+        let mut warnings = Vec::new();
         let outcome = follow_until(
             &container,
             "the proxy under test (Squid)",
@@ -136,9 +165,12 @@ impl ProxyUnderTest {
                 if line.contains(PARSE_FAILED) {
                     parse_failed = true;
                 }
+                if let Some(warning) = line.split_once("LAB-PARSE-WARNING ").map(|(_, w)| w) {
+                    warnings.push(warning.to_owned());
+                }
                 if parse_failed && line.contains("LAB-PARSE-END") {
                     Verdict::Failed
-                } else if line.contains(READY_LINE) {
+                } else if line.contains(READY_LINE) || (whole.is_some() && listening(line)) {
                     Verdict::Ready
                 } else if line.contains("FATAL")
                     || line.contains("Squid Cache (Version 5.7): Terminated abnormally")
@@ -151,6 +183,13 @@ impl ProxyUnderTest {
         )
         .await;
         if let Err(error) = outcome {
+            if let (Some(whole), true) = (whole, parse_failed) {
+                return Err(StartFailure::PolicyRejected(format!(
+                    "Squid rejected the configuration {}:\n{}",
+                    setup.policy.path().display(),
+                    whole_messages(&error.to_string(), whole)
+                )));
+            }
             let text = error.to_string().replace(
                 &format!("{LAB_DIR}/policy.conf"),
                 &setup.policy.path().display().to_string(),
@@ -163,6 +202,12 @@ impl ProxyUnderTest {
                 )));
             }
             return Err(StartFailure::Failed(anyhow::anyhow!("{text}")));
+        }
+        if let (Some(whole), false) = (whole, warnings.is_empty()) {
+            eprintln!(
+                "squid-conf: Squid accepted the configuration with complaints (the proxy runs with them too):\n{}",
+                whole_messages(&warnings.join("\n"), whole)
+            );
         }
         let host_port = container
             .get_host_port_ipv4(PROXY_PORT)
@@ -233,4 +278,131 @@ fn policy_line(message: &str, path: &str) -> Option<usize> {
         .take_while(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
+}
+
+/// Whether `line` is Squid saying it accepts connections on the lab's listener, bumped or
+/// plain (a whole configuration's listener need not bump).
+fn listening(line: &str) -> bool {
+    line.contains("Accepting")
+        && line.contains("Socket connections")
+        && line.contains(&format!(":{PROXY_PORT} "))
+}
+
+/// Squid's words about a whole configuration: each mention of a line of the generated
+/// configuration becomes the user's file and line, with the user's line quoted (and the line
+/// the lab ran, when it differs); the carried files are named as on the user's machine.
+fn whole_messages(text: &str, whole: &WholeConfig) -> String {
+    let strip_time = |line: &str| match line.split_once("| ") {
+        Some((stamp, rest)) if stamp.starts_with(|c: char| c.is_ascii_digit()) => rest.to_owned(),
+        _ => line.to_owned(),
+    };
+    let mut relevant = Vec::new();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.contains("LAB-PARSE") && !l.trim().is_empty())
+        .map(strip_time)
+        .collect();
+    for line in &lines {
+        let mut shown = line.clone();
+        for carried in whole.carried() {
+            shown = shown.replace(
+                &carried.container_path,
+                &crate::display_path(&carried.read_from),
+            );
+        }
+        // Squid names no line for some refusals ("Unknown http_port option 'foo=bar'"): the
+        // line is then the first one holding the quoted word.
+        let named = policy_line(line, WHOLE_CONF);
+        let number = named.or_else(|| {
+            (line.contains("FATAL") || line.contains("ERROR"))
+                .then(|| whole.line_holding(quoted_word(line)?))
+                .flatten()
+        });
+        let origin = number.and_then(|n| whole.origin_of(n));
+        if let (None, Some((file, user_line, _))) = (named, &origin) {
+            shown.push_str(&format!(" (at {file}({user_line}))"));
+        }
+        if let (Some(number), Some((file, user_line, _))) = (number, &origin) {
+            for written in [
+                format!("{WHOLE_CONF}({number})"),
+                format!("{WHOLE_CONF} line {number}"),
+            ] {
+                shown = shown.replace(&written, &format!("{file}({user_line})"));
+            }
+        }
+        let about_user = origin.is_some();
+        if !(about_user
+            || line.contains("FATAL")
+            || line.contains("ERROR")
+            || line.contains("Bungled"))
+        {
+            continue;
+        }
+        relevant.push(format!("  {shown}"));
+        if let (Some(number), Some((_, user_line, code))) = (number, origin) {
+            relevant.push(format!("  {user_line:>4} | {code}"));
+            if let Some(ran) = whole.mapped_line(number) {
+                relevant.push(format!("       (the lab ran it as: {ran})"));
+            }
+        }
+    }
+    if relevant.is_empty() {
+        relevant = lines.iter().map(|l| format!("  {l}")).collect();
+    }
+    relevant.dedup();
+    relevant.join("\n")
+}
+
+/// The word between the first pair of single quotes of a message.
+fn quoted_word(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('\'')?;
+    let (word, _) = rest.split_once('\'')?;
+    (!word.trim().is_empty()).then_some(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::squid::whole::WholeOptions;
+
+    #[test]
+    fn squids_words_about_a_whole_configuration_name_the_users_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(
+            dir.path().join("squid.conf"),
+            "include conf.d/*.conf\nhttp_port 3128 ssl-bump tls-cert=/x.pem foo=bar\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/rules.conf"),
+            "acl wu dstdomain .update.microsoft.com\nhttp_acess allow wu\n",
+        )
+        .unwrap();
+        let whole =
+            WholeConfig::load(&dir.path().join("squid.conf"), &WholeOptions::default()).unwrap();
+        let said = "LAB-PARSE-FAILED\n\
+            2026/12/07 18:21:10| /etc/squid/lab/whole.conf(3): unrecognized: 'http_acess'\n\
+            2026/12/07 18:21:10| FATAL: Unknown http_port option 'foo=bar'.\n\
+            LAB-PARSE-END\n";
+        let shown = whole_messages(said, &whole);
+        assert!(
+            shown.contains("conf.d/rules.conf(2): unrecognized: 'http_acess'"),
+            "{shown}"
+        );
+        assert!(shown.contains("   2 | http_acess allow wu"), "{shown}");
+        assert!(
+            shown.contains("FATAL: Unknown http_port option 'foo=bar'. (at "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("   2 | http_port 3128 ssl-bump tls-cert=/x.pem foo=bar"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("(the lab ran it as: http_port 3128 ssl-bump foo=bar tls-cert=/etc/squid/lab/interception-ca.pem"),
+            "{shown}"
+        );
+        assert!(!shown.contains("/etc/squid/lab/whole.conf"), "{shown}");
+    }
 }

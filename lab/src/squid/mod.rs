@@ -5,10 +5,12 @@ mod container;
 mod log;
 mod policy;
 mod preamble;
+mod whole;
 
 pub(crate) use container::{ProxySetup, ProxyUnderTest, StartFailure};
 pub use log::AccessLogLine;
 pub use policy::{Policy, PolicyViolation, REFERENCE_POLICY};
+pub use whole::{Change, MappingLimit, WholeConfError, WholeConfig, WholeOptions};
 
 use crate::backend::ProxyBackend;
 use crate::facts::ProxyFact;

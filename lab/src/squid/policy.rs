@@ -1,10 +1,14 @@
 //! A policy under test: a Squid configuration fragment the lab includes after its preamble,
-//! checked against the policy contract (`docs/policy-contract.md`) before any container starts.
+//! checked against the policy contract (`docs/policy-contract.md`) before any container starts,
+//! or a whole `squid.conf` mapped onto the lab ([`WholeConfig`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+
+use super::whole::{WholeConfError, WholeConfig, WholeOptions};
 
 /// The bundled reference policy: the vendor CPL's intent in Squid.
 pub const REFERENCE_POLICY: &str = concat!(
@@ -34,6 +38,8 @@ pub(crate) const LAB_OWNED: &[&str] = &[
 pub struct Policy {
     path: PathBuf,
     text: String,
+    /// A whole configuration mapped onto the lab (`None`: a fragment under the contract).
+    whole: Option<Arc<WholeConfig>>,
 }
 
 /// A policy line that breaks the contract.
@@ -78,6 +84,7 @@ impl Policy {
         let policy = Self {
             path: path.to_owned(),
             text,
+            whole: None,
         };
         if let Some(violation) = policy.violations().into_iter().next() {
             bail!("policy rejected: {violation}");
@@ -91,7 +98,25 @@ impl Policy {
         Self {
             path: PathBuf::from(format!("the configuration of the proxy at {url}")),
             text: format!("# the proxy at {url} enforces its own configuration\n"),
+            whole: None,
         }
+    }
+
+    /// Reads a whole `squid.conf` (with its includes and the files its ACLs name) and maps
+    /// it onto the lab: nothing is rejected for being the lab's, it is replaced.
+    pub fn load_whole(path: &Path, options: &WholeOptions) -> Result<Self, WholeConfError> {
+        let whole = WholeConfig::load(path, options)?;
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        Ok(Self {
+            path: path.to_owned(),
+            text,
+            whole: Some(Arc::new(whole)),
+        })
+    }
+
+    /// The whole configuration and its mapping, when this policy is one.
+    pub fn whole(&self) -> Option<&WholeConfig> {
+        self.whole.as_deref()
     }
 
     pub fn reference() -> Result<Self> {

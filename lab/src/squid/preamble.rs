@@ -57,7 +57,7 @@ memory_cache_mode always
 # through the lab in 16 KB steps.
 read_ahead_gap 1 MB
 
-logformat lab_evidence %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt bump=%ssl::bump_mode sni=%ssl::>sni range="%{{Range}}>h" content_range="%{{Content-Range}}<h" adapt="%adapt::all_trs" err=%err_code/%err_detail scenario=%{{X-Conformance-Scenario}}>h
+logformat lab_evidence {EVIDENCE_FORMAT}
 access_log stdio:{LOG_DIR}/access.log lab_evidence
 buffered_logs off
 cache_log stdio:{LOG_DIR}/cache.log
@@ -71,6 +71,46 @@ include {LAB_DIR}/policy.conf
 {EPILOGUE}"#
     )
 }
+
+/// The full `squid.conf` for a whole configuration: the lab's defaults the admin's may
+/// override (memory cache, read-ahead), the lab's credentials when it authenticates, the
+/// admin's configuration as mapped ([`super::whole::WHOLE_CONF`]), then the lab's plumbing and
+/// evidence settings, which come last so that they win.
+pub fn render_whole(whole: &super::whole::WholeConfig) -> String {
+    let header = whole.header().join("\n");
+    let extra = whole.epilogue().join("\n");
+    let whole_conf = super::whole::WHOLE_CONF;
+    format!(
+        r#"# proxy-conformance lab: a whole configuration, mapped (the admin's values of these win).
+cache_mem 64 MB
+maximum_object_size_in_memory 8 MB
+memory_cache_mode always
+read_ahead_gap 1 MB
+visible_hostname proxy-under-test
+{header}
+
+# The admin's configuration, mapped onto the lab.
+include {whole_conf}
+
+# proxy-conformance lab: its plumbing and evidence, after the admin's configuration.
+{extra}
+sslcrtd_program /usr/lib/squid/security_file_certgen -s /var/lib/squid-lab/ssl_db -M 4MB
+tls_outgoing_options cafile={LAB_DIR}/origin-ca.pem
+hosts_file {LAB_DIR}/hosts
+dns_nameservers 127.0.0.1
+dns_timeout 2 seconds
+logformat lab_evidence {EVIDENCE_FORMAT}
+access_log stdio:{LOG_DIR}/access.log lab_evidence
+cache_log stdio:{LOG_DIR}/cache.log
+pid_filename /run/squid-lab/squid.pid
+coredump_dir /var/spool/squid
+shutdown_lifetime 1 second
+{EPILOGUE}"#
+    )
+}
+
+/// The lab's evidence log format (what [`super::log`] reads).
+const EVIDENCE_FORMAT: &str = "%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt bump=%ssl::bump_mode sni=%ssl::>sni range=\"%{Range}>h\" content_range=\"%{Content-Range}<h\" adapt=\"%adapt::all_trs\" err=%err_code/%err_detail scenario=%{X-Conformance-Scenario}>h";
 
 /// What the lab re-asserts after the policy: settings a pasted production tail may carry that
 /// would change what the lab observes, overridden rather than rejected (each is a legitimate
