@@ -104,14 +104,7 @@ async fn main() -> ExitCode {
                 continue;
             }
         };
-        let mutant = Mutant {
-            path,
-            name: (*name).to_owned(),
-            expected,
-            kind,
-            fails_at: Vec::new(),
-            changed_lines: 0,
-        };
+        let mutant = Mutant::declared(path, *name, expected, kind);
         let verdict = judge(&mutant, &report);
         println!(
             "whole_conf: {name}: {} — {}",

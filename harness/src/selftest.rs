@@ -51,6 +51,27 @@ pub struct Mutant {
     pub changed_lines: usize,
 }
 
+impl Mutant {
+    /// A policy judged as it is (a test's own case), with what it must make fail.
+    pub fn declared(
+        path: PathBuf,
+        name: impl Into<String>,
+        expected: BTreeSet<String>,
+        kind: MutantKind,
+    ) -> Self {
+        Self {
+            source: path.clone(),
+            path,
+            _applied: None,
+            name: name.into(),
+            expected,
+            kind,
+            fails_at: Vec::new(),
+            changed_lines: 0,
+        }
+    }
+}
+
 /// What a mutant's one fault breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MutantKind {
