@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use crate::endpoint::ProxyEndpoint;
 use crate::exchange::Credentials;
 
-const TUNNEL_TIMEOUT: Duration = Duration::from_secs(5);
+const TUNNEL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One raw exchange through a CONNECT tunnel.
 #[derive(Debug, Clone)]
@@ -73,7 +73,8 @@ pub async fn raw_tunnel(
         received: Vec::new(),
         stopped: None,
     };
-    let outcome = tokio::time::timeout(TUNNEL_TIMEOUT, async {
+    let bound = TUNNEL_TIMEOUT + greeting.unwrap_or_default();
+    let outcome = tokio::time::timeout(bound, async {
         let stream = TcpStream::connect(proxy.address()).await?;
         let mut stream = BufReader::new(stream);
         let mut connect = format!(
@@ -134,7 +135,7 @@ pub async fn raw_tunnel(
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(error)) => exchange.stopped = Some(error.to_string()),
-        Err(_) => exchange.stopped = Some(format!("no complete reply within {TUNNEL_TIMEOUT:?}")),
+        Err(_) => exchange.stopped = Some(format!("no complete reply within {bound:?}")),
     }
     exchange
 }

@@ -267,7 +267,7 @@ async fn serve_tls_port(
 /// service of a server-first protocol does (a banner): a tunnel that inspects the protocol
 /// holds the connection until the client speaks, so the greeting never arrives. TLS clients
 /// speak within milliseconds of the tunnel opening.
-pub const SERVER_FIRST_AFTER: Duration = Duration::from_millis(1500);
+pub const SERVER_FIRST_AFTER: Duration = Duration::from_millis(2500);
 
 /// What the origin says first to a silent client.
 pub const SERVER_GREETING: &[u8] = b"220 update-origin ready\r\n";
