@@ -6,10 +6,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use conformance_lab::external::ExternalOptions;
-use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage};
+use conformance_lab::{Lab, LabError, LabHealth, LabMode, LabOptions, Policy, Vantage};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -23,7 +23,8 @@ use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
 use crate::interrupt::Interrupt;
 use crate::invariants::{RunEvidence, ScenarioRecord};
-use crate::model::{SuiteReport, VantagePoints};
+use crate::lab_faults::LabBroken;
+use crate::model::{LabHealthReport, SuiteReport, VantagePoints};
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
 use crate::report::{self, report_file, write_report};
@@ -194,6 +195,21 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     drawn_hosts.push(("look-alikes".to_owned(), lab.hosts().look_alikes().to_vec()));
     let host_seed = lab.hosts().seed();
     let lab = Arc::new(lab);
+    let health = lab.health();
+    let ready_at = SystemTime::now();
+    // Says so the moment the lab breaks: the run goes on only to let running scenarios end.
+    let announce = (options.console != Console::Silent).then(|| {
+        let health = health.clone();
+        tokio::spawn(async move {
+            health.broken().await;
+            if let Some(fault) = health.first_fault() {
+                eprintln!(
+                    "lab: FAULT: {fault} — scenarios running now or later are not judged; \
+                     none is started any more"
+                );
+            }
+        })
+    });
     let outcome = tokio::select! {
         outcome = async {
             let roots = lab.proxy_endpoint().trusted_roots;
@@ -205,7 +221,14 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             let recorded = with_lab(
                 lab.clone(),
                 Some(baseline),
-                execute(&options, &feature_set, selection, &selected, records.clone()),
+                execute(
+                    &options,
+                    &feature_set,
+                    selection,
+                    &selected,
+                    records.clone(),
+                    health.clone(),
+                ),
             )
             .await?;
             let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
@@ -213,14 +236,20 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         } => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
+    if let Some(announce) = announce {
+        announce.abort();
+    }
     if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;
     }
+    // Read before the teardown, which stops the watch.
+    let faults = health.faults();
     lab.shutdown().await;
     let (recorded, evidence) = outcome?;
-    let findings = crate::invariants::judge(&evidence);
+    let mut findings = crate::invariants::judge(&evidence);
     let mut scenarios = recorded.outcomes;
+    crate::lab_faults::set_aside(&mut scenarios, &evidence.scenarios, &mut findings, &faults);
     crate::attribution::attribute(
         &mut scenarios,
         &evidence.scenarios,
@@ -242,9 +271,22 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         drawn_hosts,
         lab_start,
         duration: started.elapsed(),
+        lab: LabHealthReport {
+            ready_at,
+            faults,
+            retries: health
+                .retries()
+                .into_iter()
+                .chain(recorded.retries)
+                .collect(),
+        },
     };
     if let Some(path) = &options.cucumber_json {
         report::json::add_at_to_tags(path)?;
+        report::json::mark_lab_fault(path, &report)?;
+    }
+    if let Some(path) = &options.junit {
+        report::junit::mark_lab_fault(path, &report)?;
     }
     if let Some(path) = &options.html {
         write_report(path, &report::html::render(&report))?;
@@ -258,6 +300,7 @@ async fn execute(
     selection: Selection,
     selected: &SelectedFeatures,
     scenario_records: Arc<Mutex<Vec<ScenarioRecord>>>,
+    health: Arc<LabHealth>,
 ) -> Result<Recorded, SuiteError> {
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let records = scenario_records.clone();
@@ -286,6 +329,18 @@ async fn execute(
                 .normalized(),
         )
         .fail_on_skipped()
+        .before(move |_, _, _, _| {
+            // A scenario is never started on a broken lab: raised as a typed payload the
+            // recorder reads (resume_unwind: no panic message on the console).
+            let fault = health.first_fault();
+            Box::pin(async move {
+                if let Some(fault) = fault {
+                    std::panic::resume_unwind(Box::new(LabBroken(format!(
+                        "not run: the lab broke before it started ({fault})"
+                    ))));
+                }
+            })
+        })
         .after(move |feature, _, scenario, finished, world| {
             // A scenario whose steps passed but whose property rests on a vantage point this
             // mode cannot see is not observable: raised as a typed payload the recorder

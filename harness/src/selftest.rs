@@ -425,6 +425,12 @@ fn untripped_checks(mutant: &Mutant, failed: &[&ScenarioOutcome]) -> Vec<String>
 
 /// Judges one mutant's run.
 pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    if let Some(what) = report.lab.what_failed() {
+        // A broken lab judges no policy: the mutant is neither detected nor missed.
+        let failed: Vec<_> = report.failed().collect();
+        let problem = format!("not judged: the lab broke ({what}), exit 3");
+        return verdict_of(mutant, report, &failed, BTreeSet::new(), vec![problem]);
+    }
     match mutant.kind {
         MutantKind::Policy => judge_policy_fault(mutant, report),
         MutantKind::Control | MutantKind::Blinding => judge_inconclusive_fault(mutant, report),
@@ -557,6 +563,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
                 Verdict::Pass => 0,
                 Verdict::Inconclusive => 5,
                 Verdict::Fail => 4,
+                Verdict::LabFault => 3,
             }
         ));
     }
