@@ -1,16 +1,17 @@
 //! A fault of the lab is never a verdict about the policy. Once the lab's watch saw a fault
 //! (a container killed, stopped or restarted, a server that stopped answering), every scenario
-//! still running then or started after it is *not judged because of the lab*, whatever it
-//! ended with; so is one that failed just before with a transport error (refused, reset,
-//! timed out) the fault explains — a probe-detected fault is seen up to a probe's interval
-//! late. Their run-wide findings go with them. Scenarios that ended on a healthy lab keep
+//! still running when the lab may have broken — for a fault a probe found, from the last probe
+//! that passed — or started after it is *not judged because of the lab*, whatever it ended
+//! with; so is one that failed just before with a transport error (refused, reset, timed out)
+//! the fault explains (a container's death can show to a client a moment before the engine
+//! reports it). Their run-wide findings go with them. Scenarios that ended on a healthy lab keep
 //! their verdicts, and the run ends as a lab fault (exit 3), never as a policy failure. A run
 //! whose lab stayed healthy is left exactly as it was.
 
 use std::time::Duration;
 
 use conformance_client::Outcome;
-use conformance_lab::LabFault;
+use conformance_lab::{LabFault, LabHealth};
 
 use crate::invariants::{Finding, ScenarioRecord};
 use crate::model::{ScenarioOutcome, ScenarioState};
@@ -18,11 +19,6 @@ use crate::model::{ScenarioOutcome, ScenarioState};
 /// How long before a fault was seen a transport error is still taken for the fault's: twice
 /// the watch's probe interval.
 pub(crate) const TRANSPORT_MARGIN: Duration = Duration::from_secs(1);
-
-/// The payload the runner's `before` hook raises for a scenario that would start on a broken
-/// lab: it is not run, and is reported as not judged.
-#[derive(Debug, Clone)]
-pub(crate) struct LabBroken(pub(crate) String);
 
 /// Marks the scenarios `faults` leave unjudged, and drops the run-wide findings of their
 /// traffic. Does nothing when there is no fault.
@@ -32,7 +28,10 @@ pub(crate) fn set_aside(
     findings: &mut Vec<Finding>,
     faults: &[LabFault],
 ) {
-    let Some(first) = faults.iter().min_by_key(|f| f.at) else {
+    let (Some(first), Some(broken_since)) = (
+        faults.iter().min_by_key(|f| f.at),
+        LabHealth::broken_since(faults),
+    ) else {
         return;
     };
     let mut unjudged_tokens = Vec::new();
@@ -41,10 +40,10 @@ pub(crate) fn set_aside(
             .iter()
             .find(|r| r.feature == outcome.feature && r.line == outcome.line);
         let why = match (outcome.started_at, outcome.finished_at) {
-            (Some(started), _) if started >= first.at => Some(format!(
+            (Some(started), _) if started >= broken_since => Some(format!(
                 "not judged because of the lab: it started after {first}"
             )),
-            (_, Some(finished)) if finished >= first.at => Some(format!(
+            (_, Some(finished)) if finished >= broken_since => Some(format!(
                 "not judged because of the lab: it was running when {first}"
             )),
             (_, None) => Some(format!(
@@ -52,7 +51,7 @@ pub(crate) fn set_aside(
             )),
             (_, Some(finished))
                 if outcome.failed()
-                    && finished + TRANSPORT_MARGIN >= first.at
+                    && finished + TRANSPORT_MARGIN >= broken_since
                     && record.is_some_and(had_transport_error) =>
             {
                 Some(format!(
@@ -163,6 +162,7 @@ mod tests {
     fn fault(millis: u64) -> LabFault {
         LabFault {
             at: at(millis),
+            healthy_until: None,
             component: LabComponent::ProxyContainer,
             what: "was killed (signal 9)".into(),
             proxy_log: Vec::new(),
@@ -215,6 +215,26 @@ mod tests {
         assert!(outcomes[1].claimed_by.is_empty());
         let kept: Vec<_> = findings.iter().filter_map(|f| f.scenario.clone()).collect();
         assert_eq!(kept, ["s1-t"]);
+    }
+
+    #[test]
+    fn a_fault_a_probe_found_counts_from_the_last_probe_that_passed() {
+        // The origin reset at some point after it was last seen healthy at 4 s; a scenario
+        // that failed at 4.5 s (its proxy answered 502, no transport error) is not judged.
+        let mut outcomes = vec![
+            outcome(1, 0, Some(3_900), false),
+            outcome(2, 0, Some(4_500), true),
+        ];
+        let records = [record(1, false), record(2, false)];
+        let mut probed = fault(5_000);
+        probed.healthy_until = Some(at(4_000));
+        set_aside(&mut outcomes, &records, &mut Vec::new(), &[probed.clone()]);
+        assert!(outcomes[0].passed());
+        assert!(outcomes[1].lab_fault().is_some());
+        // The same failure against a fault seen at its very time stands.
+        let mut outcomes = vec![outcome(2, 0, Some(4_500), true)];
+        set_aside(&mut outcomes, &records, &mut Vec::new(), &[fault(5_000)]);
+        assert!(outcomes[0].failed());
     }
 
     #[test]

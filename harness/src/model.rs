@@ -195,12 +195,22 @@ impl LabHealthReport {
         }
     }
 
-    /// `the proxy under test's container was killed (signal 9) 3.5 s after the lab was ready
+    /// ` (last seen healthy 3.0 s after the lab was ready)` for a fault a probe found.
+    pub fn last_seen_healthy(&self, fault: &LabFault) -> String {
+        fault.healthy_until.map_or_else(String::new, |healthy| {
+            format!(
+                " (last seen healthy {:.1} s after the lab was ready)",
+                self.seconds_after_ready(healthy)
+            )
+        })
+    }
+
+    /// `the proxy under test's container was killed (signal 9), 3.5 s after the lab was ready
     /// (18:20:31 UTC)`: what failed first and when.
     pub fn what_failed(&self) -> Option<String> {
         let first = self.first_fault()?;
         Some(format!(
-            "{first} {:.1} s after the lab was ready ({} UTC)",
+            "{first}, {:.1} s after the lab was ready ({} UTC)",
             self.seconds_after_ready(first.at),
             time_of_day(first.at)
         ))
@@ -375,6 +385,7 @@ pub(crate) mod tests_support {
                 ready_at,
                 faults: vec![LabFault {
                     at: ready_at + Duration::from_millis(3500),
+                    healthy_until: None,
                     component: LabComponent::ProxyContainer,
                     what: "was killed (signal 9)".into(),
                     proxy_log: vec!["Squid Cache (Version 5.7): running".into()],

@@ -15,7 +15,6 @@ use conformance_steps::ConformanceWorld;
 
 use conformance_lab::NotObservable;
 
-use crate::lab_faults::LabBroken;
 use crate::model::{FailedStep, ScenarioOutcome, ScenarioState};
 
 /// How progress is shown while the run goes.
@@ -276,9 +275,7 @@ fn error_message(error: &event::StepError) -> String {
 }
 
 fn panic_message(info: &event::Info) -> String {
-    if let Some(broken) = info.downcast_ref::<LabBroken>() {
-        broken.0.clone()
-    } else if let Some(text) = info.downcast_ref::<String>() {
+    if let Some(text) = info.downcast_ref::<String>() {
         text.clone()
     } else if let Some(text) = info.downcast_ref::<&str>() {
         (*text).to_owned()

@@ -23,7 +23,6 @@ use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
 use crate::interrupt::Interrupt;
 use crate::invariants::{RunEvidence, ScenarioRecord};
-use crate::lab_faults::LabBroken;
 use crate::model::{LabHealthReport, SuiteReport, VantagePoints};
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
@@ -239,12 +238,13 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     if let Some(announce) = announce {
         announce.abort();
     }
+    // A probe still in flight may find the lab broke before the scenarios ended.
+    lab.stop_watching().await;
+    let faults = health.faults();
     if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;
     }
-    // Read before the teardown, which stops the watch.
-    let faults = health.faults();
     lab.shutdown().await;
     let (recorded, evidence) = outcome?;
     let mut findings = crate::invariants::judge(&evidence);
@@ -330,14 +330,14 @@ async fn execute(
         )
         .fail_on_skipped()
         .before(move |_, _, _, _| {
-            // A scenario is never started on a broken lab: raised as a typed payload the
-            // recorder reads (resume_unwind: no panic message on the console).
+            // A scenario is never started on a broken lab (resume_unwind: the hook fails
+            // without a panic message on the console); the report says it was not judged.
             let fault = health.first_fault();
             Box::pin(async move {
                 if let Some(fault) = fault {
-                    std::panic::resume_unwind(Box::new(LabBroken(format!(
+                    std::panic::resume_unwind(Box::new(format!(
                         "not run: the lab broke before it started ({fault})"
-                    ))));
+                    )));
                 }
             })
         })

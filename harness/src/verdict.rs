@@ -68,6 +68,8 @@ pub struct PropertyVerdict {
 pub struct Invariants<'a> {
     pub findings: &'a [Finding],
     pub update_exchanges: usize,
+    /// The lab broke during the run: what the invariants saw after that is not judged.
+    pub lab_broke: bool,
 }
 
 /// The verdict of every property the scenarios carry or the invariants judged, in report
@@ -161,7 +163,14 @@ fn judge_property(
             ),
         )
     } else if judged_by_invariants_only {
-        if invariants.update_exchanges == 0 {
+        if invariants.lab_broke {
+            (
+                Verdict::Inconclusive,
+                "not judged: the lab broke during the run, so its update traffic after that \
+                 proves nothing"
+                    .to_owned(),
+            )
+        } else if invariants.update_exchanges == 0 {
             (
                 Verdict::Inconclusive,
                 "no update request was made: nothing to judge".to_owned(),
@@ -352,6 +361,7 @@ impl SuiteReport {
         Invariants {
             findings: &self.findings,
             update_exchanges: self.update_exchanges,
+            lab_broke: !self.lab.faults.is_empty(),
         }
     }
 }
@@ -374,6 +384,7 @@ mod tests {
         let with_traffic = Invariants {
             findings: &[],
             update_exchanges: 1,
+            lab_broke: false,
         };
         run_verdict(scenarios, selected, with_traffic)
     }
@@ -606,18 +617,20 @@ mod tests {
         let invariants = Invariants {
             findings: std::slice::from_ref(&finding),
             update_exchanges: 10,
+            lab_broke: false,
         };
         let verdicts = property_verdicts(&run, invariants);
         assert_eq!(verdicts[0].verdict, Verdict::Fail);
         assert!(verdicts[0].why.contains("x.exe"), "{}", verdicts[0].why);
         assert_eq!(run_verdict(&run, 2, invariants), Verdict::Fail);
         // Integrity is judged by the invariants alone: over no update request, never a pass.
-        let integrity = |update_exchanges| {
+        let integrity = |update_exchanges, lab_broke| {
             property_verdicts(
                 &run,
                 Invariants {
                     findings: &[],
                     update_exchanges,
+                    lab_broke,
                 },
             )
             .into_iter()
@@ -625,7 +638,9 @@ mod tests {
             .unwrap()
             .verdict
         };
-        assert_eq!(integrity(0), Verdict::Inconclusive);
-        assert_eq!(integrity(5), Verdict::Pass);
+        assert_eq!(integrity(0, false), Verdict::Inconclusive);
+        assert_eq!(integrity(5, false), Verdict::Pass);
+        // Over a lab that broke, the invariants alone prove nothing.
+        assert_eq!(integrity(5, true), Verdict::Inconclusive);
     }
 }

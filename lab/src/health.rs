@@ -53,8 +53,11 @@ impl fmt::Display for LabComponent {
 /// One fault of the lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabFault {
-    /// When it happened (for an unanswered probe: when the probe was sent).
+    /// When it was seen (for an unanswered probe: when the probe was sent).
     pub at: SystemTime,
+    /// For a fault found by a probe: when the component was last seen healthy (the previous
+    /// probe that passed, or the lab's start). It broke somewhere in between.
+    pub healthy_until: Option<SystemTime>,
     pub component: LabComponent,
     /// What happened, completing "`component` …": `was killed (signal 9)`, `did not answer …`.
     pub what: String,
@@ -122,6 +125,12 @@ impl LabHealth {
         faults
     }
 
+    /// The earliest time the lab may have been broken: a probe's fault counts from when the
+    /// component was last seen healthy.
+    pub fn broken_since(faults: &[LabFault]) -> Option<SystemTime> {
+        faults.iter().map(|f| f.healthy_until.unwrap_or(f.at)).min()
+    }
+
     /// The earliest fault, if the lab broke.
     pub fn first_fault(&self) -> Option<LabFault> {
         self.faults().into_iter().next()
@@ -156,6 +165,7 @@ mod tests {
     fn fault(at_secs: u64, component: LabComponent) -> LabFault {
         LabFault {
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(at_secs),
+            healthy_until: None,
             component,
             what: "was killed".into(),
             proxy_log: Vec::new(),

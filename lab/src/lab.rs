@@ -459,14 +459,21 @@ impl Lab {
         self.health.clone()
     }
 
-    /// Removes the lab's containers and network now, even while scenarios still hold the lab
-    /// (dropping the lab does the same). The watch stops first: the teardown is no fault.
-    pub async fn shutdown(&self) {
-        self.health.disarm();
+    /// Ends the watch: probes in flight finish (a fault they find is still recorded), then
+    /// nothing more is recorded. Call it when the scenarios are done, before reading
+    /// [`Lab::health`] for the run's verdict; [`Lab::shutdown`] calls it too.
+    pub async fn stop_watching(&self) {
         let watch = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(mut watch) = watch {
             watch.stop().await;
         }
+        self.health.disarm();
+    }
+
+    /// Removes the lab's containers and network now, even while scenarios still hold the lab
+    /// (dropping the lab does the same). The watch stops first: the teardown is no fault.
+    pub async fn shutdown(&self) {
+        self.stop_watching().await;
         let taken = self
             .resources
             .lock()

@@ -47,11 +47,14 @@ pub(crate) struct Watched {
 /// The running watch; it stops when dropped or [`LabWatch::stop`]ped.
 pub(crate) struct LabWatch {
     tasks: JoinSet<()>,
+    /// Tells the probes to finish the probe they are in and send no other.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl LabWatch {
     pub(crate) fn start(watched: Watched, health: Arc<LabHealth>) -> Self {
         let mut tasks = JoinSet::new();
+        let stopping = tokio::sync::watch::Sender::new(false);
         let proxy_log = ProxyLogTail::of(&watched.containers);
         if let Some((docker, containers)) = watched.containers {
             tasks.spawn(follow_events(
@@ -59,6 +62,7 @@ impl LabWatch {
                 containers,
                 health.clone(),
                 proxy_log.clone(),
+                stopping.subscribe(),
             ));
         }
         let probes: [(LabComponent, Probe); 3] = [
@@ -75,6 +79,7 @@ impl LabWatch {
                 probe,
                 health.clone(),
                 proxy_log.clone(),
+                stopping.subscribe(),
             ));
         }
         if let Some(proxy) = watched.external_proxy {
@@ -83,9 +88,10 @@ impl LabWatch {
                 Probe::ExternalProxy(proxy),
                 health,
                 proxy_log,
+                stopping.subscribe(),
             ));
         }
-        Self { tasks }
+        Self { tasks, stopping }
     }
 
     /// Adds a task that lives as long as the watch (the test-only fault injection).
@@ -93,8 +99,19 @@ impl LabWatch {
         self.tasks.spawn(task);
     }
 
-    /// Stops every task and waits until none runs.
+    /// Lets every probe in flight finish (a fault it finds is recorded with the time it was
+    /// sent: a server that hung just before the run ended is not missed), then stops every
+    /// task and waits until none runs.
     pub(crate) async fn stop(&mut self) {
+        self.stopping.send_replace(true);
+        let in_flight = async {
+            while let Some(done) = self.tasks.join_next().await {
+                drop(done);
+            }
+        };
+        // Probes end within their timeout; the event follower never ends by itself.
+        let longest = PROBE_TIMEOUT.max(crate::external::CONNECT_TIMEOUT);
+        let _ = tokio::time::timeout(longest + Duration::from_secs(1), in_flight).await;
         self.tasks.shutdown().await;
     }
 }
@@ -146,6 +163,7 @@ async fn follow_events(
     containers: Vec<(String, LabComponent)>,
     health: Arc<LabHealth>,
     proxy_log: ProxyLogTail,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let filters = HashMap::from([
         ("type".to_owned(), vec!["container".to_owned()]),
@@ -156,13 +174,18 @@ async fn follow_events(
     ]);
     let mut events = docker.events(Some(EventsOptionsBuilder::new().filters(&filters).build()));
     loop {
-        let event = match events.next().await {
+        let next = tokio::select! {
+            next = events.next() => next,
+            _ = stopping.wait_for(|stop| *stop) => return,
+        };
+        let event = match next {
             Some(Ok(event)) => event,
             Some(Err(error)) => {
                 record(
                     &health,
                     &proxy_log,
                     SystemTime::now(),
+                    None,
                     LabComponent::DockerEngine,
                     format!("stopped reporting the lab's containers: {error}"),
                 )
@@ -174,6 +197,7 @@ async fn follow_events(
                     &health,
                     &proxy_log,
                     SystemTime::now(),
+                    None,
                     LabComponent::DockerEngine,
                     "closed the stream of the lab's container events".to_owned(),
                 )
@@ -201,7 +225,7 @@ async fn follow_events(
             .map_or_else(SystemTime::now, |nanos| {
                 UNIX_EPOCH + Duration::from_nanos(nanos)
             });
-        record(&health, &proxy_log, at, component, what).await;
+        record(&health, &proxy_log, at, None, component, what).await;
     }
 }
 
@@ -230,12 +254,14 @@ async fn record(
     health: &LabHealth,
     proxy_log: &ProxyLogTail,
     at: SystemTime,
+    healthy_until: Option<SystemTime>,
     component: LabComponent,
     what: String,
 ) {
     let proxy_log = proxy_log.read().await;
     health.record(LabFault {
         at,
+        healthy_until,
         component,
         what,
         proxy_log,
@@ -337,12 +363,21 @@ async fn keep_probing(
     probe: Probe,
     health: Arc<LabHealth>,
     proxy_log: ProxyLogTail,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
+    // The lab was checked ready just before the watch started.
+    let mut healthy_until = SystemTime::now();
     loop {
-        tokio::time::sleep(PROBE_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(PROBE_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
         let sent = SystemTime::now();
         let what = match tokio::time::timeout(probe.timeout(), probe.once()).await {
-            Ok(Ok(())) => continue,
+            Ok(Ok(())) => {
+                healthy_until = sent;
+                continue;
+            }
             Ok(Err(error)) => format!(
                 "failed a health probe ({}): {}",
                 probe.describe(),
@@ -354,7 +389,15 @@ async fn keep_probing(
                 probe.timeout().as_secs()
             ),
         };
-        record(&health, &proxy_log, sent, component, what).await;
+        record(
+            &health,
+            &proxy_log,
+            sent,
+            Some(healthy_until),
+            component,
+            what,
+        )
+        .await;
         return;
     }
 }
@@ -382,11 +425,13 @@ mod tests {
 
     async fn probe_result(probe: Probe) -> Option<String> {
         let health = Arc::new(LabHealth::default());
+        let (_stopping, stop) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(keep_probing(
             LabComponent::Origin,
             probe,
             health.clone(),
             ProxyLogTail(None),
+            stop,
         ));
         let _ = tokio::time::timeout(PROBE_EVERY * 3 + PROBE_TIMEOUT, health.broken()).await;
         task.abort();

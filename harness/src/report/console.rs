@@ -95,9 +95,10 @@ fn render_lab_health(report: &SuiteReport) -> String {
         );
         for fault in &report.lab.faults {
             out.push_str(&format!(
-                "  {:>6.1} s ({} UTC)  {fault}\n",
+                "  {:>6.1} s ({} UTC)  {fault}{}\n",
                 report.lab.seconds_after_ready(fault.at),
-                crate::model::time_of_day(fault.at)
+                crate::model::time_of_day(fault.at),
+                report.lab.last_seen_healthy(fault)
             ));
         }
         if let Some(log) = report
@@ -208,7 +209,7 @@ mod tests {
         let last = text.lines().last().unwrap();
         assert!(
             last.starts_with(
-                "LAB FAULT: the proxy under test's container was killed (signal 9) 3.5 s after \
+                "LAB FAULT: the proxy under test's container was killed (signal 9), 3.5 s after \
                  the lab was ready (01:00:03 UTC); 2 of the 2 selected scenarios not judged"
             ),
             "{last}"

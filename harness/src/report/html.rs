@@ -78,7 +78,7 @@ fn lab_health(report: &SuiteReport) -> String {
                  <td style=\"text-align:left\"><pre>{}</pre></td></tr>",
                 report.lab.seconds_after_ready(fault.at),
                 crate::model::time_of_day(fault.at),
-                escape(&fault.to_string()),
+                escape(&format!("{fault}{}", report.lab.last_seen_healthy(fault))),
                 escape(&fault.proxy_log.join("\n"))
             );
         }

@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(result(0, 1)["status"], "failed");
         assert_eq!(json[1]["name"], "lab health");
         assert!(result(1, 0)["error_message"].as_str().unwrap().starts_with(
-            "LAB FAULT: the proxy under test's container was killed (signal 9) 3.5 s"
+            "LAB FAULT: the proxy under test's container was killed (signal 9), 3.5 s"
         ));
     }
 }

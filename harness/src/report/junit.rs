@@ -153,9 +153,10 @@ fn lab_suite(report: &SuiteReport) -> String {
     let mut details = String::new();
     for fault in &report.lab.faults {
         details.push_str(&format!(
-            "{:.1} s after the lab was ready ({} UTC): {fault}\n",
+            "{:.1} s after the lab was ready ({} UTC): {fault}{}\n",
             report.lab.seconds_after_ready(fault.at),
-            crate::model::time_of_day(fault.at)
+            crate::model::time_of_day(fault.at),
+            report.lab.last_seen_healthy(fault)
         ));
     }
     if let Some(log) = report
