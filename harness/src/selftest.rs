@@ -724,6 +724,29 @@ mod tests {
     }
 
     #[test]
+    fn a_run_whose_lab_broke_judges_no_mutant() {
+        use crate::model::tests_support::{report_with, unjudged};
+        let mutant = super::Mutant {
+            path: "m.conf".into(),
+            name: "m".into(),
+            expected: ["@auth".to_owned()].into(),
+            kind: super::MutantKind::Policy,
+            fails_at: Vec::new(),
+            changed_lines: 1,
+        };
+        let mut report = report_with(vec![unjudged("features/x.feature", 1)]);
+        let verdict = super::judge(&mutant, &report);
+        assert!(!verdict.detected());
+        assert!(
+            verdict.problems[0].starts_with("not judged: the lab broke"),
+            "{:?}",
+            verdict.problems
+        );
+        report.lab.faults.clear();
+        assert!(!super::judge(&mutant, &report).problems[0].starts_with("not judged"));
+    }
+
+    #[test]
     fn a_mutant_left_behind_by_a_changed_reference_is_too_far_off() {
         let stale = "acl old dstdomain .windowsupdate.com\nacl old dstdomain .update.microsoft.com\nhttp_access allow old\nhttp_access allow users\nacl x src all\nacl y src all\nacl z src all\n";
         assert!(changed_lines(REFERENCE, stale) > MAX_CHANGED_LINES);
