@@ -4,8 +4,12 @@
 //! ICAP recorder or the categoriser made unresponsive, the origin resetting connections
 //! (through `PROXY_CONFORMANCE_INJECT_FAULT`, the lab's test-only seam) — and must end with
 //! exit 3 and one last line naming what failed and when, never exit 4 or property advice, with
-//! every report saying so; the same run on a healthy lab passes. Every run leaves no container,
-//! network or process behind. The runs are small (a few seconds each) and run concurrently.
+//! every report saying so; the same run on a healthy lab passes. In external mode, the proxy
+//! under test (an ordinary Squid) killed mid-run ends the same way. Every run leaves no
+//! container, network or process behind. The runs are small (a few seconds each) and run
+//! concurrently.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -196,6 +200,67 @@ fn problems(run: &Run, expected_first_fault: Option<&str>) -> Vec<String> {
         .into_iter()
         .map(|p| format!("{:?}: {p}", run.fault))
         .collect()
+}
+
+#[test]
+fn an_external_proxy_that_stops_answering_is_a_lab_fault() {
+    use common::external_proxy::{external_squid, PASSWORD, USER};
+    let proxy = external_squid("lab-fault", conformance_lab::EXTERNAL_SQUID_BYPASS_CONF);
+    let mut args = vec![
+        "run".to_owned(),
+        "--proxy".into(),
+        format!("http://127.0.0.1:{}", proxy.port),
+        "--expose".into(),
+        proxy.gateway.clone(),
+        "--state-dir".into(),
+        proxy.state.path().display().to_string(),
+        "--tags".into(),
+        "@tls or @auth".into(),
+        "--concurrency".into(),
+        CONCURRENCY.into(),
+        "--proxy-user".into(),
+        format!("{USER}:{PASSWORD}"),
+    ];
+    if let Some(ca) = &proxy.interception_ca {
+        args.extend(["--proxy-ca".into(), ca.display().to_string()]);
+    }
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .env("CI", "true")
+        .env_remove(conformance_lab::INJECT_FAULT_ENV)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        let ready = line.contains("lab: ready");
+        line.clear();
+        if ready {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("docker")
+        .args(["kill", &proxy.container])
+        .stdout(Stdio::null())
+        .status()
+        .expect("docker runs");
+    assert!(killed.success(), "docker kill {}", proxy.container);
+    let _ = stderr.read_to_string(&mut seen);
+    let status = child.wait().expect("the binary exits");
+    let last = seen.lines().last().unwrap_or_default();
+    assert_eq!(status.code(), Some(3), "{seen}");
+    assert!(
+        last.starts_with("LAB FAULT: the proxy under test failed a health probe"),
+        "{seen}"
+    );
+    assert!(!seen.contains("FAILED "), "{seen}");
+    assert_eq!(left_behind(pid), Vec::<String>::new());
 }
 
 #[test]

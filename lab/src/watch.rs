@@ -278,7 +278,8 @@ enum Probe {
     Icap(SocketAddr),
     /// The categoriser's health path, which must be answered.
     Categorizer(SocketAddr),
-    /// A TCP connection to a proxy the harness did not start.
+    /// A connection a proxy the harness did not start must hold open for a request, as the
+    /// origin's: a port forwarder in front of a dead proxy still accepts, then closes.
     ExternalProxy(SocketAddr),
 }
 
@@ -295,26 +296,14 @@ impl Probe {
             Self::Origin(_) => "a connection to its HTTP port",
             Self::Icap(_) => "an ICAP OPTIONS request",
             Self::Categorizer(_) => "a request for its health path",
-            Self::ExternalProxy(_) => "a TCP connection",
+            Self::ExternalProxy(_) => "a connection it must hold open for a request",
         }
     }
 
     /// One probe: `Err` with what went wrong.
     async fn once(self) -> std::io::Result<()> {
         match self {
-            Self::Origin(address) => {
-                let mut stream = TcpStream::connect(address).await?;
-                let mut byte = [0u8; 1];
-                match tokio::time::timeout(RESET_WINDOW, stream.read(&mut byte)).await {
-                    Err(_) => Ok(()),
-                    Ok(Ok(0)) => Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "it closed the connection before any request",
-                    )),
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(error)) => Err(error),
-                }
-            }
+            Self::Origin(address) | Self::ExternalProxy(address) => held_open(address).await,
             Self::Icap(address) => {
                 let request = format!(
                     "OPTIONS icap://{address}/reqmod ICAP/1.0\r\nHost: {address}\r\n\
@@ -329,8 +318,22 @@ impl Probe {
                 );
                 ask(address, &request, b"HTTP/1.1 200").await
             }
-            Self::ExternalProxy(address) => TcpStream::connect(address).await.map(drop),
         }
+    }
+}
+
+/// Connects and waits [`RESET_WINDOW`]: a server waiting for a request holds the connection
+/// open; a reset or a close before any request is a fault.
+async fn held_open(address: SocketAddr) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(address).await?;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(RESET_WINDOW, stream.read(&mut byte)).await {
+        Err(_) | Ok(Ok(1..)) => Ok(()),
+        Ok(Ok(0)) => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "it closed the connection before any request",
+        )),
+        Ok(Err(error)) => Err(error),
     }
 }
 
@@ -478,10 +481,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nothing_listening_is_a_fault() {
+    async fn nothing_listening_or_a_forwarder_that_closes_is_a_fault() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         drop(listener);
         assert!(probe_result(Probe::ExternalProxy(address)).await.is_some());
+        // A forwarder whose proxy is gone: it accepts, then closes.
+        let forwarder = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = forwarder.local_addr().unwrap();
+        let closing = tokio::spawn(async move {
+            while let Ok((stream, _)) = forwarder.accept().await {
+                drop(stream);
+            }
+        });
+        let closed = probe_result(Probe::ExternalProxy(address)).await;
+        closing.abort();
+        assert!(
+            closed
+                .as_deref()
+                .is_some_and(|w| w.contains("closed the connection")),
+            "{closed:?}"
+        );
+        // A proxy waiting for a request passes.
+        let waiting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = waiting.local_addr().unwrap();
+        let holding = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = waiting.accept().await {
+                held.push(stream);
+            }
+        });
+        Probe::ExternalProxy(address).once().await.unwrap();
+        holding.abort();
     }
 }
