@@ -26,6 +26,8 @@ pub enum LabComponent {
     Categorizer,
     /// A proxy the harness did not start (external mode).
     ExternalProxy,
+    /// The harness's DNS server (external mode).
+    Dns,
     /// The Docker engine the lab's containers run on.
     DockerEngine,
 }
@@ -39,6 +41,7 @@ impl LabComponent {
             Self::IcapRecorder => "the ICAP recorder",
             Self::Categorizer => "the categorisation service",
             Self::ExternalProxy => "the proxy under test",
+            Self::Dns => "the harness's DNS server",
             Self::DockerEngine => "the Docker engine",
         }
     }

@@ -207,6 +207,7 @@ impl Lab {
             icap: local(icap.port()),
             categorizer: local(categorizer.port()),
             external_proxy: None,
+            dns: None,
         };
         let watch = watch_with_injection(watched, &health, injected, &origin, &icap, &categorizer);
         Ok(Self {
@@ -273,6 +274,7 @@ impl Lab {
             icap: local(services.icap.port()),
             categorizer: local(services.categorizer.port()),
             external_proxy: Some(proxy_addr),
+            dns: Some(rest.dns.local_addr()),
         };
         let watch = watch_with_injection(
             watched,

@@ -1,7 +1,8 @@
 //! The lab's watch while a run lasts. The lab's containers are followed through Docker's event
 //! stream (a kill, death, stop, pause, restart or out-of-memory of the proxy or the relay is
 //! seen the moment the engine reports it, no polling); the in-process servers, and in external
-//! mode the proxy's address, are probed twice a second with a bounded wait. Each fault goes to
+//! mode the proxy's address and the harness's DNS server, are probed twice a second with a
+//! bounded wait. Each fault goes to
 //! [`LabHealth`] with its time and the proxy's last log lines. A probe is never repeated to
 //! hide a fault: one unanswered probe is a fault, and the component is not probed again.
 //!
@@ -42,6 +43,8 @@ pub(crate) struct Watched {
     pub(crate) categorizer: SocketAddr,
     /// External mode: the proxy under test's address.
     pub(crate) external_proxy: Option<SocketAddr>,
+    /// External mode: the harness's DNS server (its TCP port).
+    pub(crate) dns: Option<SocketAddr>,
 }
 
 /// The running watch; it stops when dropped or [`LabWatch::stop`]ped.
@@ -82,12 +85,18 @@ impl LabWatch {
                 stopping.subscribe(),
             ));
         }
-        if let Some(proxy) = watched.external_proxy {
+        let external = [
+            watched
+                .external_proxy
+                .map(|proxy| (LabComponent::ExternalProxy, Probe::ExternalProxy(proxy))),
+            watched.dns.map(|dns| (LabComponent::Dns, Probe::Dns(dns))),
+        ];
+        for (component, probe) in external.into_iter().flatten() {
             tasks.spawn(keep_probing(
-                LabComponent::ExternalProxy,
-                Probe::ExternalProxy(proxy),
-                health,
-                proxy_log,
+                component,
+                probe,
+                health.clone(),
+                proxy_log.clone(),
                 stopping.subscribe(),
             ));
         }
@@ -281,6 +290,9 @@ enum Probe {
     /// A connection a proxy the harness did not start must hold open for a request, as the
     /// origin's: a port forwarder in front of a dead proxy still accepts, then closes.
     ExternalProxy(SocketAddr),
+    /// A TCP connection the DNS server must hold open for a query (no query is sent, so
+    /// nothing is journaled).
+    Dns(SocketAddr),
 }
 
 impl Probe {
@@ -297,13 +309,16 @@ impl Probe {
             Self::Icap(_) => "an ICAP OPTIONS request",
             Self::Categorizer(_) => "a request for its health path",
             Self::ExternalProxy(_) => "a connection it must hold open for a request",
+            Self::Dns(_) => "a TCP connection it must hold open for a query",
         }
     }
 
     /// One probe: `Err` with what went wrong.
     async fn once(self) -> std::io::Result<()> {
         match self {
-            Self::Origin(address) | Self::ExternalProxy(address) => held_open(address).await,
+            Self::Origin(address) | Self::ExternalProxy(address) | Self::Dns(address) => {
+                held_open(address).await
+            }
             Self::Icap(address) => {
                 let request = format!(
                     "OPTIONS icap://{address}/reqmod ICAP/1.0\r\nHost: {address}\r\n\
