@@ -25,8 +25,7 @@ pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
 pub use model::{
-    time_of_day, FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport,
-    VantagePoints,
+    FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,
 };
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{

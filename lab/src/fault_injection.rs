@@ -6,7 +6,7 @@
 //! Why an environment variable read by the lab alone rather than a command-line option: it is
 //! not part of what a user validates a policy with, so it stays out of `--help` and out of
 //! every report's options, and it reaches the lab through `run`, `selftest` and `load` alike
-//! without each command knowing about it. It is documented in the README's test section.
+//! without each command knowing about it. The README documents it under "When the lab breaks".
 
 use std::time::Duration;
 
