@@ -38,6 +38,9 @@ enum Fault {
 struct Run {
     fault: Fault,
     code: Option<i32>,
+    /// The report (stdout): its last line is the verdict.
+    report: String,
+    /// Progress and notes (stderr).
     stderr: String,
     pid: u32,
     reports: tempfile::TempDir,
@@ -54,13 +57,14 @@ fn run_with(fault: Fault) -> Run {
         .args(["--html", &path("report.html")])
         .env("CI", "true")
         .env_remove(conformance_lab::INJECT_FAULT_ENV)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Fault::Injected(kind) = fault {
         command.env(conformance_lab::INJECT_FAULT_ENV, kind);
     }
     let mut child = command.spawn().expect("the binary runs");
     let pid = child.id();
+    let report = read_all(child.stdout.take().expect("piped stdout"));
     let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
     let mut seen = String::new();
     let mut line = String::new();
@@ -95,10 +99,20 @@ fn run_with(fault: Fault) -> Run {
     Run {
         fault,
         code: status.code(),
+        report: report.join().expect("the report is read"),
         stderr: seen + &rest,
         pid,
         reports,
     }
+}
+
+/// Reads a pipe to its end on a thread of its own (a full pipe must not stall the run).
+fn read_all(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
 }
 
 /// The name of the proxy container of the lab that process `pid` started.
@@ -140,14 +154,14 @@ fn left_behind(pid: u32) -> Vec<String> {
 /// Checks one run ended as its fault should; returns what is wrong.
 fn problems(run: &Run, expected_first_fault: Option<&str>) -> Vec<String> {
     let mut problems = Vec::new();
-    let last = run.stderr.lines().last().unwrap_or_default();
+    let last = run.report.lines().last().unwrap_or_default();
     let read = |name: &str| std::fs::read_to_string(run.reports.path().join(name));
     match expected_first_fault {
         None => {
             if run.code != Some(0) {
                 problems.push(format!("a healthy lab must pass: exit {:?}", run.code));
             }
-            if !last.starts_with("PASS: ") || run.stderr.contains("LAB FAULT") {
+            if !last.starts_with("PASS: ") || run.report.contains("LAB FAULT") {
                 problems.push(format!("a healthy lab must judge as before: {last}"));
             }
         }
@@ -162,13 +176,13 @@ fn problems(run: &Run, expected_first_fault: Option<&str>) -> Vec<String> {
                 ));
             }
             for policy_words in ["FAILED ", "RUN-WIDE ", "→ ", "FAIL: "] {
-                if run.stderr.contains(policy_words) {
+                if run.report.contains(policy_words) {
                     problems.push(format!(
                         "a lab fault read as a policy verdict ({policy_words:?} in the output)"
                     ));
                 }
             }
-            if !run.stderr.contains("not judged because of the lab") {
+            if !run.report.contains("not judged because of the lab") {
                 problems.push("no scenario is reported as not judged because of the lab".into());
             }
             match read("junit.xml") {
@@ -228,11 +242,12 @@ fn an_external_proxy_that_stops_answering_is_a_lab_fault() {
         .args(&args)
         .env("CI", "true")
         .env_remove(conformance_lab::INJECT_FAULT_ENV)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary runs");
     let pid = child.id();
+    let report = read_all(child.stdout.take().expect("piped stdout"));
     let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
     let mut seen = String::new();
     let mut line = String::new();
@@ -253,13 +268,14 @@ fn an_external_proxy_that_stops_answering_is_a_lab_fault() {
     assert!(killed.success(), "docker kill {}", proxy.container);
     let _ = stderr.read_to_string(&mut seen);
     let status = child.wait().expect("the binary exits");
-    let last = seen.lines().last().unwrap_or_default();
-    assert_eq!(status.code(), Some(3), "{seen}");
+    let report = report.join().expect("the report is read");
+    let last = report.lines().last().unwrap_or_default();
+    assert_eq!(status.code(), Some(3), "{seen}{report}");
     assert!(
         last.starts_with("LAB FAULT: the proxy under test failed a health probe"),
-        "{seen}"
+        "{seen}{report}"
     );
-    assert!(!seen.contains("FAILED "), "{seen}");
+    assert!(!report.contains("FAILED "), "{seen}{report}");
     assert_eq!(left_behind(pid), Vec::<String>::new());
 }
 
@@ -305,7 +321,7 @@ fn every_lab_fault_ends_as_a_lab_fault_and_leaves_nothing_behind() {
         let (run, problems) = handle.join().expect("a run thread");
         if !problems.is_empty() {
             all.extend(problems);
-            all.push(format!("its output:\n{}", run.stderr));
+            all.push(format!("its output:\n{}{}", run.stderr, run.report));
         }
     }
     assert!(all.is_empty(), "{}", all.join("\n"));
