@@ -728,6 +728,8 @@ mod tests {
         use crate::model::tests_support::{report_with, unjudged};
         let mutant = super::Mutant {
             path: "m.conf".into(),
+            source: "m.conf".into(),
+            _applied: None,
             name: "m".into(),
             expected: ["@auth".to_owned()].into(),
             kind: super::MutantKind::Policy,
