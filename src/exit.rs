@@ -16,9 +16,11 @@ pub enum Exit {
     /// 2: the input was rejected before anything ran: a policy, feature or CPL file that cannot
     /// be read or parsed, or that breaks the lab contract; `cpl lint` found errors.
     Rejected,
-    /// 3: the lab could not start (Docker, image, the proxy); in external mode, the proxy under
-    /// test cannot be reached (nothing answers at --proxy within 3 s), its requests never reach
-    /// the harness, or the harness's side cannot listen at --expose.
+    /// 3: the lab could not start (Docker, image, the proxy), or it broke during the run (a
+    /// container stopped, restarted or crashed, a lab server or the external proxy stopped
+    /// answering: no verdict about the policy); in external mode, the proxy under test cannot
+    /// be reached (nothing answers at --proxy within 3 s), its requests never reach the
+    /// harness, or the harness's side cannot listen at --expose.
     LabFailed,
     /// 4: scenarios ran and at least one failed; `load`: a machine failed or did not finish.
     Failed,
@@ -49,7 +51,8 @@ impl Exit {
     /// The exit-code table for `--help`.
     pub const TABLE: &'static str = "Exit codes: 0 all passed; 1 usage; 2 policy, feature or \
 CPL rejected before running (cpl lint: errors found); 3 the lab could not start (Docker, image, \
-proxy), or the external proxy cannot be reached or cannot reach the harness; 4 scenarios failed \
+proxy) or broke during the run (no verdict about the policy), or the external proxy cannot be \
+reached or cannot reach the harness; 4 scenarios failed \
 (load: a machine failed or did not finish); 5 inconclusive (a control failed or was not run, a property not \
 observable); 6 the harness's environment (temporary folder); 129/130/143 interrupted by \
 SIGHUP/SIGINT/SIGTERM (the lab is removed).";

@@ -284,14 +284,16 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         .map(|p| display_path(p))
         .collect();
     let report = run_suite(options).await?;
-    print!("{}", report::console::render(&report));
+    // The verdict is the last line of the report (stdout), and of the terminal.
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
     }
+    print!("{}", report::console::render(&report));
     let risky_translation = translated
         .as_ref()
         .is_some_and(|t| !t.update_host_risks.is_empty());
     Ok(match report.verdict() {
+        Verdict::LabFault => Exit::LabFailed,
         Verdict::Fail => Exit::Failed,
         Verdict::Pass if risky_translation => {
             eprintln!(

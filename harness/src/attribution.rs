@@ -112,6 +112,8 @@ mod tests {
             failed_step: None,
             token: None,
             claimed_by: Vec::new(),
+            started_at: None,
+            finished_at: None,
         }
     }
 

@@ -95,6 +95,8 @@ mod tests {
             }),
             token: None,
             claimed_by: tags.iter().filter_map(|t| Property::from_tag(t)).collect(),
+            started_at: None,
+            finished_at: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod error;
 mod feature_set;
 mod interrupt;
 pub mod invariants;
+mod lab_faults;
 mod model;
 mod preflight;
 mod recorder;
@@ -23,7 +24,9 @@ pub use bundle::Bundle;
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
-pub use model::{FailedStep, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints};
+pub use model::{
+    FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,
+};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,

@@ -2,9 +2,9 @@
 //! line, expected vs actual and evidence) and the run as a whole.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use conformance_lab::{display_path, MappingLimit, NotObservable};
+use conformance_lab::{display_path, LabFault, MappingLimit, NotObservable};
 use conformance_spec::{Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
@@ -30,6 +30,9 @@ pub struct ScenarioOutcome {
     /// (a 407 is @auth wherever it shows) or from the property the failing check declares in
     /// code; empty when nothing claims it (the run then fails on it all the same).
     pub claimed_by: Vec<Property>,
+    /// When the scenario started and finished (to tell it from a fault of the lab).
+    pub started_at: Option<SystemTime>,
+    pub finished_at: Option<SystemTime>,
 }
 
 /// How a scenario ended. Besides passed and failed, a scenario may have been *not
@@ -47,6 +50,10 @@ pub enum ScenarioState {
     /// through: no one else can register it, so the bypass is wider than the update set but
     /// not open to an attacker. Reported with the host; a failure only with `--strict-scope`.
     ScopeWarning(String),
+    /// Not judged because of the lab: the scenario ran while the lab was broken, or failed
+    /// with a transport error the lab's fault explains. Neither a pass nor a failure of any
+    /// property; the run ends as a lab fault. Holds why, in one sentence.
+    LabFault(String),
 }
 
 /// The failing step of a scenario.
@@ -85,6 +92,14 @@ impl ScenarioOutcome {
     pub fn scope_warning(&self) -> Option<&str> {
         match &self.state {
             ScenarioState::ScopeWarning(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Why a fault of the lab left the scenario unjudged, when one did.
+    pub fn lab_fault(&self) -> Option<&str> {
+        match &self.state {
+            ScenarioState::LabFault(why) => Some(why),
             _ => None,
         }
     }
@@ -144,6 +159,79 @@ pub struct SuiteReport {
     /// What a whole configuration's mapping could not carry into the lab: a pass of a property
     /// named there is inconclusive.
     pub mapping_limits: Vec<MappingLimit>,
+    /// What the lab's watch saw while the scenarios ran.
+    pub lab: LabHealthReport,
+}
+
+/// The lab's health over the run: its faults (none in a run that can be judged) and every
+/// retry the harness made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabHealthReport {
+    /// When the lab was ready and the scenarios could start.
+    pub ready_at: SystemTime,
+    /// Earliest first.
+    pub faults: Vec<LabFault>,
+    pub retries: Vec<String>,
+}
+
+impl Default for LabHealthReport {
+    fn default() -> Self {
+        Self {
+            ready_at: SystemTime::UNIX_EPOCH,
+            faults: Vec::new(),
+            retries: Vec::new(),
+        }
+    }
+}
+
+impl LabHealthReport {
+    /// The lab's first fault, if it broke.
+    pub fn first_fault(&self) -> Option<&LabFault> {
+        self.faults.first()
+    }
+
+    /// Seconds from the lab being ready to `at` (negative when before).
+    pub fn seconds_after_ready(&self, at: SystemTime) -> f64 {
+        match at.duration_since(self.ready_at) {
+            Ok(after) => after.as_secs_f64(),
+            Err(before) => -before.duration().as_secs_f64(),
+        }
+    }
+
+    /// ` (last seen healthy 3.0 s after the lab was ready)` for a fault a probe found.
+    pub fn last_seen_healthy(&self, fault: &LabFault) -> String {
+        fault.healthy_until.map_or_else(String::new, |healthy| {
+            format!(
+                " (last seen healthy {:.1} s after the lab was ready)",
+                self.seconds_after_ready(healthy)
+            )
+        })
+    }
+
+    /// `the proxy under test's container was killed (signal 9), 3.5 s after the lab was ready
+    /// (18:20:31 UTC)`: what failed first and when.
+    pub fn what_failed(&self) -> Option<String> {
+        let first = self.first_fault()?;
+        Some(format!(
+            "{first}, {:.1} s after the lab was ready ({} UTC)",
+            self.seconds_after_ready(first.at),
+            time_of_day(first.at)
+        ))
+    }
+}
+
+/// `HH:MM:SS` (UTC) of `at`.
+pub fn time_of_day(at: SystemTime) -> String {
+    let seconds = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 impl SuiteReport {
@@ -179,6 +267,11 @@ impl SuiteReport {
             .filter_map(|s| Some((s, s.scope_warning()?)))
     }
 
+    /// Scenarios a fault of the lab left unjudged.
+    pub fn unjudged_by_lab(&self) -> impl Iterator<Item = &ScenarioOutcome> {
+        self.scenarios.iter().filter(|s| s.lab_fault().is_some())
+    }
+
     /// Scenarios that could not be judged in this mode.
     pub fn unobservable(&self) -> impl Iterator<Item = &ScenarioOutcome> {
         self.scenarios
@@ -186,8 +279,22 @@ impl SuiteReport {
             .filter(|s| s.not_observable().is_some())
     }
 
-    /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`.
+    /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`; for a run whose lab broke,
+    /// `LAB FAULT: what failed and when: …`, one sentence.
     pub fn summary(&self) -> String {
+        if let Some(what) = self.lab.what_failed() {
+            let unjudged = self.unjudged_by_lab().count() + self.missing_outcomes();
+            return format!(
+                "LAB FAULT: {what}; {unjudged} of the {} selected scenarios not judged because of \
+                 the lab, {} judged before it; no verdict about the policy (lab start {:.1} s, \
+                 whole run {:.1} s, policy {})",
+                self.selected,
+                self.scenarios.len() - self.unjudged_by_lab().count(),
+                self.lab_start.as_secs_f64(),
+                self.duration.as_secs_f64(),
+                display_path(&self.policy)
+            );
+        }
         let failed = self.failed().count();
         let unobservable = self.unobservable().count();
         let warned = self
@@ -223,4 +330,72 @@ pub struct VantagePoints {
     pub mode: String,
     /// Vantage point name, then how it was judged in one sentence.
     pub points: Vec<(String, String)>,
+}
+
+/// Run models for the reports' unit tests: a run whose lab broke.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use std::time::{Duration, SystemTime};
+
+    use conformance_lab::{LabComponent, LabFault};
+
+    use super::*;
+
+    fn scenario(feature: &str, line: usize, state: ScenarioState) -> ScenarioOutcome {
+        ScenarioOutcome {
+            feature: feature.into(),
+            scenario: format!("scenario {line}"),
+            line,
+            tags: vec!["@auth".into()],
+            hosts: Vec::new(),
+            state,
+            failed_step: None,
+            token: None,
+            claimed_by: vec![Property::Auth],
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    pub(crate) fn unjudged(feature: &str, line: usize) -> ScenarioOutcome {
+        let why = "not judged because of the lab: it was running when the proxy died".into();
+        ScenarioOutcome {
+            claimed_by: Vec::new(),
+            ..scenario(feature, line, ScenarioState::LabFault(why))
+        }
+    }
+
+    pub(crate) fn failed(feature: &str, line: usize) -> ScenarioOutcome {
+        scenario(feature, line, ScenarioState::Failed)
+    }
+
+    /// A run of `scenarios` whose proxy container was killed 3.5 s after the lab was ready.
+    pub(crate) fn report_with(scenarios: Vec<ScenarioOutcome>) -> SuiteReport {
+        let ready_at = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
+        SuiteReport {
+            policy: "policy.conf".into(),
+            selected: scenarios.len(),
+            scenarios,
+            parse_errors: Vec::new(),
+            findings: Vec::new(),
+            update_exchanges: 1,
+            host_seed: 1,
+            drawn_hosts: Vec::new(),
+            vantage_points: VantagePoints::default(),
+            lab_start: Duration::from_secs(3),
+            duration: Duration::from_secs(9),
+            mapping_limits: Vec::new(),
+            lab: LabHealthReport {
+                ready_at,
+                faults: vec![LabFault {
+                    at: ready_at + Duration::from_millis(3500),
+                    healthy_until: None,
+                    component: LabComponent::ProxyContainer,
+                    what: "was killed (signal 9)".into(),
+                    proxy_log: vec!["Squid Cache (Version 5.7): running".into()],
+                }],
+                retries: vec!["lab start: 2 attempts".into()],
+            },
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use cucumber::{event, gherkin, parser, Event};
 
@@ -30,6 +30,9 @@ pub enum Progress {
 pub(crate) struct Recorded {
     pub outcomes: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
+    /// Scenarios cucumber ran again (the runner asks for no retry; a report says so if one
+    /// ever happens).
+    pub retries: Vec<String>,
 }
 
 /// The recording writer.
@@ -70,12 +73,14 @@ impl Recorder {
         rule: Option<&gherkin::Rule>,
         scenario: &gherkin::Scenario,
         event: event::Scenario<ConformanceWorld>,
+        at: SystemTime,
     ) {
         let key = Self::key(feature, scenario);
         match event {
             event::Scenario::Started => {
-                self.running
-                    .insert(key, new_outcome(feature, rule, scenario));
+                let mut outcome = new_outcome(feature, rule, scenario);
+                outcome.started_at = Some(at);
+                self.running.insert(key, outcome);
             }
             event::Scenario::Step(step, result) | event::Scenario::Background(step, result) => {
                 let failure = match result {
@@ -127,7 +132,8 @@ impl Recorder {
                 }
             }
             event::Scenario::Finished => {
-                if let Some(outcome) = self.running.remove(&key) {
+                if let Some(mut outcome) = self.running.remove(&key) {
+                    outcome.finished_at = Some(at);
                     self.finished(&outcome);
                     self.shared
                         .lock()
@@ -137,6 +143,33 @@ impl Recorder {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn note_retry(
+        &self,
+        feature: &gherkin::Feature,
+        scenario: &gherkin::Scenario,
+        retryable: &event::RetryableScenario<ConformanceWorld>,
+    ) {
+        let Some(retries) = retryable.retries.filter(|r| r.current > 0) else {
+            return;
+        };
+        if matches!(retryable.event, event::Scenario::Started) {
+            self.shared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retries
+                .push(format!(
+                    "scenario {}:{} ({}) was run again (attempt {})",
+                    feature.path.as_ref().map_or_else(
+                        || feature.name.clone(),
+                        |p| conformance_lab::display_path(p)
+                    ),
+                    scenario.position.line,
+                    scenario.name,
+                    retries.current + 1
+                ));
         }
     }
 
@@ -154,6 +187,7 @@ impl Recorder {
             ScenarioState::Failed => "FAIL",
             ScenarioState::NotObservable(_) => "n/o ",
             ScenarioState::ScopeWarning(_) => "warn",
+            ScenarioState::LabFault(_) => "lab ",
         };
         let mut err = std::io::stderr().lock();
         if self.interactive {
@@ -219,6 +253,8 @@ fn new_outcome(
         failed_step: None,
         token: None,
         claimed_by: Vec::new(),
+        started_at: None,
+        finished_at: None,
     }
 }
 
@@ -256,8 +292,8 @@ impl cucumber::Writer<ConformanceWorld> for Recorder {
         event: parser::Result<Event<event::Cucumber<ConformanceWorld>>>,
         _cli: &Self::Cli,
     ) {
-        let event = match event {
-            Ok(event) => event.value,
+        let (event, at) = match event {
+            Ok(event) => (event.value, event.at),
             Err(error) => {
                 self.shared
                     .lock()
@@ -269,12 +305,16 @@ impl cucumber::Writer<ConformanceWorld> for Recorder {
         };
         match event {
             event::Cucumber::Feature(feature, event::Feature::Scenario(scenario, retryable)) => {
-                self.on_scenario(&feature, None, &scenario, retryable.event);
+                self.note_retry(&feature, &scenario, &retryable);
+                self.on_scenario(&feature, None, &scenario, retryable.event, at);
             }
             event::Cucumber::Feature(
                 feature,
                 event::Feature::Rule(rule, event::Rule::Scenario(scenario, retryable)),
-            ) => self.on_scenario(&feature, Some(&rule), &scenario, retryable.event),
+            ) => {
+                self.note_retry(&feature, &scenario, &retryable);
+                self.on_scenario(&feature, Some(&rule), &scenario, retryable.event, at);
+            }
             event::Cucumber::Finished if self.progress == Progress::Lines && self.interactive => {
                 let _ = writeln!(std::io::stderr());
             }

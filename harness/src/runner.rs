@@ -6,10 +6,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use conformance_lab::external::ExternalOptions;
-use conformance_lab::{Lab, LabError, LabMode, LabOptions, Policy, Vantage, WholeOptions};
+use conformance_lab::{
+    Lab, LabError, LabHealth, LabMode, LabOptions, Policy, Vantage, WholeOptions,
+};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
@@ -23,7 +25,7 @@ use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
 use crate::interrupt::Interrupt;
 use crate::invariants::{RunEvidence, ScenarioRecord};
-use crate::model::{SuiteReport, VantagePoints};
+use crate::model::{LabHealthReport, SuiteReport, VantagePoints};
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
 use crate::report::{self, report_file, write_report};
@@ -208,6 +210,21 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     drawn_hosts.push(("look-alikes".to_owned(), lab.hosts().look_alikes().to_vec()));
     let host_seed = lab.hosts().seed();
     let lab = Arc::new(lab);
+    let health = lab.health();
+    let ready_at = SystemTime::now();
+    // Says so the moment the lab breaks: the run goes on only to let running scenarios end.
+    let announce = (options.console != Console::Silent).then(|| {
+        let health = health.clone();
+        tokio::spawn(async move {
+            health.broken().await;
+            if let Some(fault) = health.first_fault() {
+                eprintln!(
+                    "lab: FAULT: {fault} — scenarios running now or later are not judged; \
+                     none is started any more"
+                );
+            }
+        })
+    });
     let outcome = tokio::select! {
         outcome = async {
             let roots = lab.proxy_endpoint().trusted_roots;
@@ -219,7 +236,14 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             let recorded = with_lab(
                 lab.clone(),
                 Some(baseline),
-                execute(&options, &feature_set, selection, &selected, records.clone()),
+                execute(
+                    &options,
+                    &feature_set,
+                    selection,
+                    &selected,
+                    records.clone(),
+                    health.clone(),
+                ),
             )
             .await?;
             let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
@@ -227,14 +251,21 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         } => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
+    if let Some(announce) = announce {
+        announce.abort();
+    }
+    // A probe still in flight may find the lab broke before the scenarios ended.
+    lab.stop_watching().await;
+    let faults = health.faults();
     if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;
     }
     lab.shutdown().await;
     let (recorded, evidence) = outcome?;
-    let findings = crate::invariants::judge(&evidence);
+    let mut findings = crate::invariants::judge(&evidence);
     let mut scenarios = recorded.outcomes;
+    crate::lab_faults::set_aside(&mut scenarios, &evidence.scenarios, &mut findings, &faults);
     crate::attribution::attribute(
         &mut scenarios,
         &evidence.scenarios,
@@ -261,9 +292,22 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         drawn_hosts,
         lab_start,
         duration: started.elapsed(),
+        lab: LabHealthReport {
+            ready_at,
+            faults,
+            retries: health
+                .retries()
+                .into_iter()
+                .chain(recorded.retries)
+                .collect(),
+        },
     };
     if let Some(path) = &options.cucumber_json {
         report::json::add_at_to_tags(path)?;
+        report::json::mark_lab_fault(path, &report)?;
+    }
+    if let Some(path) = &options.junit {
+        report::junit::mark_lab_fault(path, &report)?;
     }
     if let Some(path) = &options.html {
         write_report(path, &report::html::render(&report))?;
@@ -277,6 +321,7 @@ async fn execute(
     selection: Selection,
     selected: &SelectedFeatures,
     scenario_records: Arc<Mutex<Vec<ScenarioRecord>>>,
+    health: Arc<LabHealth>,
 ) -> Result<Recorded, SuiteError> {
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let records = scenario_records.clone();
@@ -305,6 +350,18 @@ async fn execute(
                 .normalized(),
         )
         .fail_on_skipped()
+        .before(move |_, _, _, _| {
+            // A scenario is never started on a broken lab (resume_unwind: the hook fails
+            // without a panic message on the console); the report says it was not judged.
+            let fault = health.first_fault();
+            Box::pin(async move {
+                if let Some(fault) = fault {
+                    std::panic::resume_unwind(Box::new(format!(
+                        "not run: the lab broke before it started ({fault})"
+                    )));
+                }
+            })
+        })
         .after(move |feature, _, scenario, finished, world| {
             // A scenario whose steps passed but whose property rests on a vantage point this
             // mode cannot see is not observable: raised as a typed payload the recorder

@@ -446,6 +446,12 @@ fn untripped_checks(mutant: &Mutant, failed: &[&ScenarioOutcome]) -> Vec<String>
 
 /// Judges one mutant's run.
 pub fn judge(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
+    if let Some(what) = report.lab.what_failed() {
+        // A broken lab judges no policy: the mutant is neither detected nor missed.
+        let failed: Vec<_> = report.failed().collect();
+        let problem = format!("not judged: the lab broke ({what}), exit 3");
+        return verdict_of(mutant, report, &failed, BTreeSet::new(), vec![problem]);
+    }
     match mutant.kind {
         MutantKind::Policy => judge_policy_fault(mutant, report),
         MutantKind::Control | MutantKind::Blinding => judge_inconclusive_fault(mutant, report),
@@ -578,6 +584,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
                 Verdict::Pass => 0,
                 Verdict::Inconclusive => 5,
                 Verdict::Fail => 4,
+                Verdict::LabFault => 3,
             }
         ));
     }
@@ -735,6 +742,31 @@ mod tests {
         assert_eq!(changed_lines(REFERENCE, moved), 2);
         let removed = "acl wu dstdomain .update.microsoft.com\nhttp_access allow wu\nhttp_access allow users\n";
         assert_eq!(changed_lines(REFERENCE, removed), 1);
+    }
+
+    #[test]
+    fn a_run_whose_lab_broke_judges_no_mutant() {
+        use crate::model::tests_support::{report_with, unjudged};
+        let mutant = super::Mutant {
+            path: "m.conf".into(),
+            source: "m.conf".into(),
+            _applied: None,
+            name: "m".into(),
+            expected: ["@auth".to_owned()].into(),
+            kind: super::MutantKind::Policy,
+            fails_at: Vec::new(),
+            changed_lines: 1,
+        };
+        let mut report = report_with(vec![unjudged("features/x.feature", 1)]);
+        let verdict = super::judge(&mutant, &report);
+        assert!(!verdict.detected());
+        assert!(
+            verdict.problems[0].starts_with("not judged: the lab broke"),
+            "{:?}",
+            verdict.problems
+        );
+        report.lab.faults.clear();
+        assert!(!super::judge(&mutant, &report).problems[0].starts_with("not judged"));
     }
 
     #[test]

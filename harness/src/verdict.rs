@@ -4,6 +4,10 @@
 //! intercepts there. A failed or missing control, or scenarios that recorded no outcome, make
 //! the verdict inconclusive: never a pass. So does a scenario that was not observable in this
 //! mode (external mode: a vantage point its property rests on cannot be seen).
+//!
+//! A fourth outcome belongs to the run only: **lab fault**. When the lab broke during the run,
+//! the run says so and judges no policy: a property whose scenarios the fault left unjudged is
+//! inconclusive at best, and the run's verdict is the lab's fault.
 
 use std::fmt;
 
@@ -20,6 +24,8 @@ pub enum Verdict {
     Pass,
     Inconclusive,
     Fail,
+    /// The lab broke during the run: no verdict about the policy (a run's verdict only).
+    LabFault,
 }
 
 impl fmt::Display for Verdict {
@@ -28,6 +34,7 @@ impl fmt::Display for Verdict {
             Self::Pass => "pass",
             Self::Inconclusive => "inconclusive",
             Self::Fail => "fail",
+            Self::LabFault => "lab fault",
         })
     }
 }
@@ -45,6 +52,8 @@ pub struct PropertyVerdict {
     pub look_alikes: (usize, usize),
     /// Scenarios of any kind that could not be observed in this mode.
     pub unobservable: usize,
+    /// Scenarios a fault of the lab left unjudged.
+    pub unjudged_by_lab: usize,
     /// Violations the run-wide invariants found in update traffic for this property.
     pub findings: usize,
     /// Look-alikes under Microsoft's own domains let through (scope warnings, not failures).
@@ -64,6 +73,8 @@ pub struct Invariants<'a> {
     /// What a whole configuration's mapping could not carry into the lab: a property whose
     /// evidence depends on it is inconclusive when it would have passed.
     pub mapping_limits: &'a [MappingLimit],
+    /// The lab broke during the run: what the invariants saw after that is not judged.
+    pub lab_broke: bool,
 }
 
 /// The verdict of every property the scenarios carry or the invariants judged, in report
@@ -93,6 +104,7 @@ fn judge_property(
     let mut look_alikes = (0, 0);
     let mut unreached = 0;
     let mut scope_warnings = 0;
+    let mut unjudged_by_lab = 0;
     let mut unobservable = Vec::new();
     for scenario in scenarios
         .iter()
@@ -100,6 +112,10 @@ fn judge_property(
     {
         if scenario.scope_warning().is_some() {
             scope_warnings += 1;
+            continue;
+        }
+        if scenario.lab_fault().is_some() {
+            unjudged_by_lab += 1;
             continue;
         }
         if scenario.failed() && !scenario.claimed_by.contains(&property) {
@@ -126,6 +142,7 @@ fn judge_property(
         && controls == (0, 0)
         && look_alikes == (0, 0)
         && unreached == 0
+        && unjudged_by_lab == 0
         && unobservable.is_empty();
     if judged_by_invariants_only && violations.is_empty() && property != Property::Integrity {
         return None;
@@ -141,8 +158,24 @@ fn judge_property(
                 first.host
             ),
         )
+    } else if unjudged_by_lab > 0 && bypass.1 == 0 {
+        // Only a failure proven on a healthy lab stands; anything else is incomplete.
+        (
+            Verdict::Inconclusive,
+            format!(
+                "not judged: {unjudged_by_lab} of its scenario(s) ran while the lab was broken \
+                 (see the lab fault)"
+            ),
+        )
     } else if judged_by_invariants_only {
-        if invariants.update_exchanges == 0 {
+        if invariants.lab_broke {
+            (
+                Verdict::Inconclusive,
+                "not judged: the lab broke during the run, so its update traffic after that \
+                 proves nothing"
+                    .to_owned(),
+            )
+        } else if invariants.update_exchanges == 0 {
             (
                 Verdict::Inconclusive,
                 "no update request was made: nothing to judge".to_owned(),
@@ -266,7 +299,8 @@ fn judge_property(
     } else {
         why
     };
-    let diagnosis = (verdict != Verdict::Pass)
+    let diagnosis = (verdict != Verdict::Pass
+        && (unjudged_by_lab == 0 || verdict == Verdict::Fail))
         .then(|| {
             violations
                 .first()
@@ -286,6 +320,7 @@ fn judge_property(
         controls,
         look_alikes,
         unobservable: unobservable.len(),
+        unjudged_by_lab,
         findings: violations.len(),
         scope_warnings,
         why,
@@ -323,8 +358,12 @@ pub fn run_verdict(
 }
 
 impl SuiteReport {
-    /// The run's verdict: pass, fail or inconclusive .
+    /// The run's verdict: a lab fault when the lab broke during the run, otherwise pass, fail
+    /// or inconclusive.
     pub fn verdict(&self) -> Verdict {
+        if !self.lab.faults.is_empty() {
+            return Verdict::LabFault;
+        }
         if !self.parse_errors.is_empty() {
             return Verdict::Fail;
         }
@@ -342,6 +381,7 @@ impl SuiteReport {
             findings: &self.findings,
             update_exchanges: self.update_exchanges,
             mapping_limits: &self.mapping_limits,
+            lab_broke: !self.lab.faults.is_empty(),
         }
     }
 }
@@ -389,7 +429,35 @@ mod tests {
             } else {
                 tags.iter().filter_map(|t| Property::from_tag(t)).collect()
             },
+            started_at: None,
+            finished_at: None,
         }
+    }
+
+    fn unjudged_by_lab(tags: &[&str]) -> ScenarioOutcome {
+        ScenarioOutcome {
+            state: ScenarioState::LabFault("not judged because of the lab".into()),
+            ..scenario(tags, true)
+        }
+    }
+
+    #[test]
+    fn scenarios_the_lab_left_unjudged_never_pass_a_property_and_a_healthy_failure_stands() {
+        let run = [
+            scenario(&["@auth"], true),
+            scenario(&["@auth", "@control"], true),
+            unjudged_by_lab(&["@auth"]),
+        ];
+        let verdict = &property_verdicts_of(&run)[0];
+        assert_eq!(verdict.verdict, Verdict::Inconclusive);
+        assert_eq!(verdict.unjudged_by_lab, 1);
+        assert!(verdict.why.contains("lab was broken"), "{}", verdict.why);
+        assert_eq!(verdict.diagnosis, None);
+        let proven_before = [scenario(&["@cache"], false), unjudged_by_lab(&["@cache"])];
+        assert_eq!(
+            property_verdicts_of(&proven_before)[0].verdict,
+            Verdict::Fail
+        );
     }
 
     #[test]
@@ -576,12 +644,13 @@ mod tests {
         assert!(verdicts[0].why.contains("x.exe"), "{}", verdicts[0].why);
         assert_eq!(run_verdict(&run, 2, invariants), Verdict::Fail);
         // Integrity is judged by the invariants alone: over no update request, never a pass.
-        let integrity = |update_exchanges| {
+        let integrity = |update_exchanges, lab_broke| {
             property_verdicts(
                 &run,
                 Invariants {
                     findings: &[],
                     update_exchanges,
+                    lab_broke,
                     ..Invariants::default()
                 },
             )
@@ -590,8 +659,10 @@ mod tests {
             .unwrap()
             .verdict
         };
-        assert_eq!(integrity(0), Verdict::Inconclusive);
-        assert_eq!(integrity(5), Verdict::Pass);
+        assert_eq!(integrity(0, false), Verdict::Inconclusive);
+        assert_eq!(integrity(5, false), Verdict::Pass);
+        // Over a lab that broke, the invariants alone prove nothing.
+        assert_eq!(integrity(5, true), Verdict::Inconclusive);
     }
 
     #[test]
@@ -607,6 +678,7 @@ mod tests {
             findings: &[],
             update_exchanges: 4,
             mapping_limits: &limits,
+            lab_broke: false,
         };
         let passing = [
             scenario(&["@cache"], true),

@@ -26,6 +26,8 @@ use crate::external::{
     probe, External, ExternalOptions, HarnessSide, InterceptionCa, Setup, SideRest,
     INSTRUMENT_GRACE,
 };
+use crate::fault_injection::{self, InjectedFault};
+use crate::health::{LabComponent, LabHealth};
 use crate::image::SquidImage;
 use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
@@ -34,6 +36,7 @@ use crate::run_hosts::{draw_hosts, served_names};
 use crate::servers::InProcessServers;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
 use crate::vantage::{NotObservable, Vantage, VantageLedger};
+use crate::watch::{LabWatch, Watched};
 use conformance_spec::{DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
 
 /// Whether the harness started the proxy under test.
@@ -71,6 +74,10 @@ pub struct Lab {
     external: Option<SideRest>,
     /// The proxy as a person on this host reaches it (the published port in the bundled lab).
     proxy_url: String,
+    /// What the watch saw while the lab ran.
+    health: Arc<LabHealth>,
+    /// Stopped before the resources are removed (the lab's own teardown is no fault).
+    watch: std::sync::Mutex<Option<LabWatch>>,
     resources: std::sync::Mutex<Option<Resources>>,
 }
 
@@ -87,6 +94,7 @@ impl std::fmt::Debug for Lab {
 impl Lab {
     pub async fn start(options: LabOptions) -> Result<Self, LabError> {
         let could_not_start = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
+        let injected = fault_injection::requested()?;
         let engine = DockerEngine::connect().await.map_err(could_not_start)?;
         engine
             .remove_orphaned_labs()
@@ -113,6 +121,7 @@ impl Lab {
             .await
             .map_err(could_not_start)?;
         let relay_address = relay.address;
+        let relay_id = relay.container.id().to_owned();
         resources.adopt(relay.container);
 
         let log_dir = tempfile::Builder::new()
@@ -141,6 +150,7 @@ impl Lab {
         };
         let proxy_port = proxy.host_port;
         let network_address = proxy.network_address;
+        let proxy_id = proxy.container.id().to_owned();
         resources.adopt(proxy.container);
         let mut endpoint = ProxyEndpoint {
             url: format!("http://127.0.0.1:{proxy_port}"),
@@ -158,8 +168,12 @@ impl Lab {
         )
         .await
         .map_err(could_not_start)?;
-        if attempts > 1 && std::env::var_os("PROXY_CONFORMANCE_DEBUG").is_some() {
-            eprintln!("lab: the proxy answered the readiness probe after {attempts} attempts");
+        let health = Arc::new(LabHealth::default());
+        if attempts > 1 {
+            health.record_retry(format!(
+                "lab start: the proxy answered the readiness probe through its published port \
+                 after {attempts} attempts (Squid logs it is ready before that port forwards)"
+            ));
         }
         // Scenario clients reach the proxy on the lab's network when this host can (Linux):
         // Docker's port forwarding copies every byte in a userland process that competes with
@@ -181,6 +195,21 @@ impl Lab {
             certificates: vec![pki.interception_ca.cert_der().clone()],
             common_name: pki.interception_ca.common_name().to_owned(),
         });
+        let watched = Watched {
+            containers: Some((
+                engine.client().clone(),
+                vec![
+                    (proxy_id, LabComponent::ProxyContainer),
+                    (relay_id, LabComponent::RelayContainer),
+                ],
+            )),
+            origin_http: local(origin.http_port()),
+            icap: local(icap.port()),
+            categorizer: local(categorizer.port()),
+            external_proxy: None,
+            dns: None,
+        };
+        let watch = watch_with_injection(watched, &health, injected, &origin, &icap, &categorizer);
         Ok(Self {
             pki,
             origin,
@@ -197,6 +226,8 @@ impl Lab {
             vantages: VantageLedger::default(),
             external: None,
             proxy_url: format!("http://127.0.0.1:{proxy_port}"),
+            health,
+            watch: std::sync::Mutex::new(Some(watch)),
             resources: std::sync::Mutex::new(Some(resources)),
         })
     }
@@ -210,6 +241,7 @@ impl Lab {
         options: ExternalOptions,
         announce: impl FnOnce(&Setup),
     ) -> Result<Self, LabError> {
+        let injected = fault_injection::requested()?;
         let proxy_addr = probe::proxy_accepts_connections(&options.proxy_url).await?;
         let interception = options
             .proxy_ca
@@ -235,6 +267,23 @@ impl Lab {
             user: options.user,
             trusted_roots,
         };
+        let health = Arc::new(LabHealth::default());
+        let watched = Watched {
+            containers: None,
+            origin_http: local(services.origin.http_port()),
+            icap: local(services.icap.port()),
+            categorizer: local(services.categorizer.port()),
+            external_proxy: Some(proxy_addr),
+            dns: Some(rest.dns.local_addr()),
+        };
+        let watch = watch_with_injection(
+            watched,
+            &health,
+            injected,
+            &services.origin,
+            &services.icap,
+            &services.categorizer,
+        );
         Ok(Self {
             pki: services.pki,
             origin: services.origin,
@@ -251,6 +300,8 @@ impl Lab {
             interception_ca: interception,
             vantages: VantageLedger::default(),
             external: Some(rest),
+            health,
+            watch: std::sync::Mutex::new(Some(watch)),
             resources: std::sync::Mutex::new(None),
         })
     }
@@ -404,9 +455,27 @@ impl Lab {
         &self.policy
     }
 
+    /// What the lab's watch saw so far: faults (with their time and the proxy's last log
+    /// lines) and retries.
+    pub fn health(&self) -> Arc<LabHealth> {
+        self.health.clone()
+    }
+
+    /// Ends the watch: probes in flight finish (a fault they find is still recorded), then
+    /// nothing more is recorded. Call it when the scenarios are done, before reading
+    /// [`Lab::health`] for the run's verdict; [`Lab::shutdown`] calls it too.
+    pub async fn stop_watching(&self) {
+        let watch = self.watch.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut watch) = watch {
+            watch.stop().await;
+        }
+        self.health.disarm();
+    }
+
     /// Removes the lab's containers and network now, even while scenarios still hold the lab
-    /// (dropping the lab does the same).
+    /// (dropping the lab does the same). The watch stops first: the teardown is no fault.
     pub async fn shutdown(&self) {
+        self.stop_watching().await;
         let taken = self
             .resources
             .lock()
@@ -544,6 +613,31 @@ impl Removal {
         }
         self.containers.into_iter().for_each(std::mem::forget);
     }
+}
+
+fn local(port: u16) -> std::net::SocketAddr {
+    ([127, 0, 0, 1], port).into()
+}
+
+/// Starts the watch, with the fault the environment asks to inject (tests only).
+fn watch_with_injection(
+    watched: Watched,
+    health: &Arc<LabHealth>,
+    injected: Option<(InjectedFault, Duration)>,
+    origin: &UpdateOrigin,
+    icap: &IcapRecorder,
+    categorizer: &Categorizer,
+) -> LabWatch {
+    let mut watch = LabWatch::start(watched, health.clone());
+    if let Some((kind, after)) = injected {
+        let switch = match kind {
+            InjectedFault::IcapUnresponsive => icap.unresponsive_switch(),
+            InjectedFault::CategorizerUnresponsive => categorizer.unresponsive_switch(),
+            InjectedFault::OriginReset => origin.reset_switch(),
+        };
+        watch.spawn(fault_injection::inject(kind, after, switch));
+    }
+    watch
 }
 
 /// `address` if this host can open a TCP connection to it within a second.

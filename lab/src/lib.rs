@@ -12,6 +12,8 @@ mod docker;
 mod error;
 pub mod external;
 mod facts;
+mod fault_injection;
+mod health;
 mod image;
 mod lab;
 mod paths;
@@ -22,10 +24,13 @@ mod run_hosts;
 mod servers;
 mod squid;
 mod vantage;
+mod watch;
 
 pub use backend::ProxyBackend;
 pub use docker::DockerEngine;
 pub use facts::{CacheUse, ProxyFact};
+pub use fault_injection::INJECT_FAULT_ENV;
+pub use health::{LabComponent, LabFault, LabHealth};
 pub use image::{
     DebianImage, DebianRecipe, LogStream, ReadyLine, SquidImage, EXTERNAL_SQUID_BUMPED_CONF,
     EXTERNAL_SQUID_BYPASS_CONF, EXTERNAL_SQUID_COMMAND, EXTERNAL_SQUID_DIR,

@@ -14,10 +14,15 @@ use anyhow::{Context, Result};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::fault_switch::FaultSwitch;
 use crate::wiremock_server::WiremockServer;
 
 /// The lookup path the helper asks.
 pub const LOOKUP_PATH: &str = "/lookup";
+/// A path the lab's health probe asks: answered `ok`, never journaled as a lookup.
+pub const HEALTH_PATH: &str = "/lab-health";
+/// How long a categoriser made unresponsive holds an answer (longer than any run).
+const STALLED_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
 /// What the helper sends when a request carries no scenario header.
 const NO_SCENARIO: &str = "-";
 
@@ -75,10 +80,13 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
 }
 
 /// Answers lookups from the shared verdicts and journals them.
-struct Verdicts(Shared);
+struct Verdicts(Shared, FaultSwitch);
 
 impl Respond for Verdicts {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if self.1.tripped() {
+            return ResponseTemplate::new(200).set_delay(STALLED_FOR);
+        }
         let query = |name: &str| {
             request
                 .url
@@ -109,11 +117,26 @@ impl Respond for Verdicts {
     }
 }
 
+/// Answers the lab's health probe, unless the service was made unresponsive.
+struct Health(FaultSwitch);
+
+impl Respond for Health {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let answer = ResponseTemplate::new(200).set_body_string("ok\n");
+        if self.0.tripped() {
+            answer.set_delay(STALLED_FOR)
+        } else {
+            answer
+        }
+    }
+}
+
 /// The running categorisation service; it stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Categorizer {
     server: Arc<WiremockServer>,
     state: Shared,
+    unresponsive: FaultSwitch,
 }
 
 impl Categorizer {
@@ -123,16 +146,30 @@ impl Categorizer {
             std::net::TcpListener::bind("0.0.0.0:0").context("binding the categoriser")?;
         let server = MockServer::builder().listener(listener).start().await;
         let state = Shared::default();
+        let unresponsive = FaultSwitch::default();
         Mock::given(method("GET"))
             .and(path(LOOKUP_PATH))
-            .respond_with(Verdicts(state.clone()))
+            .respond_with(Verdicts(state.clone(), unresponsive.clone()))
             .named("categorisation lookup")
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(HEALTH_PATH))
+            .respond_with(Health(unresponsive.clone()))
+            .named("lab health probe")
             .mount(&server)
             .await;
         Ok(Self {
             server: Arc::new(WiremockServer::new(server)),
             state,
+            unresponsive,
         })
+    }
+
+    /// Lab fault injection only: once tripped, lookups and health probes get no answer (and
+    /// lookups are not journaled), like a hung categorisation service.
+    pub fn unresponsive_switch(&self) -> FaultSwitch {
+        self.unresponsive.clone()
     }
 
     pub fn port(&self) -> u16 {

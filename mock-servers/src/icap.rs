@@ -50,11 +50,14 @@ impl fmt::Display for IcapCall {
 
 type Journal = Arc<Mutex<Vec<IcapCall>>>;
 
+use crate::fault_switch::FaultSwitch;
+
 /// The running recorder; it stops when dropped.
 #[derive(Debug)]
 pub struct IcapRecorder {
     addr: SocketAddr,
     calls: Journal,
+    unresponsive: FaultSwitch,
     task: JoinHandle<()>,
 }
 
@@ -73,15 +76,28 @@ impl IcapRecorder {
         let addr = listener.local_addr()?;
         let calls: Journal = Arc::default();
         let journal = calls.clone();
+        let unresponsive = FaultSwitch::default();
+        let switch = unresponsive.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             // Stops (instead of spinning) if the listener keeps failing; see `accept`.
             while let Ok((stream, _)) = crate::accept::accept_next(&listener).await {
-                connections.spawn(serve(stream, journal.clone()));
+                connections.spawn(serve(stream, journal.clone(), switch.clone()));
                 while connections.try_join_next().is_some() {}
             }
         });
-        Ok(Self { addr, calls, task })
+        Ok(Self {
+            addr,
+            calls,
+            unresponsive,
+            task,
+        })
+    }
+
+    /// Lab fault injection only: once tripped, the recorder reads requests and never answers
+    /// them (nor journals them), like a hung ICAP server.
+    pub fn unresponsive_switch(&self) -> FaultSwitch {
+        self.unresponsive.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -114,13 +130,16 @@ impl IcapRecorder {
 }
 
 /// Serves one persistent ICAP connection until the proxy closes it.
-async fn serve(stream: TcpStream, journal: Journal) -> Result<()> {
+async fn serve(stream: TcpStream, journal: Journal, unresponsive: FaultSwitch) -> Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
         let head = read_head(&mut reader).await?;
         if head.is_empty() {
             return Ok(());
+        }
+        if unresponsive.tripped() {
+            std::future::pending::<()>().await;
         }
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();

@@ -10,6 +10,7 @@ mod categorizer;
 mod conditional;
 mod dns;
 mod family;
+mod fault_switch;
 mod icap;
 mod journal;
 mod origin;
@@ -20,11 +21,12 @@ mod soap;
 mod wiremock_server;
 
 pub use catalog::{Catalog, CatalogError, CatalogFile, HostScope, Redirect};
-pub use categorizer::{Categorizer, CategoryVerdict, Lookup, LOOKUP_PATH};
+pub use categorizer::{Categorizer, CategoryVerdict, Lookup, HEALTH_PATH, LOOKUP_PATH};
 pub use dns::{DnsError, DnsOutcome, DnsQuery, DnsTransport, LabDns, LAB_DNS_TTL};
 pub use family::{
     content_type_for_path, UrlFamily, CLIENT_WEB_SERVICE_PATH, CTL_PATH, MCC_PROBE_PATH,
 };
+pub use fault_switch::FaultSwitch;
 pub use icap::{IcapCall, IcapRecorder};
 pub use journal::{
     ConditionalHeader, ConditionalKind, ListenerFailure, OriginExchange, OriginJournal,

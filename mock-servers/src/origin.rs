@@ -38,6 +38,7 @@ use crate::accept::accept_next;
 use crate::catalog::{Catalog, CatalogError, Resolved};
 use crate::conditional::{evaluate, Precondition};
 use crate::family::{content_type_for_path, UrlFamily, CLIENT_WEB_SERVICE_PATH};
+use crate::fault_switch::FaultSwitch;
 use crate::journal::{
     ListenerFailure, OriginExchange, OriginJournal, OriginRequest, Scheme, TlsFailure,
     TlsFailureStage, TlsHandshake,
@@ -63,6 +64,7 @@ pub struct UpdateOrigin {
     tls_addr: SocketAddr,
     journal: OriginJournal,
     catalog: Catalog,
+    resetting: FaultSwitch,
     _tasks: JoinSet<()>,
 }
 
@@ -70,6 +72,7 @@ struct Shared {
     journal: OriginJournal,
     scripted: ScriptedEndpoints,
     catalog: Catalog,
+    resetting: FaultSwitch,
 }
 
 impl UpdateOrigin {
@@ -78,10 +81,12 @@ impl UpdateOrigin {
     pub async fn start(leaf: &LeafCertificate, scripted: ScriptedEndpoints) -> Result<Self> {
         let journal = OriginJournal::default();
         let catalog = Catalog::new();
+        let resetting = FaultSwitch::default();
         let context = Arc::new(Shared {
             journal: journal.clone(),
             scripted,
             catalog: catalog.clone(),
+            resetting: resetting.clone(),
         });
         let http = TcpListener::bind("0.0.0.0:0")
             .await
@@ -99,8 +104,15 @@ impl UpdateOrigin {
             tls_addr,
             journal,
             catalog,
+            resetting,
             _tasks: tasks,
         })
+    }
+
+    /// Lab fault injection only: once tripped, both ports reset every connection they accept
+    /// (an RST, before any byte), like a crashing origin.
+    pub fn reset_switch(&self) -> FaultSwitch {
+        self.resetting.clone()
     }
 
     pub fn http_port(&self) -> u16 {
@@ -160,6 +172,11 @@ async fn accept_loop(
                 return;
             }
         };
+        if context.resetting.tripped() {
+            let _ = stream.set_zero_linger();
+            drop(stream);
+            continue;
+        }
         let context = context.clone();
         let tls = tls.clone();
         connections.spawn(async move {

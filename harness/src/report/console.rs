@@ -59,6 +59,7 @@ pub fn render(report: &SuiteReport) -> String {
             }
         }
     }
+    out.push_str(&render_lab_health(report));
     out.push_str(&format!(
         "\nvantage points: {}\n",
         report.vantage_points.mode
@@ -79,6 +80,59 @@ pub fn render(report: &SuiteReport) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", report.summary()));
+    out
+}
+
+/// The lab's faults, each with when it happened and the proxy's last log lines, the scenarios
+/// they left unjudged, and every retry the harness made.
+fn render_lab_health(report: &SuiteReport) -> String {
+    const SHOWN: usize = 10;
+    let mut out = String::new();
+    if !report.lab.faults.is_empty() {
+        out.push_str(
+            "\nLAB FAULT: the lab broke during the run; what ran on it after that says nothing \
+             about the policy:\n",
+        );
+        for fault in &report.lab.faults {
+            out.push_str(&format!(
+                "  {:>6.1} s ({} UTC)  {fault}{}\n",
+                report.lab.seconds_after_ready(fault.at),
+                crate::model::time_of_day(fault.at),
+                report.lab.last_seen_healthy(fault)
+            ));
+        }
+        if let Some(log) = report
+            .lab
+            .faults
+            .iter()
+            .find(|f| !f.proxy_log.is_empty())
+            .map(|f| &f.proxy_log)
+        {
+            out.push_str("  the proxy's last log lines:\n");
+            for line in log {
+                out.push_str(&format!("    | {line}\n"));
+            }
+        }
+        let unjudged: Vec<_> = report.unjudged_by_lab().collect();
+        out.push_str(&format!(
+            "  {} scenario(s) not judged because of the lab:\n",
+            unjudged.len()
+        ));
+        for scenario in unjudged.iter().take(SHOWN) {
+            if let Some(why) = scenario.lab_fault() {
+                out.push_str(&format!("    {} — {why}\n", scenario.location()));
+            }
+        }
+        if unjudged.len() > SHOWN {
+            out.push_str(&format!("    … and {} more\n", unjudged.len() - SHOWN));
+        }
+    }
+    if !report.lab.retries.is_empty() {
+        out.push_str("\nretries (nothing is retried silently):\n");
+        for retry in &report.lab.retries {
+            out.push_str(&format!("  {retry}\n"));
+        }
+    }
     out
 }
 
@@ -136,4 +190,52 @@ fn render_findings(report: &SuiteReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::{failed, report_with, unjudged};
+    use crate::Verdict;
+
+    #[test]
+    fn a_lab_fault_is_the_last_line_with_what_failed_and_when_and_no_property_advice() {
+        let mut report = report_with(vec![
+            unjudged("features/x.feature", 10),
+            unjudged("features/x.feature", 11),
+        ]);
+        assert_eq!(report.verdict(), Verdict::LabFault);
+        let text = render(&report);
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.starts_with(
+                "LAB FAULT: the proxy under test's container was killed (signal 9), 3.5 s after \
+                 the lab was ready (01:00:03 UTC); 2 of the 2 selected scenarios not judged"
+            ),
+            "{last}"
+        );
+        assert!(
+            text.contains("    | Squid Cache (Version 5.7): running"),
+            "{text}"
+        );
+        assert!(
+            text.contains("retries (nothing is retried silently):"),
+            "{text}"
+        );
+        assert!(!text.contains("FAILED"), "{text}");
+        assert!(!text.contains('→'), "{text}");
+        // A failure proven on the healthy lab before the fault is still shown as one.
+        report.scenarios.push(failed("features/x.feature", 12));
+        report.selected += 1;
+        assert!(render(&report).contains("FAILED features/x.feature:12"));
+        assert_eq!(report.verdict(), Verdict::LabFault);
+        // The same run on a lab that stayed healthy is a policy verdict.
+        report.lab.faults.clear();
+        assert_eq!(report.verdict(), Verdict::Fail);
+        assert!(render(&report)
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("FAIL: "));
+    }
 }

@@ -18,7 +18,8 @@ td.pass{background:#dfd}td.fail{background:#fbb;font-weight:bold}td.none{color:#
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}\
 .failed h3{color:#a00}.control{font-style:italic}\
 h1.pass{color:#080}h1.fail{color:#a00}h1.inconclusive{color:#b60}\
-td.inconclusive{background:#fe9;font-weight:bold}";
+td.inconclusive{background:#fe9;font-weight:bold}h1.lab{color:#fff;background:#555;padding:.2em}\
+td.lab{background:#ddd}";
 
 /// The names drawn this run, so a failure on a drawn name can be read and replayed.
 fn drawn_hosts(report: &SuiteReport) -> String {
@@ -54,6 +55,42 @@ fn vantage_points(report: &SuiteReport) -> String {
         );
     }
     html.push_str("</table>");
+    html
+}
+
+/// The lab's faults (each with its time and the proxy's last log lines) and the retries the
+/// harness made; nothing when the lab stayed healthy and nothing was retried.
+fn lab_health(report: &SuiteReport) -> String {
+    let mut html = String::new();
+    if let Some(what) = report.lab.what_failed() {
+        let _ = write!(
+            html,
+            "<h2>Lab fault: no verdict about the policy</h2><p>{}: {} scenario(s) not judged \
+             because of the lab. The run exits 3.</p><table><tr><th>after the lab was ready</th>\
+             <th>what failed</th><th>the proxy's last log lines</th></tr>",
+            escape(&what),
+            report.unjudged_by_lab().count() + report.missing_outcomes()
+        );
+        for fault in &report.lab.faults {
+            let _ = write!(
+                html,
+                "<tr><td>{:.1} s ({} UTC)</td><td style=\"text-align:left\">{}</td>\
+                 <td style=\"text-align:left\"><pre>{}</pre></td></tr>",
+                report.lab.seconds_after_ready(fault.at),
+                crate::model::time_of_day(fault.at),
+                escape(&format!("{fault}{}", report.lab.last_seen_healthy(fault))),
+                escape(&fault.proxy_log.join("\n"))
+            );
+        }
+        html.push_str("</table>");
+    }
+    if !report.lab.retries.is_empty() {
+        html.push_str("<h3>Retries</h3><ul>");
+        for retry in &report.lab.retries {
+            let _ = write!(html, "<li>{}</li>", escape(retry));
+        }
+        html.push_str("</ul>");
+    }
     html
 }
 
@@ -158,10 +195,14 @@ pub fn render(report: &SuiteReport) -> String {
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
          </title><style>{STYLE}</style></head><body><h1 class=\"{}\">proxy-conformance: {verdict}</h1>\
          <p>Policy <code>{}</code>. {}</p>",
-        report.verdict(),
+        match report.verdict() {
+            crate::Verdict::LabFault => "lab".to_owned(),
+            verdict => verdict.to_string(),
+        },
         escape(&display_path(&report.policy)),
         escape(&report.summary())
     );
+    page.push_str(&lab_health(report));
     for error in &report.parse_errors {
         let _ = write!(
             page,
@@ -209,12 +250,14 @@ pub fn render(report: &SuiteReport) -> String {
                 ScenarioState::Failed => "fail",
                 ScenarioState::NotObservable(_) => "inconclusive",
                 ScenarioState::ScopeWarning(_) => "inconclusive",
+                ScenarioState::LabFault(_) => "lab",
             },
             match &outcome.state {
                 ScenarioState::Passed => "passed".to_owned(),
                 ScenarioState::Failed => "FAILED".to_owned(),
                 ScenarioState::NotObservable(why) => escape(&why.to_string()),
                 ScenarioState::ScopeWarning(why) => escape(&format!("scope warning: {why}")),
+                ScenarioState::LabFault(why) => escape(why),
             },
             escape(&outcome.feature),
             outcome.line,

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::SuiteError;
+use crate::model::SuiteReport;
 use crate::report::file::write_report;
 
 /// cucumber-rs writes tag names without their `@`; the Cucumber JSON schema and the tools
@@ -34,4 +35,129 @@ pub(crate) fn add_at_to_tags(path: &Path) -> Result<(), SuiteError> {
     fix(&mut json);
     let text = serde_json::to_string_pretty(&json).map_err(|e| unreadable(&e))?;
     write_report(path, &text)
+}
+
+/// A run whose lab broke: each step that failed in a scenario the lab's fault left unjudged
+/// becomes `skipped` with the reason first in its message (the failure is the lab's, not the
+/// policy's), and a feature "lab health" is added whose one step failed with the sentence that
+/// names what failed and when. A run whose lab stayed healthy is left as written.
+pub(crate) fn mark_lab_fault(path: &Path, report: &SuiteReport) -> Result<(), SuiteError> {
+    if report.lab.faults.is_empty() {
+        return Ok(());
+    }
+    let unreadable = |e: &dyn std::fmt::Display| {
+        SuiteError::Usage(format!("cannot rewrite {}: {e}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(&e))?;
+    let mut json: serde_json::Value = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
+    mark(&mut json, report);
+    let text = serde_json::to_string_pretty(&json).map_err(|e| unreadable(&e))?;
+    write_report(path, &text)
+}
+
+fn mark(json: &mut serde_json::Value, report: &SuiteReport) {
+    fn skip_failed(value: &mut serde_json::Value, why: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(result)) = map.get_mut("result") {
+                    if result.get("status").and_then(|s| s.as_str()) == Some("failed") {
+                        let was = result
+                            .get("error_message")
+                            .and_then(|m| m.as_str())
+                            .unwrap_or_default()
+                            .to_owned();
+                        result.insert("status".into(), "skipped".into());
+                        result.insert("error_message".into(), format!("{why}\n{was}").into());
+                    }
+                }
+                map.values_mut().for_each(|v| skip_failed(v, why));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| skip_failed(v, why)),
+            _ => {}
+        }
+    }
+    let Some(features) = json.as_array_mut() else {
+        return;
+    };
+    for feature in features.iter_mut() {
+        let uri = feature["uri"].as_str().unwrap_or_default().to_owned();
+        let Some(elements) = feature["elements"].as_array_mut() else {
+            continue;
+        };
+        for element in elements {
+            let line = element["line"].as_u64().unwrap_or_default();
+            let why = report
+                .unjudged_by_lab()
+                .find(|s| s.line as u64 == line && uri.ends_with(&s.feature))
+                .and_then(|s| s.lab_fault());
+            if let Some(why) = why {
+                skip_failed(element, why);
+            }
+        }
+    }
+    let mut details = report.summary();
+    for fault in &report.lab.faults {
+        details.push_str(&format!(
+            "\n{:.1} s after the lab was ready: {fault}",
+            report.lab.seconds_after_ready(fault.at)
+        ));
+        for line in &fault.proxy_log {
+            details.push_str(&format!("\n  | {line}"));
+        }
+    }
+    features.push(serde_json::json!({
+        "uri": "lab",
+        "keyword": "Lab",
+        "name": "lab health",
+        "tags": [],
+        "elements": [{
+            "id": "lab-health",
+            "keyword": "Check",
+            "type": "scenario",
+            "name": "the lab stayed healthy during the run",
+            "line": 0,
+            "tags": [],
+            "steps": [{
+                "keyword": "Then ",
+                "name": "the lab stayed healthy during the run",
+                "line": 0,
+                "result": {"status": "failed", "error_message": details}
+            }]
+        }]
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::{failed, report_with, unjudged};
+
+    #[test]
+    fn unjudged_failures_are_skipped_and_the_lab_is_a_failed_feature_of_its_own() {
+        let mut json = serde_json::json!([{
+            "uri": "tmp/b/features/x.feature",
+            "elements": [
+                {"line": 10, "steps": [{"result": {"status": "failed", "error_message": "refused"}}]},
+                {"line": 11, "steps": [{"result": {"status": "failed", "error_message": "407"}}]}
+            ]
+        }]);
+        let report = report_with(vec![
+            unjudged("features/x.feature", 10),
+            failed("features/x.feature", 11),
+        ]);
+        mark(&mut json, &report);
+        let result = |feature: usize, element: usize| {
+            json[feature]["elements"][element]["steps"][0]["result"].clone()
+        };
+        assert_eq!(result(0, 0)["status"], "skipped");
+        assert!(result(0, 0)["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged because of the lab"));
+        assert_eq!(result(0, 1)["status"], "failed");
+        assert_eq!(json[1]["name"], "lab health");
+        assert!(result(1, 0)["error_message"].as_str().unwrap().starts_with(
+            "LAB FAULT: the proxy under test's container was killed (signal 9), 3.5 s"
+        ));
+    }
 }

@@ -6,5 +6,6 @@ pub mod console;
 mod file;
 pub mod html;
 pub(crate) mod json;
+pub(crate) mod junit;
 
 pub(crate) use file::{report_file, write_report};
