@@ -52,11 +52,7 @@ impl FeatureSet {
                 controls_only: false,
             }));
         }
-        let same_place = |other: &Path| match (features.canonicalize(), other.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if let Some(bundled) = controls_from.filter(|c| !same_place(c)) {
+        if let Some(bundled) = controls_from.filter(|c| !same_file(features, c)) {
             let texts: Vec<String> = files
                 .iter()
                 .filter_map(|f| std::fs::read_to_string(&f.path).ok())
@@ -88,6 +84,7 @@ impl FeatureSet {
     }
 }
 
+/// Whether `a` and `b` name the same file or directory.
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b
         || match (a.canonicalize(), b.canonicalize()) {

@@ -101,30 +101,6 @@ fn directives(text: &str) -> String {
         .collect()
 }
 
-/// Where a mutant's policy comes from.
-enum Policy {
-    File(PathBuf),
-    Applied {
-        path: PathBuf,
-        _dir: Arc<tempfile::TempDir>,
-    },
-}
-
-impl Policy {
-    fn path(&self) -> &Path {
-        match self {
-            Self::File(path) | Self::Applied { path, .. } => path,
-        }
-    }
-
-    fn applied_dir(&self) -> Option<Arc<tempfile::TempDir>> {
-        match self {
-            Self::File(_) => None,
-            Self::Applied { _dir, .. } => Some(_dir.clone()),
-        }
-    }
-}
-
 /// The policy a mutant stored as an edit makes of the `reference`: its header (the comment
 /// lines before the unified diff: `# fails: …` and why the fault is realistic) followed by the
 /// reference with the diff applied. A patch that no longer applies (the reference changed
@@ -325,7 +301,8 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
         let Some(extension) = path.extension().filter(|x| *x == "conf" || *x == "patch") else {
             continue;
         };
-        let (text, policy) = if extension == "patch" {
+        // The policy the suite runs, and the folder that holds it when it was applied here.
+        let (text, policy, policy_dir) = if extension == "patch" {
             let text = apply_mutant(&path, reference_path)?;
             let dir = match &applied {
                 Some(dir) => dir.clone(),
@@ -347,17 +324,11 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
             std::fs::write(&policy, &text).map_err(|e| {
                 SuiteError::Environment(format!("cannot write {}: {e}", policy.display()))
             })?;
-            (
-                text,
-                Policy::Applied {
-                    path: policy,
-                    _dir: dir,
-                },
-            )
+            (text, policy, Some(dir))
         } else {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
-            (text, Policy::File(path.clone()))
+            (text, path.clone(), None)
         };
         let (kind, declared) = text
             .lines()
@@ -406,9 +377,9 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
             .collect();
         mutants.push(Mutant {
             changed_lines: changed_lines(&reference, &text),
-            path: policy.path().to_owned(),
+            path: policy,
             source: path,
-            _applied: policy.applied_dir(),
+            _applied: policy_dir,
             name,
             expected,
             kind,

@@ -98,10 +98,7 @@ impl ConformanceWorld {
         if let Some(how) = refusal(exchange, None) {
             return Ok(Some(how));
         }
-        if exchange
-            .response()
-            .is_some_and(|r| r.header(ECHO_TOKEN_HEADER).is_some())
-        {
+        if answered_by_origin(exchange) {
             return Ok(None);
         }
         let log = self.proxy_log().await?;
@@ -258,8 +255,10 @@ async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<()
 /// response; or, when the proxy's log is visible (`log`), a fact of it marked denied. A
 /// credentials challenge is not a refusal.
 fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
+    if answered_by_origin(exchange) {
+        return None;
+    }
     let from_client = match &exchange.outcome {
-        Outcome::Response(r) if r.header(ECHO_TOKEN_HEADER).is_some() => return None,
         Outcome::Response(r) if matches!(r.status, 403 | 451 | 511) => {
             Some(format!("answered {}", r.status))
         }
@@ -280,6 +279,13 @@ fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
             .find(|fact| fact.denied && !fact.challenged)
             .map(|fact| format!("logged a denial: {fact}"))
     })
+}
+
+/// Whether the origin answered `exchange` (its reply carries the origin's echoed token).
+fn answered_by_origin(exchange: &Exchange) -> bool {
+    exchange
+        .response()
+        .is_some_and(|r| r.header(ECHO_TOKEN_HEADER).is_some())
 }
 
 /// Whether `location` (absolute, or relative to `requested`) names another host than
