@@ -190,6 +190,14 @@ impl LabHealthReport {
         self.faults.first()
     }
 
+    /// The proxy's last log lines, from the first fault that kept them.
+    pub fn proxy_log_lines(&self) -> Option<&[String]> {
+        self.faults
+            .iter()
+            .find(|f| !f.proxy_log.is_empty())
+            .map(|f| f.proxy_log.as_slice())
+    }
+
     /// Seconds from the lab being ready to `at` (negative when before).
     pub fn seconds_after_ready(&self, at: SystemTime) -> f64 {
         match at.duration_since(self.ready_at) {

@@ -101,13 +101,7 @@ fn render_lab_health(report: &SuiteReport) -> String {
                 report.lab.last_seen_healthy(fault)
             ));
         }
-        if let Some(log) = report
-            .lab
-            .faults
-            .iter()
-            .find(|f| !f.proxy_log.is_empty())
-            .map(|f| &f.proxy_log)
-        {
+        if let Some(log) = report.lab.proxy_log_lines() {
             out.push_str("  the proxy's last log lines:\n");
             for line in log {
                 out.push_str(&format!("    | {line}\n"));
