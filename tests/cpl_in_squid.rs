@@ -35,7 +35,7 @@ const CASES_PER_POLICY: usize = 5;
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
-        .and_then(|v| conformance_spec::parse_seed(&v))
+        .and_then(|v| conformance_model::parse_seed(&v))
         .unwrap_or(default)
 }
 
@@ -99,7 +99,7 @@ fn differences(expected: &Expected, observed: &Observed) -> Vec<String> {
 
 /// Host names to request: the policy's own, then names drawn from everything the lab serves.
 fn hosts(rng: &mut StdRng, lab: &Lab, named: &[String]) -> Vec<String> {
-    let mut served = conformance_spec::all_lab_host_names();
+    let mut served = conformance_model::all_lab_host_names();
     served.extend(lab.hosts().all_names());
     let mut hosts: Vec<String> = named
         .iter()
@@ -252,7 +252,7 @@ async fn squid_running_the_translation_decides_like_explain_for_generated_reques
     let started = Instant::now();
     let seed = setting("CPL_LAB_SEED", SEED);
     // The lab's drawn host names follow the same seed, so a run can be replayed.
-    std::env::set_var(conformance_spec::HOST_SEED_ENV, seed.to_string());
+    std::env::set_var(conformance_model::HOST_SEED_ENV, seed.to_string());
     let policies = setting("CPL_LAB_POLICIES", POLICIES as u64) as usize;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut report = Report {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use conformance_harness::{run_suite, Console, SuiteOptions};
 use conformance_lab::REFERENCE_POLICY;
-use conformance_spec::WINDOWS_UPDATE_HOSTS;
+use conformance_model::WINDOWS_UPDATE_HOSTS;
 
 const FEATURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
 

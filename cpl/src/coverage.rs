@@ -1,6 +1,6 @@
 //! Windows Update coverage: reads the one evaluation of the policy against the Windows Update
 //! traffic model ([`crate::update_assessment`]: every concrete name of every pattern of the
-//! Windows Update host set (`conformance_spec::WINDOWS_UPDATE_HOSTS`), over `http://` and
+//! Windows Update host set (`conformance_model::WINDOWS_UPDATE_HOSTS`), over `http://` and
 //! `https://`, with every kind of request the update components make) and reports the names
 //! for which some bypass property does not end with its bypass value — for every request or
 //! for some kinds only (an extension, a MIME type, a method) — pointing at the policy's bypass
@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use conformance_spec::WINDOWS_UPDATE_HOSTS;
+use conformance_model::WINDOWS_UPDATE_HOSTS;
 
 use crate::ast::{ConditionDefinition, ConditionKind, Item, Policy, Rule};
 use crate::decision::Decision;

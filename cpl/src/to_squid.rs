@@ -45,7 +45,7 @@ pub struct Translation {
     /// Every construct the fragment does not carry over, with where and why.
     pub untranslated: Vec<Untranslated>,
     /// Where something not carried over could change how a Windows Update host
-    /// (`conformance_spec::WINDOWS_UPDATE_HOSTS`) is treated: for each, the host, the
+    /// (`conformance_model::WINDOWS_UPDATE_HOSTS`) is treated: for each, the host, the
     /// decision (access or one of KB 166719's bypass properties), and the rule that would
     /// decide it differently if its untranslated triggers matched. Computed by evaluating
     /// the CPL for every update host over `http://` and `https://` twice — undecidable

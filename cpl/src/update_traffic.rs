@@ -1,12 +1,12 @@
 //! The Windows Update traffic model every Windows Update judgement of this crate evaluates a
-//! policy against: each concrete name of every host pattern (`conformance_spec`), over
+//! policy against: each concrete name of every host pattern (`conformance_model`), over
 //! `http://` and `https://`, with each kind of request the update components make there —
 //! the URL families, methods, User-Agents and response types the lab's origin serves (the
 //! shapes of `mock-servers`' URL families; the root test `tests/cpl_translation.rs` holds the
 //! two to each other). A rule keyed on an extension, a MIME type, a method or a User-Agent
 //! meets the requests it would meet in the field, not only `http://host/`.
 
-use conformance_spec::WINDOWS_UPDATE_HOSTS;
+use conformance_model::WINDOWS_UPDATE_HOSTS;
 
 use crate::request::Request;
 

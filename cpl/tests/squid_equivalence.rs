@@ -147,7 +147,7 @@ fn named_hosts(policy: &Policy) -> Vec<String> {
 }
 
 fn update_names() -> Vec<String> {
-    conformance_spec::WINDOWS_UPDATE_HOSTS
+    conformance_model::WINDOWS_UPDATE_HOSTS
         .iter()
         .flat_map(|p| {
             let mut names: Vec<String> = p.names.iter().map(|n| (*n).to_owned()).collect();
@@ -241,7 +241,7 @@ fn check(
         translation.fragment
     );
     let host = explanation.host.clone();
-    let update_host = conformance_spec::WINDOWS_UPDATE_HOSTS
+    let update_host = conformance_model::WINDOWS_UPDATE_HOSTS
         .iter()
         .any(|p| p.names.contains(&host.as_str()));
     if update_host {
@@ -260,7 +260,7 @@ fn the_fragment_decides_like_the_cpl_or_says_what_it_did_not_carry() {
         let translation = to_squid(&policy);
         let squid = Squid::parse(&translation.fragment);
         // Every concrete update name, over both schemes, first.
-        for name in conformance_spec::WINDOWS_UPDATE_HOSTS
+        for name in conformance_model::WINDOWS_UPDATE_HOSTS
             .iter()
             .flat_map(|p| p.names.iter())
         {

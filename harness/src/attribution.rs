@@ -13,7 +13,7 @@
 //! failure stands when the invariants (which pair requests by what any proxy forwards) prove
 //! it, and is *not observable* otherwise.
 
-use conformance_spec::Property;
+use conformance_model::Property;
 
 use crate::invariants::{Finding, ScenarioRecord};
 use crate::model::{ScenarioOutcome, ScenarioState};
@@ -90,7 +90,7 @@ fn microsoft_owned_look_alike(outcome: &ScenarioOutcome) -> Option<&str> {
     outcome.hosts.iter().map(String::as_str).find(|host| {
         host.strip_prefix("look-alike ")
             .and_then(|n| n.trim().parse::<usize>().ok())
-            .is_some_and(conformance_spec::look_alike_is_microsoft_owned)
+            .is_some_and(conformance_model::look_alike_is_microsoft_owned)
     })
 }
 

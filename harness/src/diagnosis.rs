@@ -3,7 +3,7 @@
 //! the CPL lint's `help:` lines. It names the fix in Squid and in ProxySG CPL words, because the
 //! policy under test may be either.
 
-use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
+use conformance_model::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
 use crate::invariants::Finding;
 use crate::model::ScenarioOutcome;

@@ -96,7 +96,7 @@ mod tests {
 
     use conformance_client::{Credentials, Exchange, Scheme};
     use conformance_lab::{LabComponent, Vantage};
-    use conformance_spec::Property;
+    use conformance_model::Property;
 
     use super::*;
     use crate::invariants::Severity;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use conformance_lab::{display_path, LabFault, MappingLimit, NotObservable};
-use conformance_spec::{Property, PROPERTY_TAGS};
+use conformance_model::{Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
 
@@ -127,7 +127,7 @@ impl ScenarioOutcome {
     pub fn is_look_alike(&self) -> bool {
         self.tags
             .iter()
-            .any(|t| t == conformance_spec::LOOK_ALIKE_TAG)
+            .any(|t| t == conformance_model::LOOK_ALIKE_TAG)
     }
 
     /// A failed scenario whose failure no property claims.

@@ -13,7 +13,7 @@ use conformance_steps::{host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
 
-use conformance_spec::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
+use conformance_model::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
 
 use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;

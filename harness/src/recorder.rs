@@ -224,7 +224,7 @@ fn new_outcome(
         .chain(&scenario.steps)
         .flat_map(|step| quoted(&step.value))
         .filter(|host| {
-            conformance_spec::is_lab_host(host)
+            conformance_model::is_lab_host(host)
                 || host.starts_with("*.")
                 || host.starts_with("look-alike ")
         })

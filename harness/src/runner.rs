@@ -17,7 +17,7 @@ use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
 
 use conformance_lab::display_path;
-use conformance_spec::HOST_SEED_ENV;
+use conformance_model::HOST_SEED_ENV;
 use conformance_steps::{with_lab, ConformanceWorld};
 
 use crate::bundle::Bundle;

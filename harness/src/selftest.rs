@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_lab::display_path;
-use conformance_spec::PROPERTY_TAGS;
+use conformance_model::PROPERTY_TAGS;
 use futures::StreamExt as _;
 
 use crate::bundle::Bundle;

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use conformance_spec::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
+use conformance_model::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
 use conformance_lab::MappingLimit;
 

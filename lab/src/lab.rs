@@ -37,7 +37,7 @@ use crate::servers::InProcessServers;
 use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
 use crate::vantage::{NotObservable, Vantage, VantageLedger};
 use crate::watch::{LabWatch, Watched};
-use conformance_spec::{DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
+use conformance_model::{DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
 
 /// Whether the harness started the proxy under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The host names of one run, drawn fresh (or replayed from a seed) for the bundled lab and the
 //! harness side of external mode alike.
 
-use conformance_spec::{all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV};
+use conformance_model::{all_lab_host_names, parse_seed, DrawnHosts, HOST_SEED_ENV};
 
 /// This run's drawn host names: seeded by [`HOST_SEED_ENV`] when it is set (to replay a run),
 /// randomly otherwise.

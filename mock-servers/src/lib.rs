@@ -37,4 +37,4 @@ pub use payload::Payload;
 pub use range::{ByteRange, RangeRequest};
 pub use scripted::ScriptedEndpoints;
 
-pub use conformance_spec::{ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};
+pub use conformance_model::{ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER, SCENARIO_HEADER};

@@ -4,7 +4,7 @@
 //! with the component's own User-Agent and headers, and checked at the origin.
 
 use conformance_client::{Agent, Exchange};
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{given, then, when, Parameter};
 use futures::StreamExt;
 use mock_servers::{UrlFamily, CLIENT_WEB_SERVICE_PATH, CTL_PATH};

@@ -5,7 +5,7 @@
 //! with the host), so a host called blocked here stays allowed for concurrent scenarios.
 
 use conformance_lab::{LabMode, Vantage};
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{given, then};
 use mock_servers::Lookup;
 

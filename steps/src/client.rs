@@ -152,7 +152,7 @@ async fn a_client_requests(
         ));
     }
     let mut ask = Ask::get(scheme, credentials);
-    if conformance_spec::CONTROL_HOSTS.contains(&served.host.as_str()) {
+    if conformance_model::CONTROL_HOSTS.contains(&served.host.as_str()) {
         // A control host stands for the ordinary traffic the proxy polices: a user's browser,
         // with or without credentials. An update agent's User-Agent there would make a policy
         // that keys its exemption on the agent (a hole the look-alikes, requested as BITS,

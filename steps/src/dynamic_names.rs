@@ -3,7 +3,7 @@
 //! origin, never another client's download out of a cache.
 
 use conformance_client::Exchange;
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{given, then, when};
 use mock_servers::{OriginRequest, UpdateOrigin, ECHO_TOKEN_HEADER, REQUEST_TOKEN_HEADER};
 

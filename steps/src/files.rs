@@ -2,7 +2,7 @@
 //! names, scripted cacheable pages) and what it saw (request counts, Range headers, bytes
 //! sent), and the integrity of what the client received.
 
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{given, then};
 use mock_servers::{OriginRequest, UpdateOrigin, REQUEST_TOKEN_HEADER};
 use wiremock::matchers::{method, path};

@@ -1,5 +1,5 @@
 //! Where a step names a host, so that every host reference of a feature can be checked before
-//! the lab starts (`conformance_spec::parse_host_reference`) rather than when the step runs. A
+//! the lab starts (`conformance_model::parse_host_reference`) rather than when the step runs. A
 //! unit test holds every step definition that takes a `{string}` to this list (or to the list
 //! of those whose string is not a host), so a new host step cannot be missed.
 

@@ -7,7 +7,7 @@
 
 use crate::world::ConformanceWorld;
 
-use conformance_spec::{parse_host_reference, HostReference};
+use conformance_model::{parse_host_reference, HostReference};
 
 impl ConformanceWorld {
     /// The concrete host a scenario's host reference names this run.

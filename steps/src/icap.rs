@@ -1,7 +1,7 @@
 //! ICAP adaptation: what the ICAP recorder saw for the scenario's requests.
 
 use conformance_lab::Vantage;
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::then;
 use mock_servers::IcapCall;
 

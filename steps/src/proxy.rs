@@ -2,7 +2,7 @@
 //! them or answered from its cache, judged from the client, the origin and the proxy's own
 //! report of each request (neutral facts from its backend).
 
-use conformance_spec::Property;
+use conformance_model::Property;
 use std::time::Duration;
 
 use conformance_client::{ClientResponse, Exchange, Outcome};

@@ -3,7 +3,7 @@
 //! checked at the client (status, `Content-Range`, exact bytes) and at the origin (the same
 //! `Range` arrived; no more bytes were sent than asked).
 
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{then, when};
 use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
 

@@ -3,7 +3,7 @@
 
 use conformance_client::{chains_to, issuer_of};
 use conformance_lab::{ProxyFact, Vantage};
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::then;
 use mock_servers::TlsHandshake;
 use rustls::pki_types::CertificateDer;

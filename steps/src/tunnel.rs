@@ -4,7 +4,7 @@
 
 use conformance_client::{raw_tunnel, Agent, Credentials as ClientCredentials, RawTunnelExchange};
 use conformance_lab::ProxyFact;
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::{then, when};
 use mock_servers::{SERVER_FIRST_AFTER, SERVER_GREETING};
 

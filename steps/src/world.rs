@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
 use conformance_lab::{Lab, NotObservable, Vantage};
-use conformance_spec::Property;
+use conformance_model::Property;
 use cucumber::World;
 
 use crate::parameters::Resource;

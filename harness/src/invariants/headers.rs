@@ -3,7 +3,7 @@
 //! the harness's own instrument headers are not compared; a field the client sent or the origin
 //! sent that arrives removed or altered is a finding for the property the field serves.
 
-use conformance_spec::Property;
+use conformance_model::Property;
 
 /// What a header field is to the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use conformance_client::{Exchange, Outcome, Scheme};
 use conformance_lab::{CacheUse, Vantage};
-use conformance_spec::{is_update_host, Property, SCENARIO_HEADER};
+use conformance_model::{is_update_host, Property, SCENARIO_HEADER};
 use mock_servers::OriginExchange;
 
 use super::headers::{self, HeaderRole};

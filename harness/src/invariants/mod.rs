@@ -14,7 +14,7 @@ mod pairing;
 
 use conformance_client::{Exchange, RawTunnelExchange};
 use conformance_lab::{NotObservable, ProxyFact, Vantage};
-use conformance_spec::Property;
+use conformance_model::Property;
 use mock_servers::{IcapCall, Lookup, OriginExchange};
 
 pub use headers::HeaderRole;
@@ -60,11 +60,11 @@ impl RunEvidence {
             .map(|s| {
                 s.exchanges
                     .iter()
-                    .filter(|e| conformance_spec::is_update_host(&host_of(&e.url)))
+                    .filter(|e| conformance_model::is_update_host(&host_of(&e.url)))
                     .count()
                     + s.raw_tunnel
                         .iter()
-                        .filter(|r| conformance_spec::is_update_host(&host_of(&r.host)))
+                        .filter(|r| conformance_model::is_update_host(&host_of(&r.host)))
                         .count()
             })
             .sum()

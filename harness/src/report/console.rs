@@ -141,7 +141,7 @@ fn render_findings(report: &SuiteReport) -> String {
             |s| format!("{}:{}", s.feature, s.line),
         )
     };
-    for property in conformance_spec::Property::ALL {
+    for property in conformance_model::Property::ALL {
         let violations: Vec<_> = report
             .findings
             .iter()

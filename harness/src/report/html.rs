@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use conformance_spec::PROPERTY_TAGS;
+use conformance_model::PROPERTY_TAGS;
 
 use conformance_lab::display_path;
 
@@ -299,13 +299,13 @@ fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
     }
     hosts.sort_by_key(|h| {
         (
-            conformance_spec::CONTROL_HOSTS.contains(&h.as_str()),
+            conformance_model::CONTROL_HOSTS.contains(&h.as_str()),
             h.clone(),
         )
     });
     let mut html = String::from("<h2>Property × host</h2><table><tr><th></th>");
     for host in &hosts {
-        let control = conformance_spec::CONTROL_HOSTS.contains(&host.as_str());
+        let control = conformance_model::CONTROL_HOSTS.contains(&host.as_str());
         let _ = write!(
             html,
             "<th class=\"host{}\">{}{}</th>",

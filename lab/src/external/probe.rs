@@ -65,7 +65,7 @@ pub async fn first_request_reaches_origin(
     credentials: Option<&(String, String)>,
     side: &HarnessSide,
 ) -> Result<(), LabError> {
-    let host = conformance_spec::WINDOWS_UPDATE_HOSTS[0].names[0];
+    let host = conformance_model::WINDOWS_UPDATE_HOSTS[0].names[0];
     let token = format!("external-readiness-{:08x}", rand::random::<u32>());
     let path = mock_servers::UpdateOrigin::update_path(16, &token);
     let authorization = credentials.map_or_else(String::new, |(user, password)| {

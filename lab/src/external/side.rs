@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use lab_certs::{CertificateAuthority, LabPki};
 use mock_servers::{Categorizer, IcapRecorder, LabDns, ScriptedEndpoints, UpdateOrigin};
 
-use conformance_spec::DrawnHosts;
+use conformance_model::DrawnHosts;
 
 use crate::error::LabError;
 use crate::external::relay::PortRelay;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use conformance_spec::Property;
+use conformance_model::Property;
 
 /// What an `external_acl_type` helper is to the lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use conformance_spec::{Property, LAB_USER};
+use conformance_model::{Property, LAB_USER};
 
 use super::helpers::{acls_using, properties_decided_by, ExternalAclType, HelperRole};
 use super::source::{quoted_file, Source, SourceLine};

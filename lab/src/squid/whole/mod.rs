@@ -13,7 +13,7 @@ mod table;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use conformance_spec::Property;
+use conformance_model::Property;
 
 use source::Source;
 
