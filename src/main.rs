@@ -81,6 +81,11 @@ struct RunArgs {
     /// networks its clients connect from (repeatable); default: localnet.
     #[arg(long = "client-acl", value_name = "ACL", requires = "squid_conf")]
     client_acl: Vec<String>,
+    /// The bundled proxy the policy runs on: `squid-5.7` (default) or `squid-6`. Give it twice
+    /// (`--backend squid-5.7 --backend squid-6`) to judge the policy on both, on the same host
+    /// names, and see where the verdicts differ.
+    #[arg(long, value_name = "NAME", value_parser = conformance_lab::backend_named)]
+    backend: Vec<&'static dyn conformance_lab::ProxyBackend>,
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -255,6 +260,9 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         ..SuiteOptions::default()
     };
     options.external = args.external.options().map_err(SuiteError::Usage)?;
+    if let Some(backend) = args.backend.first() {
+        options.backend = *backend;
+    }
     if let Some(policy) = args.policy {
         options.policy = policy;
     }

@@ -140,6 +140,9 @@ impl ScenarioOutcome {
 #[derive(Debug, Clone)]
 pub struct SuiteReport {
     pub policy: PathBuf,
+    /// The proxy under test as reports name it: the bundled backend's name and version
+    /// (`Squid 5.7`), or `external proxy`.
+    pub proxy: String,
     pub scenarios: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
     /// What the run-wide invariants found in the update traffic (violations and notes).
@@ -295,12 +298,13 @@ impl SuiteReport {
             return format!(
                 "LAB FAULT: {what}; {unjudged} of the {} selected scenarios not judged because of \
                  the lab, {} judged before it; no verdict about the policy (lab start {:.1} s, \
-                 whole run {:.1} s, policy {})",
+                 whole run {:.1} s, policy {} on {})",
                 self.selected,
                 self.scenarios.len() - self.unjudged_by_lab().count(),
                 self.lab_start.as_secs_f64(),
                 self.duration.as_secs_f64(),
-                display_path(&self.policy)
+                display_path(&self.policy),
+                self.proxy
             );
         }
         let failed = self.failed().count();
@@ -319,13 +323,14 @@ impl SuiteReport {
             unobservable_text.push_str(&format!(", {warned} scope warning(s)"));
         }
         format!(
-            "{}: {} scenarios: {} passed, {failed} failed{unobservable_text} (lab start {:.1} s, whole run {:.1} s, policy {})",
+            "{}: {} scenarios: {} passed, {failed} failed{unobservable_text} (lab start {:.1} s, whole run {:.1} s, policy {} on {})",
             self.verdict().to_string().to_uppercase(),
             self.scenarios.len(),
             self.scenarios.len() - failed - unobservable - warned,
             self.lab_start.as_secs_f64(),
             self.duration.as_secs_f64(),
-            display_path(&self.policy)
+            display_path(&self.policy),
+            self.proxy
         )
     }
 }
@@ -381,6 +386,7 @@ pub(crate) mod tests_support {
     pub(crate) fn report_with(scenarios: Vec<ScenarioOutcome>) -> SuiteReport {
         let ready_at = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
         SuiteReport {
+            proxy: "Squid 5.7".to_owned(),
             policy: "policy.conf".into(),
             selected: scenarios.len(),
             scenarios,

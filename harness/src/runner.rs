@@ -10,7 +10,8 @@ use std::time::{Instant, SystemTime};
 
 use conformance_lab::external::ExternalOptions;
 use conformance_lab::{
-    Lab, LabError, LabHealth, LabMode, LabOptions, Policy, Vantage, WholeOptions,
+    default_backend, Lab, LabError, LabHealth, LabMode, LabOptions, Policy, ProxyBackend, Vantage,
+    WholeOptions,
 };
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
@@ -71,6 +72,10 @@ pub struct SuiteOptions {
     /// `policy` is a whole `squid.conf`, mapped onto the lab (not a fragment under the lab
     /// contract).
     pub whole: Option<WholeOptions>,
+    /// The bundled proxy the policy runs on (unused in external mode).
+    pub backend: &'static dyn ProxyBackend,
+    /// Draw the lab's host names from this seed (two runs compared on the same names).
+    pub host_seed: Option<u64>,
 }
 
 impl Default for SuiteOptions {
@@ -98,6 +103,8 @@ impl Default for SuiteOptions {
             strict_scope: false,
             external: None,
             whole: None,
+            backend: default_backend(),
+            host_seed: None,
         }
     }
 }
@@ -160,7 +167,9 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
                     "the configuration cannot be mapped onto the lab: {e}"
                 ))
             })?,
-            None => Policy::load(&options.policy)
+            None => options
+                .backend
+                .load_policy(&options.policy)
                 .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?,
         };
         if let (Some(whole), true) = (policy.whole(), options.console != Console::Silent) {
@@ -168,12 +177,18 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         }
         if options.console == Console::Progress {
             eprintln!(
-                "lab: starting (policy {}, {} scenarios selected)",
+                "lab: starting {} (policy {}, {} scenarios selected)",
+                options.backend.name(),
                 display_path(&options.policy),
                 selected.scenarios
             );
         }
-        Lab::start(LabOptions { policy }).await
+        Lab::start(LabOptions {
+            backend: options.backend,
+            policy,
+            host_seed: options.host_seed,
+        })
+        .await
     };
     let lab = tokio::select! {
         lab = start => lab.map_err(|error| match error {
@@ -273,6 +288,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         options.strict_scope,
     );
     let report = SuiteReport {
+        proxy: lab.proxy_name().to_owned(),
         mapping_limits: lab
             .policy()
             .whole()
@@ -425,7 +441,7 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
     } else {
         format!(
             "bundled lab: {} started by the harness with the policy under test; every vantage point observed",
-            lab.backend().name()
+            lab.proxy_name()
         )
     };
     let reasons = |vantage: Vantage| ledger.reasons(vantage).join("; ");
@@ -448,7 +464,7 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
         format!(
             "judged: {} check(s) read the {} log as neutral facts",
             ledger.judged_count(Vantage::ProxyLog),
-            lab.backend().name()
+            lab.proxy_name()
         )
     } else {
         let skipped = ledger.unobservable_count(Vantage::ProxyLog);

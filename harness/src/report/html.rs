@@ -194,12 +194,13 @@ pub fn render(report: &SuiteReport) -> String {
         page,
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
          </title><style>{STYLE}</style></head><body><h1 class=\"{}\">proxy-conformance: {verdict}</h1>\
-         <p>Policy <code>{}</code>. {}</p>",
+         <p>Policy <code>{}</code> on {}. {}</p>",
         match report.verdict() {
             crate::Verdict::LabFault => "lab".to_owned(),
             verdict => verdict.to_string(),
         },
         escape(&display_path(&report.policy)),
+        escape(&report.proxy),
         escape(&report.summary())
     );
     page.push_str(&lab_health(report));

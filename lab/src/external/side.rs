@@ -54,7 +54,7 @@ impl HarnessSide {
     /// Starts every service of the harness side at `options.expose`, for host names drawn
     /// from `CONFORMANCE_HOST_SEED` when it is set (randomly otherwise).
     pub async fn start(options: &SideOptions) -> Result<Self, LabError> {
-        let hosts = crate::run_hosts::draw_hosts().map_err(LabError::Usage)?;
+        let hosts = crate::run_hosts::draw_hosts(None).map_err(LabError::Usage)?;
         let failed = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let served_names = crate::run_hosts::served_names(&hosts);
         let origin_ca = kept_origin_ca(&options.state_dir)?;
