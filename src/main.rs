@@ -5,6 +5,7 @@
 //!
 //! Exit codes: see [`exit::Exit`].
 
+mod compare;
 mod exit;
 mod external_args;
 mod units;
@@ -81,6 +82,18 @@ struct RunArgs {
     /// networks its clients connect from (repeatable); default: localnet.
     #[arg(long = "client-acl", value_name = "ACL", requires = "squid_conf")]
     client_acl: Vec<String>,
+    /// The policy in production: run it first, then the candidate (--policy or --cpl) on the
+    /// same host names and proxy, and report what the candidate changes; the candidate's
+    /// verdict decides the exit code.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline_cpl", "squid_conf", "proxy"])]
+    baseline: Option<PathBuf>,
+    /// The policy in production as ProxySG CPL (translated like --cpl), for the comparison
+    /// --baseline makes.
+    #[arg(long = "baseline-cpl", value_name = "FILE", conflicts_with_all = ["squid_conf", "proxy"])]
+    baseline_cpl: Option<PathBuf>,
+    /// With a comparison (--baseline, or two --backend): write it as one JSON document.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// The bundled proxy the policy runs on: `squid-5.7` (default) or `squid-6`. Give it twice
     /// (`--backend squid-5.7 --backend squid-6`) to judge the policy on both, on the same host
     /// names, and see where the verdicts differ.
@@ -137,6 +150,12 @@ struct SelftestArgs {
     /// Feature file or directory (default: the bundled suite).
     #[arg(long, value_name = "PATH")]
     features: Option<PathBuf>,
+    /// The bundled proxy every policy runs on: `squid-5.7` (default) or `squid-6`.
+    #[arg(long, value_name = "NAME", value_parser = conformance_lab::backend_named)]
+    backend: Option<&'static dyn conformance_lab::ProxyBackend>,
+    /// Only the faulty policies (and the reference): skip the correct policies of other styles.
+    #[arg(long = "faults-only")]
+    faults_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +279,17 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         ..SuiteOptions::default()
     };
     options.external = args.external.options().map_err(SuiteError::Usage)?;
+    let comparing = compare::plan(
+        &args.backend,
+        args.baseline.is_some() || args.baseline_cpl.is_some(),
+    )?;
+    if comparing.is_none() && args.json.is_some() {
+        return Err(SuiteError::Usage(
+            "--json writes a comparison: give --baseline FILE, or --backend twice (a single run's \
+             machine-readable reports are --junit and --cucumber-json)"
+                .to_owned(),
+        ));
+    }
     if let Some(backend) = args.backend.first() {
         options.backend = *backend;
     }
@@ -286,6 +316,25 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         options.features = features;
     }
     options.also_features = args.add_features;
+    let risky_translation = translated
+        .as_ref()
+        .is_some_and(|t| !t.update_host_risks.is_empty());
+    if let Some(plan) = comparing {
+        let baseline = match (args.baseline, &args.baseline_cpl) {
+            (Some(path), _) => Some((path, None)),
+            (None, Some(cpl)) => {
+                let translated = translate_cpl(cpl)?;
+                Some((translated.fragment.clone(), Some(translated)))
+            }
+            (None, None) => None,
+        };
+        let reports = compare::Reports {
+            html: options.html.take(),
+            json: args.json,
+        };
+        let baseline_policy = baseline.as_ref().map(|(path, _)| path.clone());
+        return compare::run(plan, options, baseline_policy, reports, risky_translation).await;
+    }
     let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
         .into_iter()
         .flatten()
@@ -297,10 +346,13 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         eprintln!("reports: {}", reports.join(", "));
     }
     print!("{}", report::console::render(&report));
-    let risky_translation = translated
-        .as_ref()
-        .is_some_and(|t| !t.update_host_risks.is_empty());
-    Ok(match report.verdict() {
+    Ok(exit_for(report.verdict(), risky_translation))
+}
+
+/// The exit code of a verdict; a pass of a CPL translation that left out constructs which
+/// may change how update hosts are treated is inconclusive.
+fn exit_for(verdict: Verdict, risky_translation: bool) -> Exit {
+    match verdict {
         Verdict::LabFault => Exit::LabFailed,
         Verdict::Fail => Exit::Failed,
         Verdict::Pass if risky_translation => {
@@ -313,7 +365,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         }
         Verdict::Pass => Exit::Passed,
         Verdict::Inconclusive => Exit::Inconclusive,
-    })
+    }
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.
@@ -401,6 +453,12 @@ async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     }
     if let Some(features) = args.features {
         options.features = features;
+    }
+    if let Some(backend) = args.backend {
+        options.backend = backend;
+    }
+    if args.faults_only {
+        options.correct = None;
     }
     let report = run_selftest(options).await?;
     println!("{}", report.render());

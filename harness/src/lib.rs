@@ -6,6 +6,8 @@
 
 mod attribution;
 mod bundle;
+mod compare_runs;
+mod comparison;
 mod diagnosis;
 mod error;
 mod feature_set;
@@ -21,6 +23,10 @@ mod selftest;
 mod verdict;
 
 pub use bundle::Bundle;
+pub use compare_runs::{run_comparison, ComparisonSide};
+pub use comparison::{
+    ComparedRun, Comparison, ComparisonKind, Movement, Outcome, PropertyChange, ScenarioChange,
+};
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};

@@ -2,6 +2,7 @@
 //! failure's evidence, Cucumber JSON, JUnit XML and one HTML page. The command line chooses
 //! which to write.
 
+pub mod comparison;
 pub mod console;
 mod file;
 pub mod html;
