@@ -1,5 +1,6 @@
-//! The comparisons as a user runs them: the reference (as production) beside a candidate with
-//! one policy fault shows exactly the fault's properties newly failing and exits with the
+//! The bundled backends and the comparisons as a user runs them: Squid 6 refuses a policy in
+//! its own words at the user's line; the reference (as production) beside a candidate with one
+//! policy fault shows exactly the fault's properties newly failing and exits with the
 //! candidate's verdict; the reference on both bundled Squid versions changes nothing.
 
 mod common;
@@ -109,4 +110,36 @@ fn the_reference_on_both_squid_versions_changes_nothing() {
         stdout.contains("Squid 6.13 changes nothing against Squid 5.7"),
         "{stdout}"
     );
+}
+
+#[test]
+fn squid_6_refuses_a_policy_in_its_words_at_the_users_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("typo.conf");
+    std::fs::write(
+        &policy,
+        "acl windows_update dstdomain .windowsupdate.com\nhttp_acess allow windows_update\n",
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["run", "--backend", "squid-6", "--policy"])
+        .arg(&policy)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Squid 6.13 rejected the policy"), "{stderr}");
+    assert!(stderr.contains("typo.conf(2): unrecognized: 'http_acess'"), "{stderr}");
+    assert!(stderr.contains("   2 | http_acess allow windows_update"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_backend_is_a_usage_error_naming_the_bundled_ones() {
+    let output = Command::new(BIN)
+        .args(["run", "--backend", "squid-4"])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("squid-5.7, squid-6"), "{stderr}");
 }
