@@ -128,9 +128,18 @@ fn squid_6_refuses_a_policy_in_its_words_at_the_users_line() {
         .expect("the binary runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("Squid 6.13 rejected the policy"), "{stderr}");
-    assert!(stderr.contains("typo.conf(2): unrecognized: 'http_acess'"), "{stderr}");
-    assert!(stderr.contains("   2 | http_acess allow windows_update"), "{stderr}");
+    assert!(
+        stderr.contains("Squid 6.13 rejected the policy"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("typo.conf(2): unrecognized: 'http_acess'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("   2 | http_acess allow windows_update"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -134,20 +134,10 @@ impl Comparison {
 
     /// Every property either run judged, in report order, changes first.
     pub fn properties(&self) -> Vec<PropertyChange> {
-        let before: BTreeMap<Property, Verdict> = self
-            .first
-            .report
-            .properties()
-            .into_iter()
-            .map(|p| (p.property, p.verdict))
-            .collect();
-        let after: BTreeMap<Property, Verdict> = self
-            .second
-            .report
-            .properties()
-            .into_iter()
-            .map(|p| (p.property, p.verdict))
-            .collect();
+        let (before, after) = (
+            property_verdicts(&self.first.report),
+            property_verdicts(&self.second.report),
+        );
         let mut changes: Vec<PropertyChange> = Property::ALL
             .into_iter()
             .filter(|p| before.contains_key(p) || after.contains_key(p))
@@ -312,6 +302,14 @@ impl Comparison {
             if better.is_empty() { "none" } else { &better },
         )
     }
+}
+
+fn property_verdicts(report: &SuiteReport) -> BTreeMap<Property, Verdict> {
+    report
+        .properties()
+        .into_iter()
+        .map(|p| (p.property, p.verdict))
+        .collect()
 }
 
 fn violations(report: &SuiteReport) -> Vec<&Finding> {
