@@ -2,10 +2,23 @@
 //! the default.
 
 use crate::backend::ProxyBackend;
+use crate::image::{DebianImage, MITMPROXY_IMAGE, TINYPROXY_IMAGE};
+use crate::relay::RELAY_IMAGE;
 use crate::squid::{SQUID_5_7, SQUID_6};
 
 /// Every bundled backend, the default first.
 pub const BUNDLED_BACKENDS: &[&dyn ProxyBackend] = &[&SQUID_5_7, &SQUID_6];
+
+/// Every image the lab and its tests use: each bundled backend's, the relay's, and the
+/// external proxies' of the tests (mitmproxy, tinyproxy).
+pub fn every_image() -> Vec<&'static DebianImage> {
+    let mut images: Vec<&'static DebianImage> = BUNDLED_BACKENDS
+        .iter()
+        .map(|backend| backend.image())
+        .collect();
+    images.extend([&RELAY_IMAGE, &MITMPROXY_IMAGE, &TINYPROXY_IMAGE]);
+    images
+}
 
 /// The default backend (what `run` puts under test without `--backend`).
 pub fn default_backend() -> &'static dyn ProxyBackend {

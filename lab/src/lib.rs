@@ -28,7 +28,7 @@ mod vantage;
 mod watch;
 
 pub use backend::{ProxyBackend, ProxySetup, StartFailure, StartedProxy};
-pub use backends::{backend_named, default_backend, BUNDLED_BACKENDS};
+pub use backends::{backend_named, default_backend, every_image, BUNDLED_BACKENDS};
 pub use docker::DockerEngine;
 pub use facts::{CacheUse, ProxyFact};
 pub use fault_injection::INJECT_FAULT_ENV;
