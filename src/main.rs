@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
-    report, run_selftest, run_suite, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
-    Verdict,
+    run_selftest, run_suite, Caveat, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
 };
 use conformance_lab::display_path;
 use conformance_lab::external::HarnessSide;
@@ -100,10 +99,14 @@ struct RunArgs {
     /// Write one self-contained HTML page: property × host matrix and failure evidence.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Write the run's verdict, exit code, reason, properties and failures as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Scenarios run at once.
     #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-    /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
+    /// Keep the lab up after the run and its reports (prints how to reach it) until Ctrl-C;
+    /// requests made by hand meanwhile are not counted in the run's figures.
     #[arg(long)]
     keep_lab: bool,
     /// Fail the run when the policy lets through a host under a domain Microsoft owns but
@@ -250,6 +253,8 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         junit: args.junit,
         cucumber_json: args.cucumber_json,
         html: args.html,
+        json: args.json,
+        print_report: true,
         keep_lab: args.keep_lab,
         strict_scope: args.strict_scope,
         ..SuiteOptions::default()
@@ -271,49 +276,28 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         Some(cpl) => Some(translate_cpl(cpl)?),
         None => None,
     };
-    if let Some(translated) = &translated {
+    if let (Some(translated), Some(cpl)) = (&translated, &args.cpl) {
         options.policy = translated.fragment.clone();
+        options.policy_as_given = Some(cpl.clone());
+        options.caveats = translated.caveats.clone();
     }
     if let Some(features) = args.features {
         options.features = features;
     }
     options.also_features = args.add_features;
-    let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
-        .into_iter()
-        .flatten()
-        .map(|p| display_path(p))
-        .collect();
+    // The harness prints the report (stdout, the verdict its last line) and writes the report
+    // files as soon as the verdict is known, before a kept lab is held.
     let report = run_suite(options).await?;
-    // The verdict is the last line of the report (stdout), and of the terminal.
-    if !reports.is_empty() {
-        eprintln!("reports: {}", reports.join(", "));
-    }
-    print!("{}", report::console::render(&report));
-    let risky_translation = translated
-        .as_ref()
-        .is_some_and(|t| !t.update_host_risks.is_empty());
-    Ok(match report.verdict() {
-        Verdict::LabFault => Exit::LabFailed,
-        Verdict::Fail => Exit::Failed,
-        Verdict::Pass if risky_translation => {
-            eprintln!(
-                "INCONCLUSIVE: the CPL has constructs to-squid could not carry over that may change \
-                 how update hosts are treated (listed above as update-host risks): the lab judged \
-                 the translation, not the policy"
-            );
-            Exit::Inconclusive
-        }
-        Verdict::Pass => Exit::Passed,
-        Verdict::Inconclusive => Exit::Inconclusive,
-    })
+    Ok(Exit::from(report.outcome().verdict))
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.
 struct TranslatedCpl {
     _dir: tempfile::TempDir,
     fragment: PathBuf,
-    /// Untranslated constructs that could change an update host's treatment.
-    update_host_risks: Vec<String>,
+    /// Untranslated constructs that could change an update host's treatment: a pass of the
+    /// translation is inconclusive about the CPL.
+    caveats: Vec<Caveat>,
 }
 
 /// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
@@ -348,10 +332,16 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
     Ok(TranslatedCpl {
         _dir: dir,
         fragment,
-        update_host_risks: translation
+        caveats: translation
             .update_host_risks
             .iter()
-            .map(ToString::to_string)
+            .map(|risk| Caveat {
+                source: "cpl to-squid".to_owned(),
+                what: risk.to_string(),
+                consequence: "not carried over, and it may change how update hosts are treated: \
+                              the lab judged the translation, not the policy"
+                    .to_owned(),
+            })
             .collect(),
     })
 }

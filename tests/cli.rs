@@ -368,6 +368,70 @@ fn a_corrected_cpl_translated_to_squid_passes_the_whole_suite() {
 }
 
 #[test]
+fn a_cpl_whose_untranslated_rule_touches_update_hosts_is_inconclusive_in_every_report() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let corrected =
+        std::fs::read_to_string(format!("{ROOT}/policies/cpl/windows-update-corrected.cpl"))
+            .unwrap();
+    // A user-group rule to-squid cannot carry over, and that would deny update hosts.
+    let cpl = file_with(
+        dir.path(),
+        "risky.cpl",
+        format!("{corrected}\n<Proxy>\ngroup=contractors condition=WindowsUpdate DENY\n")
+            .as_bytes(),
+    );
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let output = run(&[
+        "run",
+        "--cpl",
+        cpl.to_str().unwrap(),
+        "--tags",
+        "@auth",
+        "--junit",
+        &path("r.xml"),
+        "--html",
+        &path("r.html"),
+        "--json",
+        &path("r.json"),
+        "--cucumber-json",
+        &path("r.cucumber.json"),
+    ]);
+    assert_exit(&output, 5, &["group=contractors"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("INCONCLUSIVE: "), "{last}");
+    assert!(
+        last.contains("risky.cpl") && !last.contains(".squid.conf"),
+        "{last}"
+    );
+    assert_eq!(stdout.matches("INCONCLUSIVE: ").count(), 1, "{stdout}");
+    let read = |name: &str| std::fs::read_to_string(path(name)).unwrap();
+    let html = read("r.html");
+    assert!(
+        html.contains("proxy-conformance: INCONCLUSIVE</h1>") && html.contains("risky.cpl</code>")
+    );
+    let junit = read("r.xml");
+    assert!(junit.contains("<failure type=\"inconclusive\" message=\"INCONCLUSIVE: "));
+    assert!(
+        junit.contains("name=\"features/authentication.feature\""),
+        "{junit}"
+    );
+    assert!(!junit.contains("proxy-conformance-bundle-"), "{junit}");
+    let json: serde_json::Value = serde_json::from_str(&read("r.json")).unwrap();
+    assert_eq!(
+        (json["verdict"].as_str(), json["exit_code"].as_u64()),
+        (Some("inconclusive"), Some(5))
+    );
+    let cucumber = read("r.cucumber.json");
+    assert!(
+        cucumber.contains("\"error_message\": \"INCONCLUSIVE: "),
+        "{cucumber}"
+    );
+    assert!(!cucumber.contains("proxy-conformance-bundle-"));
+}
+
+#[test]
 fn a_cpl_missing_one_host_pattern_fails_on_exactly_those_hosts() {
     let _turn = lab_turn();
     let output = run(&[

@@ -13,6 +13,7 @@ mod interrupt;
 pub mod invariants;
 mod lab_faults;
 mod model;
+mod outcome;
 mod preflight;
 mod recorder;
 pub mod report;
@@ -27,6 +28,7 @@ pub use interrupt::{Interrupt, Signal};
 pub use model::{
     FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,
 };
+pub use outcome::{Caveat, RunOutcome};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,

@@ -359,7 +359,8 @@ pub fn run_verdict(
 
 impl SuiteReport {
     /// The run's verdict: a lab fault when the lab broke during the run, otherwise pass, fail
-    /// or inconclusive.
+    /// or inconclusive (a pass with a caveat is inconclusive). [`SuiteReport::outcome`] adds
+    /// the exit code and the reason.
     pub fn verdict(&self) -> Verdict {
         if !self.lab.faults.is_empty() {
             return Verdict::LabFault;
@@ -367,7 +368,10 @@ impl SuiteReport {
         if !self.parse_errors.is_empty() {
             return Verdict::Fail;
         }
-        run_verdict(&self.scenarios, self.selected, self.invariants())
+        match run_verdict(&self.scenarios, self.selected, self.invariants()) {
+            Verdict::Pass if !self.caveats.is_empty() => Verdict::Inconclusive,
+            verdict => verdict,
+        }
     }
 
     /// Each property's verdict with the reason.

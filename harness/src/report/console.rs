@@ -1,5 +1,6 @@
 //! The console report: each failed scenario with its location, the failed step and its
-//! evidence, then the run's summary line.
+//! evidence, the caveats, each property's verdict, then the run's summary line — the verdict
+//! with its reason, once, as the last line.
 
 use crate::model::SuiteReport;
 
@@ -13,11 +14,7 @@ pub fn render(report: &SuiteReport) -> String {
             scenario.tags.join(" ")
         ));
         if let Some(step) = &scenario.failed_step {
-            out.push_str(&format!(
-                "  step (line {}): {}\n",
-                step.line,
-                step.text.trim()
-            ));
+            out.push_str(&format!("  step: {}\n", step.text.trim()));
             for line in step.message.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
@@ -66,6 +63,12 @@ pub fn render(report: &SuiteReport) -> String {
     ));
     for (point, how) in &report.vantage_points.points {
         out.push_str(&format!("  {point:<23} {how}\n"));
+    }
+    if !report.caveats.is_empty() {
+        out.push_str("\ncaveats (what the lab's evidence cannot see: a pass is inconclusive):\n");
+        for caveat in &report.caveats {
+            out.push_str(&format!("  {caveat}\n"));
+        }
     }
     out.push_str("\nproperties:\n");
     for property in report.properties() {
