@@ -536,6 +536,66 @@ fn sighup_during_a_run_removes_the_lab_and_exits_129() {
 }
 
 #[test]
+fn keep_lab_gives_the_verdict_and_the_reports_before_holding_the_lab_and_counts_no_hand_request() {
+    let _turn = lab_turn();
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let stdout = dir.path().join("stdout.txt");
+    let mut child = Command::new(BIN)
+        .args(["run", "--tags", "@auth", "--keep-lab", "--json"])
+        .arg(&json)
+        .env("CI", "true")
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains("lab: kept until Ctrl-C") {
+            break;
+        }
+        line.clear();
+    }
+    let printed = std::fs::read_to_string(&stdout).unwrap();
+    let last = printed.lines().last().unwrap_or_default().to_owned();
+    let written = std::fs::read_to_string(&json).unwrap_or_default();
+    // A request by hand through the kept lab's proxy.
+    let proxy = seen
+        .split("proxy under test at http://")
+        .nth(1)
+        .and_then(|rest| rest.split([' ', '\n']).next())
+        .unwrap_or_default()
+        .to_owned();
+    if let Ok(mut stream) = std::net::TcpStream::connect(&proxy) {
+        let _ = stream.write_all(
+            b"GET http://download.windowsupdate.com/by-hand.cab HTTP/1.1\r\nHost: download.windowsupdate.com\r\nConnection: close\r\n\r\n",
+        );
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("the binary exits");
+    assert!(seen.contains("lab: kept until Ctrl-C"), "{seen}");
+    assert!(!proxy.is_empty(), "{seen}");
+    assert!(
+        last.starts_with("PASS: "),
+        "before the hold, stdout ended {last:?}"
+    );
+    assert!(written.contains("\"verdict\": \"pass\""), "{written}");
+    assert_eq!(status.code(), Some(0));
+    // Written once, before the hold: the request by hand is in no figure of the run.
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), written);
+    assert_eq!(std::fs::read_to_string(&stdout).unwrap(), printed);
+}
+
+#[test]
 fn controls_run_alongside_the_properties_selected_without_them() {
     let _turn = lab_turn();
     let output = run(&["run", "--tags", "@tls and not @control and not @hosts"]);

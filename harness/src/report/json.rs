@@ -72,10 +72,12 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
     let Some(features) = json.as_array_mut() else {
         return;
     };
-    let element = |id: String, name: String, verdict: Verdict, why: String| {
-        let status = match verdict {
-            Verdict::Pass => "passed",
-            _ => "failed",
+    // A verdict as a scenario of one step: passed for a pass, failed with `message` otherwise.
+    let element = |id: String, name: String, verdict: Verdict, message: String| {
+        let result = if verdict == Verdict::Pass {
+            serde_json::json!({"status": "passed"})
+        } else {
+            serde_json::json!({"status": "failed", "error_message": message})
         };
         serde_json::json!({
             "id": id,
@@ -88,14 +90,7 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
                 "keyword": "Then ",
                 "name": format!("{name} is {}", verdict.to_string().to_uppercase()),
                 "line": 0,
-                "result": if verdict == Verdict::Pass {
-                    serde_json::json!({"status": status})
-                } else {
-                    serde_json::json!({
-                        "status": status,
-                        "error_message": format!("{}: {why}", verdict.to_string().to_uppercase())
-                    })
-                }
+                "result": result
             }]
         })
     };
@@ -107,15 +102,14 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
                 format!("verdict-{}", p.property.tag().trim_start_matches('@')),
                 p.property.tag().to_owned(),
                 p.verdict,
-                p.why,
+                format!("{}: {}", p.verdict.to_string().to_uppercase(), p.why),
             )
         })
         .collect();
-    let outcome = report.outcome();
     elements.push(element(
         "verdict-run".into(),
         "the run".into(),
-        outcome.verdict,
+        report.verdict(),
         report.summary(),
     ));
     features.push(serde_json::json!({
@@ -235,5 +229,20 @@ mod tests {
         assert!(result(1, 0)["error_message"].as_str().unwrap().starts_with(
             "LAB FAULT: the proxy under test's container was killed (signal 9), 3.5 s"
         ));
+    }
+
+    #[test]
+    fn feature_uris_are_named_as_the_repository_names_them_not_by_the_bundles_folder() {
+        let bundle = tempfile::tempdir().unwrap();
+        let feature = bundle.path().join("features/auth.feature");
+        std::fs::create_dir_all(feature.parent().unwrap()).unwrap();
+        std::fs::write(&feature, "Feature: f").unwrap();
+        conformance_lab::show_relative_to(bundle.path());
+        let absolute = feature.display().to_string();
+        let without_root = absolute.trim_start_matches('/').to_owned();
+        let mut json = serde_json::json!([{"uri": absolute}, {"uri": without_root}]);
+        stable_uris(&mut json);
+        assert_eq!(json[0]["uri"], "features/auth.feature");
+        assert_eq!(json[1]["uri"], "features/auth.feature");
     }
 }
