@@ -288,7 +288,7 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     // The harness prints the report (stdout, the verdict its last line) and writes the report
     // files as soon as the verdict is known, before a kept lab is held.
     let report = run_suite(options).await?;
-    Ok(Exit::from(report.outcome().verdict))
+    Ok(Exit::from(report.outcome.verdict))
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.

@@ -8,7 +8,7 @@ use conformance_lab::{display_path, LabFault, MappingLimit, NotObservable};
 use conformance_model::{Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
-use crate::outcome::Caveat;
+use crate::outcome::{Caveat, RunOutcome};
 
 /// One scenario's result.
 #[derive(Debug, Clone)]
@@ -152,6 +152,9 @@ pub struct SuiteReport {
     pub policy: PathBuf,
     /// What the lab's evidence cannot see (see [`crate::Caveat`]): a pass is inconclusive.
     pub caveats: Vec<Caveat>,
+    /// The run's verdict, exit code and reason, and each property's verdict, decided once by
+    /// [`SuiteReport::judged`]: every report states this.
+    pub outcome: RunOutcome,
     pub scenarios: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
     /// What the run-wide invariants found in the update traffic (violations and notes).
@@ -331,7 +334,7 @@ impl SuiteReport {
         if warned > 0 {
             unobservable_text.push_str(&format!(", {warned} scope warning(s)"));
         }
-        let outcome = self.outcome();
+        let outcome = &self.outcome;
         let why = match outcome.verdict {
             crate::Verdict::Pass => String::new(),
             _ => format!("; why: {}", outcome.reason),
@@ -402,6 +405,7 @@ pub(crate) mod tests_support {
         SuiteReport {
             policy: "policy.conf".into(),
             caveats: Vec::new(),
+            outcome: RunOutcome::default(),
             selected: scenarios.len(),
             scenarios,
             parse_errors: Vec::new(),
@@ -425,6 +429,7 @@ pub(crate) mod tests_support {
                 retries: vec!["lab start: 2 attempts".into()],
             },
         }
+        .judged()
     }
 
     fn with_tags(mut outcome: ScenarioOutcome, tags: &[&str]) -> ScenarioOutcome {
@@ -437,7 +442,7 @@ pub(crate) mod tests_support {
         let mut report = report_with(scenarios);
         report.lab.faults.clear();
         report.policy = "policies/cpl/windows-update.cpl".into();
-        report
+        report.judged()
     }
 
     /// @auth and its control passed.
@@ -464,7 +469,7 @@ pub(crate) mod tests_support {
             message: "expected: no 407\nactual: 407 Proxy Authentication Required".into(),
             definition: Some("steps/src/proxy.rs:40".into()),
         });
-        run
+        run.judged()
     }
 
     /// @auth passed; @icap's update-host scenario could not be observed.
@@ -484,7 +489,7 @@ pub(crate) mod tests_support {
             &["@icap"],
         ));
         run.selected += 1;
-        run
+        run.judged()
     }
 
     /// What `run --cpl` passes in for a construct to-squid could not carry over.

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::model::SuiteReport;
-use crate::verdict::Verdict;
+use crate::verdict::{property_verdicts, PropertyVerdict, Verdict};
 
 /// Something outside the lab's evidence that keeps a pass from proving the policy: a run that
 /// would pass is inconclusive, with this caveat as the reason.
@@ -27,7 +27,8 @@ impl fmt::Display for Caveat {
     }
 }
 
-/// The run's verdict, its exit code and why.
+/// The run's verdict, its exit code and why, and each property's verdict: decided once, when
+/// the run is over ([`SuiteReport::judged`]), and carried in the run model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
     pub verdict: Verdict,
@@ -36,6 +37,20 @@ pub struct RunOutcome {
     /// One sentence: the first failed property, the first inconclusive one, the caveat, or
     /// what every property showed.
     pub reason: String,
+    /// Each property's verdict with the reason, in report order.
+    pub properties: Vec<PropertyVerdict>,
+}
+
+impl Default for RunOutcome {
+    /// A run model nobody judged yet: inconclusive, never a pass.
+    fn default() -> Self {
+        Self {
+            verdict: Verdict::Inconclusive,
+            exit_code: Verdict::Inconclusive.exit_code(),
+            reason: "not judged yet".to_owned(),
+            properties: Vec::new(),
+        }
+    }
 }
 
 impl Verdict {
@@ -51,18 +66,23 @@ impl Verdict {
 }
 
 impl SuiteReport {
-    /// The run's verdict with its exit code and reason.
-    pub fn outcome(&self) -> RunOutcome {
-        let verdict = self.verdict();
-        RunOutcome {
+    /// The model with its outcome decided: the run's verdict, exit code and reason, and each
+    /// property's verdict. The runner calls it once, when the run is over; a model changed
+    /// after that must be judged again.
+    pub fn judged(mut self) -> Self {
+        let properties = property_verdicts(&self.scenarios, self.invariants());
+        let verdict = self.decide_verdict();
+        self.outcome = RunOutcome {
             verdict,
             exit_code: verdict.exit_code(),
-            reason: self.reason(verdict),
-        }
+            reason: self.reason(verdict, &properties),
+            properties,
+        };
+        self
     }
 
     /// Why the run has `verdict`, in one sentence.
-    fn reason(&self, verdict: Verdict) -> String {
+    fn reason(&self, verdict: Verdict, properties: &[PropertyVerdict]) -> String {
         if verdict == Verdict::LabFault {
             return self.lab.what_failed().map_or_else(
                 || "the lab broke during the run".to_owned(),
@@ -72,7 +92,6 @@ impl SuiteReport {
         if let Some(error) = self.parse_errors.first() {
             return format!("a feature could not be parsed: {error}");
         }
-        let properties = self.properties();
         let first = |wanted: Verdict| properties.iter().find(|p| p.verdict == wanted);
         match verdict {
             Verdict::Fail => first(Verdict::Fail).map_or_else(
@@ -122,20 +141,28 @@ mod tests {
     #[test]
     fn a_caveat_makes_a_pass_inconclusive_with_the_caveat_as_the_reason_and_exit_5() {
         let mut run = passing_run();
-        assert_eq!(run.outcome().verdict, Verdict::Pass);
-        assert_eq!(run.outcome().exit_code, 0);
+        assert_eq!(run.outcome.verdict, Verdict::Pass);
+        assert_eq!(run.outcome.exit_code, 0);
         run.caveats.push(cpl_caveat());
-        let outcome = run.outcome();
+        let outcome = run.judged().outcome;
         assert_eq!(outcome.verdict, Verdict::Inconclusive);
         assert_eq!(outcome.exit_code, 5);
         assert!(outcome.reason.contains("group=staff"), "{}", outcome.reason);
     }
 
     #[test]
+    fn a_model_nobody_judged_is_inconclusive_never_a_pass() {
+        let mut run = passing_run();
+        run.outcome = RunOutcome::default();
+        assert_eq!(run.verdict(), Verdict::Inconclusive);
+        assert_eq!(run.judged().verdict(), Verdict::Pass);
+    }
+
+    #[test]
     fn a_caveat_never_turns_a_failure_into_anything_else() {
         let mut run = failed_run();
         run.caveats.push(cpl_caveat());
-        let outcome = run.outcome();
+        let outcome = run.judged().outcome;
         assert_eq!(outcome.verdict, Verdict::Fail);
         assert_eq!(outcome.exit_code, 4);
         assert!(

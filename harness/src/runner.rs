@@ -362,7 +362,9 @@ fn build_report(
             faults: facts.faults,
             retries: facts.retries.into_iter().chain(recorded.retries).collect(),
         },
+        outcome: Default::default(),
     }
+    .judged()
 }
 
 /// Writes the report files the options ask for and, when asked, prints the console report.

@@ -18,7 +18,7 @@ struct Stated {
 }
 
 fn stated(report: &SuiteReport) -> Stated {
-    let verdict = report.outcome().verdict.to_string().to_uppercase();
+    let verdict = report.outcome.verdict.to_string().to_uppercase();
     let console = super::console::render(report);
     let html = super::html::render(report);
     let junit = super::junit::render(report).unwrap();
@@ -35,7 +35,7 @@ fn stated(report: &SuiteReport) -> Stated {
         console_last_line: console.lines().last().unwrap_or_default().to_owned(),
         html_headline: html.contains(&format!(
             "<h1 class=\"{}\">proxy-conformance: {verdict}</h1>",
-            report.outcome().verdict
+            report.outcome.verdict
         )),
         junit_run_case,
         cucumber_run_status: format!(
@@ -51,7 +51,7 @@ fn stated(report: &SuiteReport) -> Stated {
 #[test]
 fn a_passing_run_is_a_pass_in_every_format() {
     let run = passing_run();
-    assert_eq!(run.outcome().verdict, Verdict::Pass);
+    assert_eq!(run.outcome.verdict, Verdict::Pass);
     let said = stated(&run);
     assert!(
         said.console_last_line.starts_with("PASS: "),
@@ -126,8 +126,8 @@ fn a_failed_run_is_a_failure_in_every_format_at_one_file_and_line() {
 fn an_inconclusive_run_is_inconclusive_in_every_format_with_its_reason_and_the_policy_as_given() {
     let mut caveated = passing_run();
     caveated.caveats.push(cpl_caveat());
-    for run in [caveated, unobservable_run()] {
-        assert_eq!(run.outcome().verdict, Verdict::Inconclusive);
+    for run in [caveated.judged(), unobservable_run()] {
+        assert_eq!(run.outcome.verdict, Verdict::Inconclusive);
         let said = stated(&run);
         assert!(
             said.console_last_line.starts_with("INCONCLUSIVE: "),
@@ -165,6 +165,6 @@ fn an_inconclusive_run_is_inconclusive_in_every_format_with_its_reason_and_the_p
             html.contains("<code>policies/cpl/windows-update.cpl</code>"),
             "{html}"
         );
-        assert!(html.contains(&run.outcome().reason[..20]), "{html}");
+        assert!(html.contains(&run.outcome.reason[..20]), "{html}");
     }
 }

@@ -224,10 +224,12 @@ mod tests {
         // A failure proven on the healthy lab before the fault is still shown as one.
         report.scenarios.push(failed("features/x.feature", 12));
         report.selected += 1;
+        let mut report = report.judged();
         assert!(render(&report).contains("FAILED features/x.feature:12"));
         assert_eq!(report.verdict(), Verdict::LabFault);
         // The same run on a lab that stayed healthy is a policy verdict.
         report.lab.faults.clear();
+        let report = report.judged();
         assert_eq!(report.verdict(), Verdict::Fail);
         assert!(render(&report)
             .lines()

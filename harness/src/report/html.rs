@@ -207,7 +207,7 @@ fn anchor(index: usize) -> String {
 
 pub fn render(report: &SuiteReport) -> String {
     let failed: Vec<&ScenarioOutcome> = report.failed().collect();
-    let outcome = report.outcome();
+    let outcome = &report.outcome;
     let verdict = outcome.verdict.to_string().to_uppercase();
     let mut page = String::new();
     let _ = write!(

@@ -96,7 +96,7 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
     };
     let mut elements: Vec<serde_json::Value> = report
         .properties()
-        .into_iter()
+        .iter()
         .map(|p| {
             element(
                 format!("verdict-{}", p.property.tag().trim_start_matches('@')),

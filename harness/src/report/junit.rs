@@ -165,7 +165,7 @@ fn verdicts(report: &SuiteReport) -> TestSuite {
 /// The run's own test case: its verdict, with the summary line as the message.
 fn run_case(report: &SuiteReport) -> TestCase {
     const NAME: &str = "the run";
-    let outcome = report.outcome();
+    let outcome = &report.outcome;
     let summary = report.summary();
     let mut details = outcome.reason.clone();
     for caveat in &report.caveats {
@@ -260,7 +260,7 @@ mod tests {
     fn an_inconclusive_run_is_a_failure_of_type_inconclusive_with_its_reason_never_a_pass() {
         let mut run = passing_run();
         run.caveats.push(cpl_caveat());
-        let xml = xml(&run);
+        let xml = xml(&run.judged());
         assert!(
             xml.contains("<failure type=\"inconclusive\" message=\"INCONCLUSIVE: "),
             "{xml}"

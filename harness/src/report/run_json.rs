@@ -8,16 +8,16 @@ use crate::model::{ScenarioOutcome, ScenarioState, SuiteReport};
 
 /// The document, pretty-printed.
 pub(crate) fn render(report: &SuiteReport) -> String {
-    let outcome = report.outcome();
+    let outcome = &report.outcome;
     let properties: Vec<Value> = report
         .properties()
-        .into_iter()
+        .iter()
         .map(|p| {
             json!({
                 "property": p.property.tag(),
                 "verdict": p.verdict.to_string(),
-                "why": p.why,
-                "what_to_change": p.diagnosis,
+                "why": &p.why,
+                "what_to_change": &p.diagnosis,
             })
         })
         .collect();
