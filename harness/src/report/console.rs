@@ -139,10 +139,9 @@ fn render_findings(report: &SuiteReport) -> String {
     const SHOWN: usize = 5;
     let mut out = String::new();
     let location = |token: &Option<String>| {
-        report.scenario_of(token).map_or_else(
-            || "no scenario".to_owned(),
-            |s| format!("{}:{}", s.feature, s.line),
-        )
+        report
+            .scenario_of(token)
+            .map_or_else(|| "no scenario".to_owned(), |s| s.failure_location())
     };
     for property in conformance_model::Property::ALL {
         let violations: Vec<_> = report

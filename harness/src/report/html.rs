@@ -153,7 +153,7 @@ fn invariants(report: &SuiteReport) -> String {
         for finding in &report.findings {
             let scenario = report
                 .scenario_of(&finding.scenario)
-                .map_or_else(String::new, |s| format!("{}:{}", s.feature, s.line));
+                .map_or_else(String::new, |s| s.failure_location());
             let _ = write!(
                 html,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
