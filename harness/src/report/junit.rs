@@ -130,7 +130,7 @@ fn verdicts(report: &SuiteReport) -> TestSuite {
     let mut suite = TestSuite::new("verdicts");
     for property in report.properties() {
         let name = format!(
-            "{} ({})",
+            "{}: {}",
             property.property.tag(),
             property.property.meaning()
         );
