@@ -1,8 +1,9 @@
 //! The runner of the conformance suite: checks the features before anything starts, starts one
 //! lab per run, runs the features against it, records every scenario's outcome with its
-//! evidence, renders the reports (console, Cucumber JSON, JUnit XML, HTML) from one run model,
-//! and proves with the mutation self-test that the suite catches policy faults. The suite
-//! itself (features, reference policy, mutants) is bundled in the binary.
+//! evidence, decides the run's outcome once, renders the reports (console, Cucumber JSON, JUnit
+//! XML, the run's JSON, HTML) from that one run model, and proves with the mutation self-test
+//! that the suite catches policy faults. The suite itself (features, reference policy,
+//! mutants) is bundled in the binary.
 
 mod attribution;
 mod bundle;

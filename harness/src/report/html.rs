@@ -205,13 +205,12 @@ fn anchor(index: usize) -> String {
     format!("failure-{index}")
 }
 
-pub fn render(report: &SuiteReport) -> String {
-    let failed: Vec<&ScenarioOutcome> = report.failed().collect();
+/// The page's head and headline: the run's verdict, its reason and exit code, the policy as the
+/// user named it, and the summary line.
+fn headline(report: &SuiteReport) -> String {
     let outcome = &report.outcome;
     let verdict = outcome.verdict.to_string().to_uppercase();
-    let mut page = String::new();
-    let _ = write!(
-        page,
+    format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
          </title><style>{STYLE}</style></head><body><h1 class=\"{}\">proxy-conformance: {verdict}</h1>\
          <p class=\"reason\">{} (exit {})</p><p>Policy <code>{}</code>. {}</p>",
@@ -223,7 +222,12 @@ pub fn render(report: &SuiteReport) -> String {
         outcome.exit_code,
         escape(&display_path(&report.policy)),
         escape(&report.summary())
-    );
+    )
+}
+
+pub fn render(report: &SuiteReport) -> String {
+    let failed: Vec<&ScenarioOutcome> = report.failed().collect();
+    let mut page = headline(report);
     page.push_str(&caveats(report));
     page.push_str(&lab_health(report));
     for error in &report.parse_errors {
