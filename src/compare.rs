@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use conformance_harness::report::comparison;
 use conformance_harness::{
-    run_comparison, ComparisonKind, ComparisonSide, SuiteError, SuiteOptions,
+    run_comparison, Caveat, ComparisonKind, ComparisonSide, SuiteError, SuiteOptions,
 };
 use conformance_lab::{display_path, ProxyBackend};
 
@@ -21,10 +21,14 @@ pub(crate) enum Plan {
     Backends(&'static dyn ProxyBackend, &'static dyn ProxyBackend),
 }
 
-/// Where the comparison's own reports go.
-pub(crate) struct Reports {
-    pub(crate) html: Option<PathBuf>,
-    pub(crate) json: Option<PathBuf>,
+/// The policy in production, as the baseline run takes it.
+pub(crate) struct Baseline {
+    /// What the lab runs (a CPL baseline's translation).
+    pub(crate) policy: PathBuf,
+    /// The file as the user named it, when it is not `policy` (a `.cpl`).
+    pub(crate) as_given: Option<PathBuf>,
+    /// What the translation could not carry over.
+    pub(crate) caveats: Vec<Caveat>,
 }
 
 /// The comparison the options ask for, if any: a baseline, or two backends (not both).
@@ -51,21 +55,27 @@ pub(crate) fn plan(
     }
 }
 
-/// Runs both sides, prints the comparison (stdout), writes its reports and says the exit
-/// code: the second run's verdict (a candidate CPL translation with update-host risks cannot
-/// pass).
+/// Runs both sides, prints the comparison (stdout), writes its reports (the options' `--html`
+/// and `--json` are the comparison's) and says the exit code: the second run's verdict (a
+/// candidate CPL translation with update-host risks cannot pass).
 pub(crate) async fn run(
     plan: Plan,
-    candidate: SuiteOptions,
-    baseline_policy: Option<PathBuf>,
-    reports: Reports,
-    risky_translation: bool,
+    mut candidate: SuiteOptions,
+    baseline: Option<Baseline>,
 ) -> Result<Exit, SuiteError> {
+    let html = candidate.html.take();
+    let json = candidate.json.take();
+    candidate.print_report = false;
     let (kind, first, second) = match plan {
         Plan::Policies => {
-            let baseline = SuiteOptions {
-                policy: baseline_policy.unwrap_or_else(|| candidate.policy.clone()),
-                ..candidate.clone()
+            let baseline = match baseline {
+                Some(baseline) => SuiteOptions {
+                    policy: baseline.policy,
+                    policy_as_given: baseline.as_given,
+                    caveats: baseline.caveats,
+                    ..candidate.clone()
+                },
+                None => candidate.clone(),
             };
             (
                 ComparisonKind::Policies,
@@ -92,13 +102,13 @@ pub(crate) async fn run(
         ),
     };
     let comparison = run_comparison(kind, first, second).await?;
-    if let Some(path) = &reports.html {
+    if let Some(path) = &html {
         write(path, &comparison::html(&comparison))?;
     }
-    if let Some(path) = &reports.json {
+    if let Some(path) = &json {
         write(path, &comparison::json_text(&comparison))?;
     }
-    let written: Vec<String> = [&reports.html, &reports.json]
+    let written: Vec<String> = [&html, &json]
         .into_iter()
         .flatten()
         .map(|p| display_path(p))
@@ -107,7 +117,7 @@ pub(crate) async fn run(
         eprintln!("reports: {}", written.join(", "));
     }
     print!("{}", comparison::console(&comparison));
-    Ok(crate::exit_for(comparison.verdict(), risky_translation))
+    Ok(Exit::from(comparison.verdict()))
 }
 
 fn side(role: &str, options: SuiteOptions) -> ComparisonSide {

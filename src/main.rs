@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
-    report, run_selftest, run_suite, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
-    Verdict,
+    run_selftest, run_suite, Caveat, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
 };
 use conformance_lab::display_path;
 use conformance_lab::external::HarnessSide;
@@ -91,9 +90,6 @@ struct RunArgs {
     /// --baseline makes.
     #[arg(long = "baseline-cpl", value_name = "FILE", conflicts_with_all = ["squid_conf", "proxy"])]
     baseline_cpl: Option<PathBuf>,
-    /// With a comparison (--baseline, or two --backend): write it as one JSON document.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
     /// The bundled proxy the policy runs on: `squid-5.7` (default) or `squid-6`. Give it twice
     /// (`--backend squid-5.7 --backend squid-6`) to judge the policy on both, on the same host
     /// names, and see where the verdicts differ.
@@ -118,10 +114,15 @@ struct RunArgs {
     /// Write one self-contained HTML page: property × host matrix and failure evidence.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Write the run's verdict, exit code, reason, properties and failures as JSON (with
+    /// --baseline or two --backend: the comparison).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Scenarios run at once.
     #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-    /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
+    /// Keep the lab up after the run and its reports (prints how to reach it) until Ctrl-C;
+    /// requests made by hand meanwhile are not counted in the run's figures.
     #[arg(long)]
     keep_lab: bool,
     /// Fail the run when the policy lets through a host under a domain Microsoft owns but
@@ -274,6 +275,8 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         junit: args.junit,
         cucumber_json: args.cucumber_json,
         html: args.html,
+        json: args.json,
+        print_report: true,
         keep_lab: args.keep_lab,
         strict_scope: args.strict_scope,
         ..SuiteOptions::default()
@@ -283,13 +286,6 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         &args.backend,
         args.baseline.is_some() || args.baseline_cpl.is_some(),
     )?;
-    if comparing.is_none() && args.json.is_some() {
-        return Err(SuiteError::Usage(
-            "--json writes a comparison: give --baseline FILE, or --backend twice (a single run's \
-             machine-readable reports are --junit and --cucumber-json)"
-                .to_owned(),
-        ));
-    }
     if let Some(backend) = args.backend.first() {
         options.backend = *backend;
     }
@@ -309,71 +305,48 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         Some(cpl) => Some(translate_cpl(cpl)?),
         None => None,
     };
-    if let Some(translated) = &translated {
+    if let (Some(translated), Some(cpl)) = (&translated, &args.cpl) {
         options.policy = translated.fragment.clone();
+        options.policy_as_given = Some(cpl.clone());
+        options.caveats = translated.caveats.clone();
     }
     if let Some(features) = args.features {
         options.features = features;
     }
     options.also_features = args.add_features;
-    let risky_translation = translated
-        .as_ref()
-        .is_some_and(|t| !t.update_host_risks.is_empty());
     if let Some(plan) = comparing {
-        let baseline = match (args.baseline, &args.baseline_cpl) {
-            (Some(path), _) => Some((path, None)),
-            (None, Some(cpl)) => {
-                let translated = translate_cpl(cpl)?;
-                Some((translated.fragment.clone(), Some(translated)))
-            }
-            (None, None) => None,
+        let baseline_cpl = match &args.baseline_cpl {
+            Some(cpl) => Some(translate_cpl(cpl)?),
+            None => None,
         };
-        let reports = compare::Reports {
-            html: options.html.take(),
-            json: args.json,
+        let baseline = match (args.baseline, &args.baseline_cpl, &baseline_cpl) {
+            (Some(path), _, _) => Some(compare::Baseline {
+                policy: path,
+                as_given: None,
+                caveats: Vec::new(),
+            }),
+            (None, Some(cpl), Some(translated)) => Some(compare::Baseline {
+                policy: translated.fragment.clone(),
+                as_given: Some(cpl.clone()),
+                caveats: translated.caveats.clone(),
+            }),
+            _ => None,
         };
-        let baseline_policy = baseline.as_ref().map(|(path, _)| path.clone());
-        return compare::run(plan, options, baseline_policy, reports, risky_translation).await;
+        return compare::run(plan, options, baseline).await;
     }
-    let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
-        .into_iter()
-        .flatten()
-        .map(|p| display_path(p))
-        .collect();
+    // The harness prints the report (stdout, the verdict its last line) and writes the report
+    // files as soon as the verdict is known, before a kept lab is held.
     let report = run_suite(options).await?;
-    // The verdict is the last line of the report (stdout), and of the terminal.
-    if !reports.is_empty() {
-        eprintln!("reports: {}", reports.join(", "));
-    }
-    print!("{}", report::console::render(&report));
-    Ok(exit_for(report.verdict(), risky_translation))
-}
-
-/// The exit code of a verdict; a pass of a CPL translation that left out constructs which
-/// may change how update hosts are treated is inconclusive.
-fn exit_for(verdict: Verdict, risky_translation: bool) -> Exit {
-    match verdict {
-        Verdict::LabFault => Exit::LabFailed,
-        Verdict::Fail => Exit::Failed,
-        Verdict::Pass if risky_translation => {
-            eprintln!(
-                "INCONCLUSIVE: the CPL has constructs to-squid could not carry over that may change \
-                 how update hosts are treated (listed above as update-host risks): the lab judged \
-                 the translation, not the policy"
-            );
-            Exit::Inconclusive
-        }
-        Verdict::Pass => Exit::Passed,
-        Verdict::Inconclusive => Exit::Inconclusive,
-    }
+    Ok(Exit::from(report.outcome.verdict))
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.
 struct TranslatedCpl {
     _dir: tempfile::TempDir,
     fragment: PathBuf,
-    /// Untranslated constructs that could change an update host's treatment.
-    update_host_risks: Vec<String>,
+    /// Untranslated constructs that could change an update host's treatment: a pass of the
+    /// translation is inconclusive about the CPL.
+    caveats: Vec<Caveat>,
 }
 
 /// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
@@ -408,10 +381,16 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
     Ok(TranslatedCpl {
         _dir: dir,
         fragment,
-        update_host_risks: translation
+        caveats: translation
             .update_host_risks
             .iter()
-            .map(ToString::to_string)
+            .map(|risk| Caveat {
+                source: "cpl to-squid".to_owned(),
+                what: risk.to_string(),
+                consequence: "not carried over, and it may change how update hosts are treated: \
+                              the lab judged the translation, not the policy"
+                    .to_owned(),
+            })
             .collect(),
     })
 }

@@ -26,8 +26,12 @@ pub async fn run_comparison(
     first_options.junit = None;
     first_options.cucumber_json = None;
     first_options.html = None;
+    first_options.json = None;
     first_options.keep_lab = false;
+    first_options.print_report = false;
     second.options.html = None;
+    second.options.json = None;
+    second.options.print_report = false;
     let say = first_options.console != Console::Silent;
     if say {
         eprintln!("comparison: running the {} first", first.role);

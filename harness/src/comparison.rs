@@ -307,7 +307,7 @@ impl Comparison {
 fn property_verdicts(report: &SuiteReport) -> BTreeMap<Property, Verdict> {
     report
         .properties()
-        .into_iter()
+        .iter()
         .map(|p| (p.property, p.verdict))
         .collect()
 }
@@ -406,7 +406,7 @@ mod tests {
         report.lab.faults.clear();
         ComparedRun {
             role: role.into(),
-            report,
+            report: report.judged(),
         }
     }
 
@@ -538,6 +538,7 @@ mod tests {
             icap_call("download.microsoft.com"),
             icap_call("download.microsoft.com"),
         ];
+        candidate.report = candidate.report.judged();
         let comparison = Comparison::new(
             ComparisonKind::Policies,
             run("baseline", with_icap()),
@@ -560,7 +561,7 @@ mod tests {
     fn a_lab_fault_in_either_run_is_the_comparisons_verdict() {
         let broken = ComparedRun {
             role: "baseline".into(),
-            report: report_with(baseline()),
+            report: report_with(baseline()).judged(),
         };
         let comparison = Comparison::new(
             ComparisonKind::Policies,

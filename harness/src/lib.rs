@@ -1,8 +1,9 @@
 //! The runner of the conformance suite: checks the features before anything starts, starts one
 //! lab per run, runs the features against it, records every scenario's outcome with its
-//! evidence, renders the reports (console, Cucumber JSON, JUnit XML, HTML) from one run model,
-//! and proves with the mutation self-test that the suite catches policy faults. The suite
-//! itself (features, reference policy, mutants) is bundled in the binary.
+//! evidence, decides the run's outcome once, renders the reports (console, Cucumber JSON, JUnit
+//! XML, the run's JSON, HTML) from that one run model, and proves with the mutation self-test
+//! that the suite catches policy faults. The suite itself (features, reference policy,
+//! mutants) is bundled in the binary.
 
 mod attribution;
 mod bundle;
@@ -15,6 +16,7 @@ mod interrupt;
 pub mod invariants;
 mod lab_faults;
 mod model;
+mod outcome;
 mod preflight;
 mod recorder;
 pub mod report;
@@ -33,6 +35,7 @@ pub use interrupt::{Interrupt, Signal};
 pub use model::{
     FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,
 };
+pub use outcome::{Caveat, RunOutcome};
 pub use runner::{run_suite, Console, SuiteOptions};
 pub use selftest::{
     apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,

@@ -554,12 +554,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
         problems.push(format!(
             "the run is {} (exit {}), not FAIL (exit 4): the fault went undetected",
             report.verdict(),
-            match report.verdict() {
-                Verdict::Pass => 0,
-                Verdict::Inconclusive => 5,
-                Verdict::Fail => 4,
-                Verdict::LabFault => 3,
-            }
+            report.outcome.exit_code
         ));
     }
     for tag in &mutant.expected {

@@ -316,7 +316,7 @@ mod tests {
             report.lab.faults.clear();
             ComparedRun {
                 role: role.into(),
-                report,
+                report: report.judged(),
             }
         };
         Comparison::new(
