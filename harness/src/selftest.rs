@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_lab::display_path;
-use conformance_model::PROPERTY_TAGS;
+use conformance_model::{PROPERTIES, PROPERTY_TAGS};
 use futures::StreamExt as _;
 
 use crate::bundle::Bundle;
@@ -23,12 +23,6 @@ use crate::verdict::Verdict;
 /// How many directive lines a mutant may add or remove against the reference and still be
 /// one fault (moving a rule counts 2; the Store-ID recipe, the largest, counts 5).
 pub const MAX_CHANGED_LINES: usize = 6;
-
-/// Properties no Squid directive can break on its own: Squid never fetches what no client
-/// asked for (it has no prefetching), so the @prefetch invariant (a request at the origin that
-/// no client sent) is proven by unit tests on synthetic journals
-/// (`harness/src/invariants/judge.rs`) instead of a policy mutant.
-const NO_SQUID_FAULT: &[&str] = &["@prefetch"];
 
 /// A faulty policy and the properties it must make fail.
 #[derive(Debug, Clone)]
@@ -625,15 +619,17 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
         verdicts.push(verdict);
     }
     drop(runs);
-    let uncovered = PROPERTY_TAGS
+    // A property no single Squid fault can break (its record says so) needs no mutant.
+    let uncovered = PROPERTIES
         .iter()
-        .filter(|tag| !NO_SQUID_FAULT.contains(tag))
+        .filter(|record| record.squid_fault)
+        .map(|record| record.tag)
         .filter(|tag| {
             !mutants
                 .iter()
-                .any(|m| m.kind == MutantKind::Policy && m.expected.contains(**tag))
+                .any(|m| m.kind == MutantKind::Policy && m.expected.contains(*tag))
         })
-        .map(|tag| (*tag).to_owned())
+        .map(str::to_owned)
         .collect();
     Ok(SelftestReport {
         reference,
