@@ -412,7 +412,7 @@ mod tests {
     /// probe without one carries none.
     #[tokio::test]
     async fn a_request_and_its_connect_carry_exactly_one_user_agent() {
-        let bits = crate::Agent::Bits;
+        let bits = crate::ClientProfile::Bits;
         for url in [
             "http://download.windowsupdate.com/s1/kb.cab",
             "https://download.windowsupdate.com/s1/kb.cab",

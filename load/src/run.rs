@@ -26,7 +26,7 @@ use crate::model::{
 };
 use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
 use crate::process_stats::{self, ProcessSample};
-use crate::profile::{self, ClientProfile, FleetContext};
+use crate::profile::{self, FleetContext};
 use crate::progress::{Progress, Tick};
 use crate::proxy_target::{CostSource, ProxyTarget};
 use crate::report::write_reports;
@@ -495,10 +495,7 @@ async fn settled_origin_totals(lab: &Lab, plan: &FleetPlan) -> OriginTotals {
 
 /// One machine: its connections, then each of its files with its update client.
 async fn run_machine(context: &FleetContext, machine: &MachinePlan) -> MachineEnd {
-    let connections = match machine.profile {
-        ClientProfile::Bits => 1,
-        ClientProfile::DeliveryOptimization => context.do_connections,
-    };
+    let connections = profile::connections_for(machine.profile, context);
     let mut pool: Vec<ProxyConnection> = (0..connections)
         .map(|_| ProxyConnection::default())
         .collect();
