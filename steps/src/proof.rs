@@ -165,6 +165,27 @@ mod tests {
     }
 
     #[test]
+    fn every_then_step_declares_the_property_it_speaks_for() {
+        for step in then_steps(&root()).expect("the step registry") {
+            let source = std::fs::read_to_string(root().join(step.file)).expect("its source");
+            let body: Vec<&str> = source
+                .lines()
+                .skip(step.line as usize)
+                .skip_while(|l| !l.contains(&format!("fn {}(", step.function)))
+                .take_while(|l| *l != "}")
+                .collect();
+            assert!(
+                body.iter().any(|l| l.contains(".checks(")),
+                "{}:{} `{}` must call world.checks(…) first: its failure counts for the \
+                 property it declares",
+                step.file,
+                step.line,
+                step.expression
+            );
+        }
+    }
+
+    #[test]
     fn an_attribute_rustfmt_wrapped_is_read_like_one_on_one_line() {
         let source = "\
 /// Doc.
@@ -198,6 +219,8 @@ async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) {}\n";
         let written = std::fs::read_dir(root().join("steps/src"))
             .expect("steps/src")
             .flatten()
+            // This file's own test source writes attributes too.
+            .filter(|entry| entry.file_name() != "proof.rs")
             .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
             .map(|text| {
                 text.lines()
