@@ -694,15 +694,6 @@ impl Translator<'_> {
     fn update_host_risks(&self) -> Vec<Untranslated> {
         let policy = self.policy;
         let assessment = assess(policy);
-        /// Requests the CPL decides differently from the fragment, per decision and the
-        /// setting behind the difference.
-        struct Differing<'a> {
-            decision: Decision,
-            span: Option<Span>,
-            host: &'a str,
-            families: Vec<&'static str>,
-            reason: String,
-        }
         let mut differing: Vec<Differing> = Vec::new();
         let mut risks: Vec<Untranslated> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -763,16 +754,9 @@ impl Translator<'_> {
                 }
             }
         }
-        let differing = differing.into_iter().map(|d| Untranslated {
-            subject: format!(
-                "{} for {} ({})",
-                d.decision.cpl_name(),
-                d.host,
-                d.families.join(", ")
-            ),
-            location: d.span.map(|span| Location::new(&policy.file_name, span)),
-            reason: d.reason,
-        });
+        let differing = differing
+            .into_iter()
+            .map(|d| d.into_untranslated(&policy.file_name));
         differing.chain(risks).collect()
     }
 
@@ -1189,6 +1173,31 @@ fn purpose_acls(
         refs.insert(purpose, acl_refs);
     }
     refs
+}
+
+/// Requests the CPL decides differently from the fragment, per decision and the setting
+/// behind the difference.
+struct Differing<'a> {
+    decision: Decision,
+    span: Option<Span>,
+    host: &'a str,
+    families: Vec<&'static str>,
+    reason: String,
+}
+
+impl Differing<'_> {
+    fn into_untranslated(self, file: &str) -> Untranslated {
+        Untranslated {
+            subject: format!(
+                "{} for {} ({})",
+                self.decision.cpl_name(),
+                self.host,
+                self.families.join(", ")
+            ),
+            location: self.span.map(|span| Location::new(file, span)),
+            reason: self.reason,
+        }
+    }
 }
 
 /// The ACLs each purpose applies to, and the ACLs excepted from it.
