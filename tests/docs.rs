@@ -247,3 +247,92 @@ fn what_counts_as_a_repository_path() {
     assert_eq!(links, ["docs/README.md"]);
     assert_eq!(line_of(&text, text.find("link").unwrap()), 6);
 }
+
+/// The README's table of the properties, as the property records (`model/src/property.rs`)
+/// say it.
+fn property_table() -> String {
+    use conformance_model::{ControlKind, PROPERTIES};
+    let mut table = String::from(
+        "| property | for an update host | control | judged from | CPL properties (KB 166719) | remedy |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for record in PROPERTIES {
+        let control = match record.control {
+            ControlKind::PolicedHost => "`@control` on a policed host",
+            ControlKind::NonePossible => "none possible",
+        };
+        let vantages: Vec<&str> = record.vantages.iter().map(|v| v.name()).collect();
+        let cpl: Vec<String> = record
+            .cpl_properties
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
+        table.push_str(&format!(
+            "| {} | {} | {control} | {} | {} | {} |\n",
+            record.tag,
+            record.meaning,
+            vantages.join(", "),
+            if cpl.is_empty() {
+                "—".to_owned()
+            } else {
+                cpl.join(", ")
+            },
+            record.remedy.line()
+        ));
+    }
+    table
+}
+
+/// The first cells of the rows of the README table whose header starts with `header`.
+fn first_cells_of_table<'a>(readme: &'a str, header: &str) -> Vec<(&'a str, &'a str)> {
+    readme
+        .lines()
+        .skip_while(|line| !line.starts_with(header))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let mut cells = line.trim_matches('|').split('|');
+            Some((cells.next()?.trim(), cells.next()?.trim()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readmes_property_tables_follow_the_property_records() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    let table = property_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's table of the properties differs from their records; it should read:\n{table}"
+    );
+    let external = first_cells_of_table(&readme, "| property | external mode judges it from |");
+    let run_wide = first_cells_of_table(&readme, "| property | a violation anywhere");
+    for record in conformance_model::PROPERTIES {
+        let rows_naming = |rows: &[(&str, &str)]| -> Vec<String> {
+            rows.iter()
+                .filter(|(tags, _)| tags.split(", ").any(|tag| tag == record.tag))
+                .map(|(_, said)| (*said).to_owned())
+                .collect()
+        };
+        let said = rows_naming(&external);
+        assert_eq!(
+            said.len(),
+            1,
+            "{}: one row in the external-mode table",
+            record.tag
+        );
+        for vantage in record.vantages {
+            assert!(
+                said[0].contains(vantage.name()),
+                "{}: the external-mode table must name the {vantage}",
+                record.tag
+            );
+        }
+        assert_eq!(
+            rows_naming(&run_wide).len(),
+            1,
+            "{}: one row in the run-wide invariants table",
+            record.tag
+        );
+    }
+}

@@ -138,21 +138,8 @@ impl Fetch<'_> {
             .collect();
         let leaf = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let issuer = leaf.as_deref().and_then(issuer_of);
-        let first_offset = response
-            .headers()
-            .get(reqwest::header::CONTENT_RANGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("bytes "))
-            .and_then(|v| v.split('-').next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let boundary = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .filter(|m| m.type_() == mime::MULTIPART)
-            .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()));
+        let first_offset = content_range_start(response.headers());
+        let boundary = multipart_boundary(response.headers());
         let verify = self.payload.filter(|_| status == 200 || status == 206);
         let mut body_len = 0u64;
         let mut body_mismatch = None;
@@ -195,6 +182,28 @@ impl Fetch<'_> {
             stopped_reading,
         }))
     }
+}
+
+/// Where a ranged reply's body starts in the file (`Content-Range: bytes <first>-…`); 0 for a
+/// whole one.
+fn content_range_start(headers: &reqwest::header::HeaderMap) -> u64 {
+    headers
+        .get(reqwest::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| v.split('-').next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// The boundary of a `multipart/*` reply, if it is one.
+fn multipart_boundary(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .filter(|m| m.type_() == mime::MULTIPART)
+        .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()))
 }
 
 /// Reads a `multipart/byteranges` body part by part (streamed, each part checked against the
@@ -412,7 +421,7 @@ mod tests {
     /// probe without one carries none.
     #[tokio::test]
     async fn a_request_and_its_connect_carry_exactly_one_user_agent() {
-        let bits = crate::Agent::Bits;
+        let bits = crate::ClientProfile::Bits;
         for url in [
             "http://download.windowsupdate.com/s1/kb.cab",
             "https://download.windowsupdate.com/s1/kb.cab",

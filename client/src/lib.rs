@@ -3,16 +3,15 @@
 //! HTTP and through CONNECT), raw CONNECT tunnels, the client's own TLS fingerprint, and the
 //! harness's memory while a download streams. Every result is kept as what the client saw.
 
-mod agent;
 mod endpoint;
 mod exchange;
 mod fetch;
 mod fingerprint;
 mod memory;
+mod profile;
 mod tls_capture;
 mod tunnel;
 
-pub use agent::Agent;
 pub use endpoint::{NoCredentials, ProxyEndpoint};
 pub use exchange::{
     requested_ranges, ClientResponse, Credentials, Exchange, Outcome, ReceivedPart, Scheme,
@@ -20,5 +19,6 @@ pub use exchange::{
 pub use fetch::Fetch;
 pub use fingerprint::measure_own_ja4;
 pub use memory::{MemoryReport, MemoryWatch};
+pub use profile::{ClientProfile, TransferPattern};
 pub use tls_capture::{chains_to, client_tls, issuer_of, SeenLeaf};
 pub use tunnel::{raw_tunnel, RawTunnelExchange};

@@ -51,6 +51,33 @@ impl std::fmt::Display for RawTunnelExchange {
     }
 }
 
+/// The CONNECT request's head: the scenario header, the component's User-Agent and, when
+/// presented, the proxy credentials.
+fn connect_request(
+    proxy: &ProxyEndpoint,
+    scenario: &str,
+    credentials: Credentials,
+    user_agent: Option<&str>,
+    host: &str,
+) -> std::io::Result<String> {
+    let mut connect = format!(
+        "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n{SCENARIO_HEADER}: {}\r\n",
+        scenario
+    );
+    if let Some(agent) = user_agent {
+        connect.push_str(&format!("User-Agent: {agent}\r\n"));
+    }
+    if credentials == Credentials::Presented {
+        let (user, password) = proxy
+            .credentials()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let basic = basic_credentials(user, password);
+        connect.push_str(&format!("Proxy-Authorization: Basic {basic}\r\n"));
+    }
+    connect.push_str("\r\n");
+    Ok(connect)
+}
+
 /// Opens a CONNECT tunnel to `host:443` through `proxy`, sends `sent` and reads as many bytes
 /// back (bounded in time), keeping what the proxy answered and why reading stopped. With
 /// `greeting`, the client first waits that long for the server to speak (a server-first
@@ -77,21 +104,7 @@ pub async fn raw_tunnel(
     let outcome = tokio::time::timeout(bound, async {
         let stream = TcpStream::connect(proxy.address()).await?;
         let mut stream = BufReader::new(stream);
-        let mut connect = format!(
-            "CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n{SCENARIO_HEADER}: {}\r\n",
-            scenario
-        );
-        if let Some(agent) = user_agent {
-            connect.push_str(&format!("User-Agent: {agent}\r\n"));
-        }
-        if credentials == Credentials::Presented {
-            let (user, password) = proxy
-                .credentials()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let basic = basic_credentials(user, password);
-            connect.push_str(&format!("Proxy-Authorization: Basic {basic}\r\n"));
-        }
-        connect.push_str("\r\n");
+        let connect = connect_request(proxy, scenario, credentials, user_agent, host)?;
         stream.get_mut().write_all(connect.as_bytes()).await?;
         stream.read_line(&mut exchange.connect_status).await?;
         exchange.connect_status = exchange.connect_status.trim_end().to_owned();

@@ -71,87 +71,17 @@ pub(crate) fn check(
     required: bool,
 ) -> Option<Diagnostic> {
     let checked = checked(assessment, required);
-    let mut gaps = Vec::new();
-    for host in WINDOWS_UPDATE_HOSTS {
-        for name in host.names {
-            let items: Vec<&Assessed> = assessment
-                .items
-                .iter()
-                .filter(|item| item.host() == *name)
-                .collect();
-            let fails = |item: &Assessed, decision: Decision| {
-                item.applies(decision) && !item.evaluation.bypasses(decision)
-            };
-            let not_bypassed: Vec<Decision> = checked
-                .iter()
-                .copied()
-                .filter(|decision| items.iter().any(|item| fails(item, *decision)))
-                .collect();
-            let denied = items
-                .iter()
-                .any(|item| !item.evaluation.bypasses(Decision::Access));
-            if not_bypassed.is_empty() && !denied {
-                continue;
-            }
-            let mut failing: Vec<&'static str> = Vec::new();
-            let mut lines = Vec::new();
-            for item in &items {
-                let failed: Vec<Decision> = not_bypassed
-                    .iter()
-                    .copied()
-                    .chain(denied.then_some(Decision::Access))
-                    .filter(|decision| fails(item, *decision))
-                    .collect();
-                if failed.is_empty() {
-                    continue;
-                }
-                if !failing.contains(&item.traffic.family.name) {
-                    failing.push(item.traffic.family.name);
-                }
-                lines.extend(
-                    failed
-                        .iter()
-                        .filter_map(|d| item.evaluation.settings.get(d))
-                        .map(|setting| setting.span.line),
-                );
-            }
-            let partial = failing.len() < UPDATE_FAMILIES.len();
-            lines.sort_unstable();
-            lines.dedup();
-            gaps.push(Gap {
-                pattern: host.pattern,
-                name,
-                not_bypassed,
-                denied,
-                families: partial.then_some(failing),
-                lines: if partial { lines } else { Vec::new() },
-            });
-        }
-    }
+    let gaps: Vec<Gap> = WINDOWS_UPDATE_HOSTS
+        .iter()
+        .flat_map(|host| host.names.iter().map(move |name| (host.pattern, *name)))
+        .filter_map(|(pattern, name)| gap_of(pattern, name, assessment, &checked))
+        .collect();
     if gaps.is_empty() {
         return None;
     }
-    let total = WINDOWS_UPDATE_HOSTS.len();
-    let mut patterns: Vec<&str> = gaps.iter().map(|g| g.pattern).collect();
-    patterns.dedup();
     let blocking = !bypasses_update_hosts(assessment);
-    let message = if blocking {
-        format!(
-            "Windows Update is required, but the policy bypasses none of its {total} host patterns"
-        )
-    } else if gaps.iter().all(|gap| gap.families.is_some()) {
-        format!(
-            "the Windows Update bypass misses some kinds of update request on {} of {total} host patterns",
-            patterns.len()
-        )
-    } else {
-        format!(
-            "the Windows Update bypass misses {} of {total} host patterns",
-            patterns.len()
-        )
-    };
-    let mut diagnostic =
-        Diagnostic::error(&policy.file_name, message).code("windows-update-coverage");
+    let mut diagnostic = Diagnostic::error(&policy.file_name, headline(&gaps, blocking))
+        .code("windows-update-coverage");
     let bypass_list = bypass_list(policy);
     match bypass_list {
         Some(definition) => diagnostic = diagnostic.at(definition.name.span, "the bypass list"),
@@ -161,20 +91,7 @@ pub(crate) fn check(
             }
         }
     }
-    // One line per distinct shortfall, naming the patterns that share it.
-    let mut shortfalls: Vec<(String, Vec<&str>)> = Vec::new();
-    for gap in &gaps {
-        let what = describe(gap);
-        match shortfalls.iter_mut().find(|(w, _)| *w == what) {
-            Some((_, list)) => {
-                if !list.contains(&gap.pattern) {
-                    list.push(gap.pattern);
-                }
-            }
-            None => shortfalls.push((what, vec![gap.pattern])),
-        }
-    }
-    for (what, list) in &shortfalls {
+    for (what, list) in &shortfalls(&gaps) {
         diagnostic = diagnostic.note(format!("{what}: {}", list.join(", ")));
     }
     if blocking {
@@ -188,6 +105,117 @@ pub(crate) fn check(
     if gaps.iter().any(|g| g.denied) {
         diagnostic = diagnostic.note("a denied update host cannot be bypassed: remove the rule that denies it if Windows Update must work");
     }
+    Some(with_fixes(diagnostic, policy, &gaps, bypass_list))
+}
+
+/// What the bypass misses on one update host name, if anything.
+fn gap_of(
+    pattern: &'static str,
+    name: &'static str,
+    assessment: &Assessment<'_>,
+    checked: &[Decision],
+) -> Option<Gap> {
+    let items: Vec<&Assessed> = assessment
+        .items
+        .iter()
+        .filter(|item| item.host() == name)
+        .collect();
+    let fails = |item: &Assessed, decision: Decision| {
+        item.applies(decision) && !item.evaluation.bypasses(decision)
+    };
+    let not_bypassed: Vec<Decision> = checked
+        .iter()
+        .copied()
+        .filter(|decision| items.iter().any(|item| fails(item, *decision)))
+        .collect();
+    let denied = items
+        .iter()
+        .any(|item| !item.evaluation.bypasses(Decision::Access));
+    if not_bypassed.is_empty() && !denied {
+        return None;
+    }
+    let mut failing: Vec<&'static str> = Vec::new();
+    let mut lines = Vec::new();
+    for item in &items {
+        let failed: Vec<Decision> = not_bypassed
+            .iter()
+            .copied()
+            .chain(denied.then_some(Decision::Access))
+            .filter(|decision| fails(item, *decision))
+            .collect();
+        if failed.is_empty() {
+            continue;
+        }
+        if !failing.contains(&item.traffic.family.name) {
+            failing.push(item.traffic.family.name);
+        }
+        lines.extend(
+            failed
+                .iter()
+                .filter_map(|d| item.evaluation.settings.get(d))
+                .map(|setting| setting.span.line),
+        );
+    }
+    let partial = failing.len() < UPDATE_FAMILIES.len();
+    lines.sort_unstable();
+    lines.dedup();
+    Some(Gap {
+        pattern,
+        name,
+        not_bypassed,
+        denied,
+        families: partial.then_some(failing),
+        lines: if partial { lines } else { Vec::new() },
+    })
+}
+
+/// The finding's first line: nothing bypassed, some kinds of request missed, or some patterns.
+fn headline(gaps: &[Gap], blocking: bool) -> String {
+    let total = WINDOWS_UPDATE_HOSTS.len();
+    let mut patterns: Vec<&str> = gaps.iter().map(|g| g.pattern).collect();
+    patterns.dedup();
+    if blocking {
+        format!(
+            "Windows Update is required, but the policy bypasses none of its {total} host patterns"
+        )
+    } else if gaps.iter().all(|gap| gap.families.is_some()) {
+        format!(
+            "the Windows Update bypass misses some kinds of update request on {} of {total} host patterns",
+            patterns.len()
+        )
+    } else {
+        format!(
+            "the Windows Update bypass misses {} of {total} host patterns",
+            patterns.len()
+        )
+    }
+}
+
+/// One line per distinct shortfall, naming the patterns that share it.
+fn shortfalls(gaps: &[Gap]) -> Vec<(String, Vec<&'static str>)> {
+    let mut shortfalls: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for gap in gaps {
+        let what = describe(gap);
+        match shortfalls.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, list)) => {
+                if !list.contains(&gap.pattern) {
+                    list.push(gap.pattern);
+                }
+            }
+            None => shortfalls.push((what, vec![gap.pattern])),
+        }
+    }
+    shortfalls
+}
+
+/// The help lines: decide by host, add the missing domains to the bypass list, or give the
+/// listed hosts the missing properties.
+fn with_fixes(
+    mut diagnostic: Diagnostic,
+    policy: &Policy,
+    gaps: &[Gap],
+    bypass_list: Option<&ConditionDefinition>,
+) -> Diagnostic {
     let on_list = |gap: &Gap| {
         bypass_list.is_some_and(|definition| {
             [false, true]
@@ -225,7 +253,7 @@ pub(crate) fn check(
             definition.name.text
         ));
     }
-    Some(diagnostic)
+    diagnostic
 }
 
 fn describe(gap: &Gap) -> String {

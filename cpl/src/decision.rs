@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use conformance_model::Property;
+
 use crate::ast::LayerKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,8 +63,10 @@ impl Decision {
         }
     }
 
-    /// The decision a CPL property sets, if it is one of these.
+    /// The decision a CPL property sets, if it is one a conformance property's record names
+    /// (`model/src/property.rs`).
     pub fn of_property(name: &str) -> Option<Decision> {
+        Property::of_cpl_property(name).next()?;
         Decision::BYPASS
             .into_iter()
             .find(|decision| decision.cpl_name().eq_ignore_ascii_case(name))
@@ -160,5 +164,27 @@ impl Decision {
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.cpl_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conformance_model::PROPERTIES;
+
+    #[test]
+    fn the_bypass_decisions_are_the_cpl_properties_of_the_property_records() {
+        let mut from_records: Vec<&str> = PROPERTIES
+            .iter()
+            .flat_map(|record| record.cpl_properties.iter().copied())
+            .collect();
+        from_records.sort_unstable();
+        let mut bypass: Vec<&str> = Decision::BYPASS.iter().map(|d| d.cpl_name()).collect();
+        bypass.sort_unstable();
+        assert_eq!(bypass, from_records);
+        for decision in Decision::BYPASS {
+            assert_eq!(Decision::of_property(decision.cpl_name()), Some(decision));
+        }
+        assert_eq!(Decision::of_property("access"), None);
     }
 }

@@ -348,6 +348,8 @@ struct Evaluator<'p, 'r> {
 }
 
 impl<'p> Evaluator<'p, '_> {
+    /// The first rule of `layer` that matches the request (sections whose guard fails are
+    /// skipped), recording undecided rules and, when tracing, every rule's status.
     fn first_match(
         &self,
         layer_index: usize,
@@ -363,91 +365,128 @@ impl<'p> Evaluator<'p, '_> {
                 }
                 continue;
             }
-            match self.items(&section.guard, 0) {
-                Truth::False => {
-                    if self.mode.trace {
-                        trace.extend(section.rules.iter().map(|r| (r, RuleStatus::Missed)));
-                    }
-                    continue;
-                }
-                Truth::Unknown(why) if !self.mode.assume_unknown => {
-                    let why = format!("section guard: {why}");
-                    undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
-                    if self.mode.trace {
-                        trace.extend(
-                            section
-                                .rules
-                                .iter()
-                                .map(|r| (r, RuleStatus::Undecided(why.clone()))),
-                        );
-                    }
-                    continue;
-                }
-                _ => {}
+            if !self.guard_admits(section, undetermined, trace) {
+                continue;
             }
             let candidates =
                 self.policy
                     .index
                     .candidate_rules(layer_index, section_index, &self.request.host);
-            let mut next_candidate = candidates.as_ref().map(|c| c.iter().peekable());
-            let mut record = |rule, status| {
-                if self.mode.trace {
-                    trace.push((rule, status));
+            matched = match (&candidates, self.mode.trace) {
+                // Only the candidates can match: test them alone.
+                (Some(candidates), false) => {
+                    self.first_candidate_match(section, candidates, undetermined)
                 }
+                _ => self.scan_rules(section, candidates.as_deref(), undetermined, trace),
             };
-            if !self.mode.trace {
-                if let Some(candidates) = &candidates {
-                    // Only the candidates can match: test them alone.
-                    for &rule_index in candidates {
-                        let rule = &section.rules[rule_index];
-                        match self.items(&rule.items, 0) {
-                            Truth::True => return Outcome::Matched(section, rule),
-                            Truth::False => {}
-                            Truth::Unknown(why) => {
-                                undetermined.push((rule, why));
-                                if self.mode.assume_unknown {
-                                    return Outcome::Matched(section, rule);
-                                }
-                            }
-                        }
-                    }
-                    continue;
+        }
+        matched.unwrap_or(Outcome::NoMatch)
+    }
+
+    /// Whether `section`'s guard lets its rules be tried; a guard that fails or cannot be
+    /// decided marks them (as missed, or undecided).
+    fn guard_admits(
+        &self,
+        section: &'p Section,
+        undetermined: &mut Vec<(&'p Rule, String)>,
+        trace: &mut Vec<(&'p Rule, RuleStatus)>,
+    ) -> bool {
+        match self.items(&section.guard, 0) {
+            Truth::False => {
+                if self.mode.trace {
+                    trace.extend(section.rules.iter().map(|r| (r, RuleStatus::Missed)));
                 }
+                false
             }
-            for (rule_index, rule) in section.rules.iter().enumerate() {
-                if matched.is_some() {
-                    if !self.mode.trace {
-                        break;
-                    }
-                    record(rule, RuleStatus::NotReached);
-                    continue;
+            Truth::Unknown(why) if !self.mode.assume_unknown => {
+                let why = format!("section guard: {why}");
+                undetermined.extend(section.rules.iter().map(|rule| (rule, why.clone())));
+                if self.mode.trace {
+                    trace.extend(
+                        section
+                            .rules
+                            .iter()
+                            .map(|r| (r, RuleStatus::Undecided(why.clone()))),
+                    );
                 }
-                if let Some(iter) = next_candidate.as_mut() {
-                    if iter.peek().is_none_or(|&&next| next != rule_index) {
-                        record(rule, RuleStatus::Missed);
-                        continue;
-                    }
-                    iter.next();
-                }
-                match self.items(&rule.items, 0) {
-                    Truth::True => {
-                        record(rule, RuleStatus::Matched);
-                        matched = Some(Outcome::Matched(section, rule));
-                    }
-                    Truth::False => record(rule, RuleStatus::Missed),
-                    Truth::Unknown(why) => {
-                        undetermined.push((rule, why.clone()));
-                        if self.mode.assume_unknown {
-                            record(rule, RuleStatus::Matched);
-                            matched = Some(Outcome::Matched(section, rule));
-                        } else {
-                            record(rule, RuleStatus::Undecided(why));
-                        }
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The first of the index's candidate rules of `section` that matches (no trace).
+    fn first_candidate_match(
+        &self,
+        section: &'p Section,
+        candidates: &[usize],
+        undetermined: &mut Vec<(&'p Rule, String)>,
+    ) -> Option<Outcome<'p>> {
+        for &rule_index in candidates {
+            let rule = &section.rules[rule_index];
+            match self.items(&rule.items, 0) {
+                Truth::True => return Some(Outcome::Matched(section, rule)),
+                Truth::False => {}
+                Truth::Unknown(why) => {
+                    undetermined.push((rule, why));
+                    if self.mode.assume_unknown {
+                        return Some(Outcome::Matched(section, rule));
                     }
                 }
             }
         }
-        matched.unwrap_or(Outcome::NoMatch)
+        None
+    }
+
+    /// Every rule of `section` in order until one matches (those the index rules out are
+    /// missed without a test), each rule's status recorded when tracing.
+    fn scan_rules(
+        &self,
+        section: &'p Section,
+        candidates: Option<&[usize]>,
+        undetermined: &mut Vec<(&'p Rule, String)>,
+        trace: &mut Vec<(&'p Rule, RuleStatus)>,
+    ) -> Option<Outcome<'p>> {
+        let mut matched = None;
+        let mut next_candidate = candidates.map(|c| c.iter().peekable());
+        let mut record = |rule, status| {
+            if self.mode.trace {
+                trace.push((rule, status));
+            }
+        };
+        for (rule_index, rule) in section.rules.iter().enumerate() {
+            if matched.is_some() {
+                if !self.mode.trace {
+                    break;
+                }
+                record(rule, RuleStatus::NotReached);
+                continue;
+            }
+            if let Some(iter) = next_candidate.as_mut() {
+                if iter.peek().is_none_or(|&&next| next != rule_index) {
+                    record(rule, RuleStatus::Missed);
+                    continue;
+                }
+                iter.next();
+            }
+            match self.items(&rule.items, 0) {
+                Truth::True => {
+                    record(rule, RuleStatus::Matched);
+                    matched = Some(Outcome::Matched(section, rule));
+                }
+                Truth::False => record(rule, RuleStatus::Missed),
+                Truth::Unknown(why) => {
+                    undetermined.push((rule, why.clone()));
+                    if self.mode.assume_unknown {
+                        record(rule, RuleStatus::Matched);
+                        matched = Some(Outcome::Matched(section, rule));
+                    } else {
+                        record(rule, RuleStatus::Undecided(why));
+                    }
+                }
+            }
+        }
+        matched
     }
 
     fn items(&self, items: &[Item], depth: usize) -> Truth {

@@ -12,9 +12,9 @@ use std::fmt;
 
 use crate::ast::{LayerKind, Policy};
 use crate::decision::Decision;
-use crate::evaluate::{evaluate_in, Mode, Outcome, RuleStatus};
+use crate::evaluate::{evaluate_in, LayerResult, Mode, Outcome, RuleStatus};
 use crate::request::{InvalidUrl, Request};
-use crate::span::Location;
+use crate::span::{Location, Span};
 
 /// A rule as the explanation shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,72 +132,10 @@ pub fn explain_request(policy: &Policy, request: &Request) -> Explanation {
     };
     let evaluation = evaluate_in(policy, &request, mode);
     let file = policy.file_name.as_str();
-    let rule_report = |span| RuleReport {
-        location: Location::new(file, span),
-        text: policy.text_of(span),
-    };
     let layers = evaluation
         .layers
         .iter()
-        .map(|result| {
-            let (matched, skipped) = match &result.outcome {
-                Outcome::Matched(_, rule) => (Some(rule_report(rule.span)), None),
-                Outcome::NoMatch => (None, Some("no rule matches".to_owned())),
-                Outcome::GuardFalse => (
-                    None,
-                    Some("not applicable: its guard does not hold".to_owned()),
-                ),
-                Outcome::GuardUndetermined(why) => (
-                    None,
-                    Some(format!(
-                        "not applicable: its guard is undecided ({why}), taken as false"
-                    )),
-                ),
-                Outcome::TlsOnly => (
-                    None,
-                    Some("not applicable: evaluated for TLS connections only".to_owned()),
-                ),
-            };
-            let rules = if result.trace.is_empty() {
-                result
-                    .layer
-                    .rules()
-                    .map(|rule| (rule_report(rule.span), TraceStatus::NotApplicable))
-                    .collect()
-            } else {
-                result
-                    .trace
-                    .iter()
-                    .map(|(rule, status)| {
-                        let status = match status {
-                            RuleStatus::Matched => TraceStatus::Matched,
-                            RuleStatus::Missed => TraceStatus::Missed,
-                            RuleStatus::Undecided(why) => TraceStatus::Undecided(why.clone()),
-                            RuleStatus::NotReached => TraceStatus::NotReached,
-                        };
-                        (rule_report(rule.span), status)
-                    })
-                    .collect()
-            };
-            let layer = match (&result.layer.kind, &result.layer.label) {
-                (LayerKind::Outside, _) | (_, None) => result.layer.kind.to_string(),
-                (kind, Some(label)) => {
-                    format!("{} {}>", kind.to_string().trim_end_matches('>'), label.text)
-                }
-            };
-            LayerReport {
-                location: Location::new(file, result.layer.span),
-                layer,
-                matched,
-                skipped,
-                undetermined: result
-                    .undetermined
-                    .iter()
-                    .map(|(rule, why)| (rule_report(rule.span), why.clone()))
-                    .collect(),
-                rules,
-            }
-        })
+        .map(|result| layer_report(policy, result))
         .collect();
     let decisions = Decision::ALL
         .into_iter()
@@ -238,6 +176,74 @@ pub fn explain_request(policy: &Policy, request: &Request) -> Explanation {
                 .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
             && evaluation.bypasses(Decision::SslForwardProxy),
         method: request.method.clone(),
+    }
+}
+
+fn rule_report(policy: &Policy, span: Span) -> RuleReport {
+    RuleReport {
+        location: Location::new(&policy.file_name, span),
+        text: policy.text_of(span),
+    }
+}
+
+/// One layer of the trace: the rule that matched or why none applied, and every rule's status.
+fn layer_report(policy: &Policy, result: &LayerResult<'_>) -> LayerReport {
+    let (matched, skipped) = match &result.outcome {
+        Outcome::Matched(_, rule) => (Some(rule_report(policy, rule.span)), None),
+        Outcome::NoMatch => (None, Some("no rule matches".to_owned())),
+        Outcome::GuardFalse => (
+            None,
+            Some("not applicable: its guard does not hold".to_owned()),
+        ),
+        Outcome::GuardUndetermined(why) => (
+            None,
+            Some(format!(
+                "not applicable: its guard is undecided ({why}), taken as false"
+            )),
+        ),
+        Outcome::TlsOnly => (
+            None,
+            Some("not applicable: evaluated for TLS connections only".to_owned()),
+        ),
+    };
+    let rules = if result.trace.is_empty() {
+        result
+            .layer
+            .rules()
+            .map(|rule| (rule_report(policy, rule.span), TraceStatus::NotApplicable))
+            .collect()
+    } else {
+        result
+            .trace
+            .iter()
+            .map(|(rule, status)| {
+                let status = match status {
+                    RuleStatus::Matched => TraceStatus::Matched,
+                    RuleStatus::Missed => TraceStatus::Missed,
+                    RuleStatus::Undecided(why) => TraceStatus::Undecided(why.clone()),
+                    RuleStatus::NotReached => TraceStatus::NotReached,
+                };
+                (rule_report(policy, rule.span), status)
+            })
+            .collect()
+    };
+    let layer = match (&result.layer.kind, &result.layer.label) {
+        (LayerKind::Outside, _) | (_, None) => result.layer.kind.to_string(),
+        (kind, Some(label)) => {
+            format!("{} {}>", kind.to_string().trim_end_matches('>'), label.text)
+        }
+    };
+    LayerReport {
+        location: Location::new(&policy.file_name, result.layer.span),
+        layer,
+        matched,
+        skipped,
+        undetermined: result
+            .undetermined
+            .iter()
+            .map(|(rule, why)| (rule_report(policy, rule.span), why.clone()))
+            .collect(),
+        rules,
     }
 }
 
@@ -284,45 +290,59 @@ impl fmt::Display for Explanation {
                 Some(why) => writeln!(f, "  -- {why}")?,
                 None => writeln!(f)?,
             }
-            let mut index = 0;
-            while index < layer.rules.len() {
-                let (rule, status) = &layer.rules[index];
-                let run = layer.rules[index..]
-                    .iter()
-                    .take_while(|(_, s)| s == status)
-                    .count();
-                if run >= FOLD_FROM
-                    && matches!(
-                        status,
-                        TraceStatus::Missed | TraceStatus::NotApplicable | TraceStatus::NotReached
-                    )
-                {
-                    let last = &layer.rules[index + run - 1].0;
-                    writeln!(
-                        f,
-                        "      {:<11}  {} rules, lines {}-{}",
-                        status_word(status),
-                        run,
-                        rule.location.line,
-                        last.location.line
-                    )?;
-                    index += run;
-                    continue;
-                }
-                writeln!(
-                    f,
-                    "      {:<11}  {}  {}",
-                    status_word(status),
-                    rule.location,
-                    rule.text
-                )?;
-                if let TraceStatus::Undecided(why) = status {
-                    writeln!(f, "      {:<11}  taken as not matching: {why}", "")?;
-                }
-                index += 1;
-            }
+            write_rules(f, &layer.rules)?;
         }
         writeln!(f)?;
+        self.write_decisions(f)?;
+        self.write_undecided(f)
+    }
+}
+
+/// A layer's rules with their status, long runs of rules that did not apply folded.
+fn write_rules(f: &mut fmt::Formatter<'_>, rules: &[(RuleReport, TraceStatus)]) -> fmt::Result {
+    let mut index = 0;
+    while index < rules.len() {
+        let (rule, status) = &rules[index];
+        let run = rules[index..]
+            .iter()
+            .take_while(|(_, s)| s == status)
+            .count();
+        if run >= FOLD_FROM
+            && matches!(
+                status,
+                TraceStatus::Missed | TraceStatus::NotApplicable | TraceStatus::NotReached
+            )
+        {
+            let last = &rules[index + run - 1].0;
+            writeln!(
+                f,
+                "      {:<11}  {} rules, lines {}-{}",
+                status_word(status),
+                run,
+                rule.location.line,
+                last.location.line
+            )?;
+            index += run;
+            continue;
+        }
+        writeln!(
+            f,
+            "      {:<11}  {}  {}",
+            status_word(status),
+            rule.location,
+            rule.text
+        )?;
+        if let TraceStatus::Undecided(why) = status {
+            writeln!(f, "      {:<11}  taken as not matching: {why}", "")?;
+        }
+        index += 1;
+    }
+    Ok(())
+}
+
+impl Explanation {
+    /// Each decision's value and where it comes from, then the other properties set.
+    fn write_decisions(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "decisions:")?;
         let width = Decision::ALL
             .iter()
@@ -358,6 +378,11 @@ impl fmt::Display for Explanation {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// The rules that could not be decided for this request.
+    fn write_undecided(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let undecided: Vec<&(RuleReport, String)> = self
             .layers
             .iter()

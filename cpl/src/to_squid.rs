@@ -694,15 +694,6 @@ impl Translator<'_> {
     fn update_host_risks(&self) -> Vec<Untranslated> {
         let policy = self.policy;
         let assessment = assess(policy);
-        /// Requests the CPL decides differently from the fragment, per decision and the
-        /// setting behind the difference.
-        struct Differing<'a> {
-            decision: Decision,
-            span: Option<Span>,
-            host: &'a str,
-            families: Vec<&'static str>,
-            reason: String,
-        }
         let mut differing: Vec<Differing> = Vec::new();
         let mut risks: Vec<Untranslated> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -763,16 +754,9 @@ impl Translator<'_> {
                 }
             }
         }
-        let differing = differing.into_iter().map(|d| Untranslated {
-            subject: format!(
-                "{} for {} ({})",
-                d.decision.cpl_name(),
-                d.host,
-                d.families.join(", ")
-            ),
-            location: d.span.map(|span| Location::new(&policy.file_name, span)),
-            reason: d.reason,
-        });
+        let differing = differing
+            .into_iter()
+            .map(|d| d.into_untranslated(&policy.file_name));
         differing.chain(risks).collect()
     }
 
@@ -799,26 +783,24 @@ impl Translator<'_> {
     }
 
     fn write_fragment(&mut self, candidates: &[Candidate]) -> String {
-        let members = |purpose: Purpose| -> Vec<&HostMatch> {
-            let all: Vec<&HostMatch> = candidates
-                .iter()
-                .filter(|c| c.purposes.contains(&purpose))
-                .map(|c| &c.host)
-                .collect();
-            if all.contains(&&HostMatch::Others) {
-                return vec![&HostMatch::Others];
-            }
-            let set = HostSet::new(all.iter().copied());
-            all.iter()
-                .copied()
-                .filter(|host| !set.includes_strictly(host))
-                .collect()
-        };
-        // Hosts the CPL does not give a purpose although a broader member has it: excluded
-        // from that member's ACL, so Squid's union of ACLs does not change their decision.
+        let excepts = self.exceptions(candidates);
+        let mut acl_lines = Vec::new();
+        let except_names = except_acls(&excepts, &mut acl_lines);
+        let refs = purpose_acls(candidates, &mut acl_lines);
+        self.note_pipeline(candidates);
+        self.render(acl_lines, &refs, &except_names)
+    }
+
+    /// Hosts the CPL does not give a purpose although a broader member has it: excluded
+    /// from that member's ACL, so Squid's union of ACLs does not change their decision. A
+    /// host given the purpose again inside such an exception cannot be expressed: noted.
+    fn exceptions<'c>(
+        &mut self,
+        candidates: &'c [Candidate],
+    ) -> BTreeMap<Purpose, Vec<&'c HostMatch>> {
         let mut excepts: BTreeMap<Purpose, Vec<&HostMatch>> = BTreeMap::new();
         for purpose in Purpose::ALL {
-            let with: Vec<&HostMatch> = members(purpose);
+            let with: Vec<&HostMatch> = members(candidates, purpose);
             if with.is_empty() {
                 continue;
             }
@@ -854,67 +836,7 @@ impl Translator<'_> {
             }
             excepts.insert(purpose, without);
         }
-        let core: Vec<Vec<&HostMatch>> = Purpose::CORE.iter().map(|p| members(*p)).collect();
-        let shared_core = !core[0].is_empty() && core.iter().all(|m| *m == core[0]);
-        let mut names: Vec<(Vec<&HostMatch>, String)> = Vec::new();
-        if shared_core {
-            names.push((core[0].clone(), "windows_update".to_owned()));
-        }
-        let mut acl_lines = Vec::new();
-        let mut refs: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
-        let mut emitted: Vec<String> = Vec::new();
-        let mut except_names: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
-        for (purpose, hosts) in &excepts {
-            let name = format!("{}_except", purpose.acl_name());
-            let mut names = Vec::new();
-            for (kind, suffix) in ACL_KINDS {
-                let values = squid_values(hosts, kind);
-                if values.is_empty() {
-                    continue;
-                }
-                let acl = format!("{name}{suffix}");
-                acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
-                names.push(acl);
-            }
-            except_names.insert(*purpose, names);
-        }
-        for purpose in Purpose::ALL {
-            if purpose == Purpose::NoPipeline {
-                continue;
-            }
-            let set = members(purpose);
-            if set.is_empty() {
-                continue;
-            }
-            if set == [&HostMatch::Others] {
-                refs.insert(purpose, vec!["all".to_owned()]);
-                continue;
-            }
-            let name = match names.iter().find(|(members, _)| *members == set) {
-                Some((_, name)) => name.clone(),
-                None => {
-                    let name = purpose.acl_name().to_owned();
-                    names.push((set.clone(), name.clone()));
-                    name
-                }
-            };
-            let mut acl_refs = Vec::new();
-            for (kind, suffix) in ACL_KINDS {
-                let values = squid_values(&set, kind);
-                if values.is_empty() {
-                    continue;
-                }
-                let acl = format!("{name}{suffix}");
-                if !emitted.contains(&acl) {
-                    emitted.push(acl.clone());
-                    acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
-                }
-                acl_refs.push(acl);
-            }
-            refs.insert(purpose, acl_refs);
-        }
-        self.note_pipeline(candidates);
-        self.render(acl_lines, &refs, &except_names)
+        excepts
     }
 
     /// `pipeline(no)` needs no directive: say so rather than drop it silently.
@@ -936,13 +858,42 @@ impl Translator<'_> {
         }
     }
 
+    /// The fragment: its header, the ACLs, then access, cache and adaptation, and TLS rules.
     fn render(
         &self,
         acl_lines: Vec<String>,
         refs: &BTreeMap<Purpose, Vec<String>>,
         excepts: &BTreeMap<Purpose, Vec<String>>,
     ) -> String {
-        let mut out = vec![
+        let rules = Rules { refs, excepts };
+        let mut out = self.header_lines();
+        if !acl_lines.is_empty() {
+            out.extend(acl_lines);
+            out.push(String::new());
+        }
+        out.push("acl lab_users proxy_auth REQUIRED".to_owned());
+        out.push("acl tls_ports port 443".to_owned());
+        out.push("acl CONNECT method CONNECT".to_owned());
+        let categorization = Categorization::of(&rules);
+        if categorization != Categorization::Nothing {
+            out.push("acl blocked_category external lab_categorize".to_owned());
+        }
+        out.push(String::new());
+        out.extend(self.access_lines(&rules, categorization));
+        out.extend(self.cache_and_adaptation_lines(&rules));
+        out.extend(self.tls_lines(&rules));
+        if !self.untranslated.is_empty() {
+            out.push(String::new());
+            for item in &self.untranslated {
+                out.push(format!("# not translated: {item}"));
+            }
+        }
+        out.push(String::new());
+        out.join("\n")
+    }
+
+    fn header_lines(&self) -> Vec<String> {
+        vec![
             "# Squid policy fragment translated by the cpl crate from".to_owned(),
             format!("#   {}", self.policy.file_name),
             "# under the lab contract: the lab preamble owns the port, authentication, ICAP"
@@ -954,90 +905,51 @@ impl Translator<'_> {
             "# and bumped.".to_owned(),
             "# Regenerate it from the CPL rather than editing it.".to_owned(),
             String::new(),
-        ];
-        if !acl_lines.is_empty() {
-            out.extend(acl_lines);
-            out.push(String::new());
-        }
-        out.push("acl lab_users proxy_auth REQUIRED".to_owned());
-        out.push("acl tls_ports port 443".to_owned());
-        out.push("acl CONNECT method CONNECT".to_owned());
-        let exempt_from_categorization = refs.get(&Purpose::NoCategorize);
-        let categorize_nothing = exempt_from_categorization.is_some_and(|acls| acls == &["all"]);
-        // Only when the allow lets through exactly the hosts exempt from categorisation: a host
-        // excepted from either ACL would otherwise be categorised, or not, against the CPL.
-        let categorize_after_allow = !categorize_nothing
-            && exempt_from_categorization.is_some()
-            && exempt_from_categorization == refs.get(&Purpose::NoAuth)
-            && !excepts.contains_key(&Purpose::NoAuth)
-            && !excepts.contains_key(&Purpose::NoCategorize);
-        if !categorize_nothing {
-            out.push("acl blocked_category external lab_categorize".to_owned());
-        }
-        out.push(String::new());
-        let comment = |purpose: Purpose, setting: &str, how: &str| {
-            format!("# {setting}{}{how}", self.sources_of(purpose))
-        };
-        let lines_for = |purpose: Purpose, directive: &str| -> Vec<String> {
-            let excluded: String = excepts
-                .get(&purpose)
-                .into_iter()
-                .flatten()
-                .map(|acl| format!("!{acl} "))
-                .collect();
-            refs.get(&purpose)
-                .into_iter()
-                .flatten()
-                .map(|acl| format!("{directive} {excluded}{acl}"))
-                .collect()
-        };
-        if refs.contains_key(&Purpose::DenyTls) {
-            out.push(comment(Purpose::DenyTls, "DENY over TLS only", ""));
-            out.extend(lines_for(Purpose::DenyTls, "http_access deny CONNECT"));
-        }
-        if refs.contains_key(&Purpose::DenyPlain) {
-            out.push(comment(Purpose::DenyPlain, "DENY over plain HTTP only", ""));
-            out.extend(lines_for(Purpose::DenyPlain, "http_access deny !CONNECT"));
-        }
-        if refs.contains_key(&Purpose::Deny) {
-            out.push(comment(Purpose::Deny, "DENY", ""));
-            out.extend(lines_for(Purpose::Deny, "http_access deny"));
-        }
-        if !categorize_nothing && !categorize_after_allow {
-            match exempt_from_categorization {
-                None => {
-                    out.push("# webpulse.categorize.mode: no host is exempt".to_owned());
-                    out.push("http_access deny blocked_category".to_owned());
-                }
-                Some(acls) => {
-                    out.push(comment(
-                        Purpose::NoCategorize,
-                        "webpulse.categorize.mode(none)",
-                        ": the hosts it exempts never reach the categoriser",
-                    ));
-                    for except in excepts.get(&Purpose::NoCategorize).into_iter().flatten() {
-                        out.push(format!("http_access deny {except} blocked_category"));
-                    }
-                    let negated: Vec<String> = acls.iter().map(|acl| format!("!{acl}")).collect();
-                    out.push(format!(
-                        "http_access deny {} blocked_category",
-                        negated.join(" ")
-                    ));
-                }
+        ]
+    }
+
+    /// The comment above a purpose's rules: the CPL setting and where the CPL sets it.
+    fn comment(&self, purpose: Purpose, setting: &str, how: &str) -> String {
+        format!("# {setting}{}{how}", self.sources_of(purpose))
+    }
+
+    /// `http_access`: denials, categorisation, the authentication exemption, then the lab's
+    /// users.
+    fn access_lines(&self, rules: &Rules<'_>, categorization: Categorization) -> Vec<String> {
+        let mut out = Vec::new();
+        for (purpose, setting, directive) in [
+            (
+                Purpose::DenyTls,
+                "DENY over TLS only",
+                "http_access deny CONNECT",
+            ),
+            (
+                Purpose::DenyPlain,
+                "DENY over plain HTTP only",
+                "http_access deny !CONNECT",
+            ),
+            (Purpose::Deny, "DENY", "http_access deny"),
+        ] {
+            if rules.has(purpose) {
+                out.push(self.comment(purpose, setting, ""));
+                out.extend(rules.lines_for(purpose, directive));
             }
         }
-        if refs.contains_key(&Purpose::NoAuth) {
-            out.push(comment(
+        if categorization == Categorization::BeforeAllow {
+            out.extend(self.categorize_before_allow(rules));
+        }
+        if rules.has(Purpose::NoAuth) {
+            out.push(self.comment(
                 Purpose::NoAuth,
                 "authenticate(no)",
                 ", before any rule that asks for credentials",
             ));
-            out.extend(lines_for(Purpose::NoAuth, "http_access allow"));
+            out.extend(rules.lines_for(Purpose::NoAuth, "http_access allow"));
         } else {
             out.push("# authenticate: no host is exempt".to_owned());
         }
-        if categorize_after_allow {
-            out.push(comment(
+        if categorization == Categorization::AfterAllow {
+            out.push(self.comment(
                 Purpose::NoCategorize,
                 "webpulse.categorize.mode(none)",
                 ": only traffic past that allow is categorised",
@@ -1048,6 +960,41 @@ impl Translator<'_> {
         out.push("http_access allow lab_users".to_owned());
         out.push("http_access deny all".to_owned());
         out.push(String::new());
+        out
+    }
+
+    /// Categorisation ahead of the authentication exemption: every host but the exempt ones.
+    fn categorize_before_allow(&self, rules: &Rules<'_>) -> Vec<String> {
+        let Some(acls) = rules.refs.get(&Purpose::NoCategorize) else {
+            return vec![
+                "# webpulse.categorize.mode: no host is exempt".to_owned(),
+                "http_access deny blocked_category".to_owned(),
+            ];
+        };
+        let mut out = vec![self.comment(
+            Purpose::NoCategorize,
+            "webpulse.categorize.mode(none)",
+            ": the hosts it exempts never reach the categoriser",
+        )];
+        for except in rules
+            .excepts
+            .get(&Purpose::NoCategorize)
+            .into_iter()
+            .flatten()
+        {
+            out.push(format!("http_access deny {except} blocked_category"));
+        }
+        let negated: Vec<String> = acls.iter().map(|acl| format!("!{acl}")).collect();
+        out.push(format!(
+            "http_access deny {} blocked_category",
+            negated.join(" ")
+        ));
+        out
+    }
+
+    /// `cache` and `adaptation_access`: the exempt hosts denied, everything else allowed.
+    fn cache_and_adaptation_lines(&self, rules: &Rules<'_>) -> Vec<String> {
+        let mut out = Vec::new();
         let no_cache_setting = if self.cache_off_used {
             "bypass_cache(yes) or cache(no)"
         } else {
@@ -1073,9 +1020,9 @@ impl Translator<'_> {
                 "adaptation_access lab_respmod allow all",
             ),
         ] {
-            if refs.contains_key(&purpose) {
-                out.push(comment(purpose, setting, ""));
-                out.extend(lines_for(purpose, deny));
+            if rules.has(purpose) {
+                out.push(self.comment(purpose, setting, ""));
+                out.extend(rules.lines_for(purpose, deny));
             } else {
                 out.push(format!(
                     "# {}: no host is exempt",
@@ -1087,50 +1034,230 @@ impl Translator<'_> {
                 out.push(String::new());
             }
         }
-        if refs.contains_key(&Purpose::SpliceAtStep1) {
-            out.push(comment(
+        out
+    }
+
+    /// `ssl_bump` and `on_unsupported_protocol`: splice the exempt hosts, bump the rest.
+    fn tls_lines(&self, rules: &Rules<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        if rules.has(Purpose::SpliceAtStep1) {
+            out.push(self.comment(
                 Purpose::SpliceAtStep1,
                 "ssl.forward_proxy(no), detect_protocol(none)",
                 ": splice at step 1 by the CONNECT host",
             ));
-            out.extend(lines_for(Purpose::SpliceAtStep1, "ssl_bump splice"));
+            out.extend(rules.lines_for(Purpose::SpliceAtStep1, "ssl_bump splice"));
         }
-        if refs.contains_key(&Purpose::SpliceAfterPeek) {
-            out.push(comment(
+        if rules.has(Purpose::SpliceAfterPeek) {
+            out.push(self.comment(
                 Purpose::SpliceAfterPeek,
                 "ssl.forward_proxy(no) with protocol detection on",
                 ": peek at step 1, then splice",
             ));
             out.push("acl step1 at_step SslBump1".to_owned());
             out.push("ssl_bump peek step1".to_owned());
-            out.extend(lines_for(Purpose::SpliceAfterPeek, "ssl_bump splice"));
+            out.extend(rules.lines_for(Purpose::SpliceAfterPeek, "ssl_bump splice"));
         }
-        if !refs.contains_key(&Purpose::SpliceAtStep1)
-            && !refs.contains_key(&Purpose::SpliceAfterPeek)
-        {
+        if !rules.has(Purpose::SpliceAtStep1) && !rules.has(Purpose::SpliceAfterPeek) {
             out.push("# ssl.forward_proxy: no host is exempt".to_owned());
         }
         out.push("ssl_bump bump all".to_owned());
-        if refs.contains_key(&Purpose::TunnelUnsupported) {
+        if rules.has(Purpose::TunnelUnsupported) {
             out.push(String::new());
-            out.push(comment(
+            out.push(self.comment(
                 Purpose::TunnelUnsupported,
                 "detect_protocol(none) where TLS is intercepted",
                 ": tunnel what is not TLS",
             ));
-            out.extend(lines_for(
-                Purpose::TunnelUnsupported,
-                "on_unsupported_protocol tunnel",
-            ));
+            out.extend(
+                rules.lines_for(Purpose::TunnelUnsupported, "on_unsupported_protocol tunnel"),
+            );
         }
-        if !self.untranslated.is_empty() {
-            out.push(String::new());
-            for item in &self.untranslated {
-                out.push(format!("# not translated: {item}"));
+        out
+    }
+}
+
+/// The hosts given `purpose`, none of them inside another (all of them when one is "every
+/// other host").
+fn members(candidates: &[Candidate], purpose: Purpose) -> Vec<&HostMatch> {
+    let all: Vec<&HostMatch> = candidates
+        .iter()
+        .filter(|c| c.purposes.contains(&purpose))
+        .map(|c| &c.host)
+        .collect();
+    if all.contains(&&HostMatch::Others) {
+        return vec![&HostMatch::Others];
+    }
+    let set = HostSet::new(all.iter().copied());
+    all.iter()
+        .copied()
+        .filter(|host| !set.includes_strictly(host))
+        .collect()
+}
+
+/// The ACLs of each purpose's exceptions (`<purpose>_except…`), their lines added to
+/// `acl_lines`.
+fn except_acls(
+    excepts: &BTreeMap<Purpose, Vec<&HostMatch>>,
+    acl_lines: &mut Vec<String>,
+) -> BTreeMap<Purpose, Vec<String>> {
+    let mut except_names: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
+    for (purpose, hosts) in excepts {
+        let name = format!("{}_except", purpose.acl_name());
+        let mut names = Vec::new();
+        for (kind, suffix) in ACL_KINDS {
+            let values = squid_values(hosts, kind);
+            if values.is_empty() {
+                continue;
             }
+            let acl = format!("{name}{suffix}");
+            acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
+            names.push(acl);
         }
-        out.push(String::new());
-        out.join("\n")
+        except_names.insert(*purpose, names);
+    }
+    except_names
+}
+
+/// The ACLs each purpose's rules name, their lines added to `acl_lines` once: purposes with
+/// the same hosts share an ACL (`windows_update` when every core purpose has the same hosts),
+/// and "every other host" is `all`.
+fn purpose_acls(
+    candidates: &[Candidate],
+    acl_lines: &mut Vec<String>,
+) -> BTreeMap<Purpose, Vec<String>> {
+    let core: Vec<Vec<&HostMatch>> = Purpose::CORE
+        .iter()
+        .map(|p| members(candidates, *p))
+        .collect();
+    let shared_core = !core[0].is_empty() && core.iter().all(|m| *m == core[0]);
+    let mut names: Vec<(Vec<&HostMatch>, String)> = Vec::new();
+    if shared_core {
+        names.push((core[0].clone(), "windows_update".to_owned()));
+    }
+    let mut refs: BTreeMap<Purpose, Vec<String>> = BTreeMap::new();
+    let mut emitted: Vec<String> = Vec::new();
+    for purpose in Purpose::ALL {
+        if purpose == Purpose::NoPipeline {
+            continue;
+        }
+        let set = members(candidates, purpose);
+        if set.is_empty() {
+            continue;
+        }
+        if set == [&HostMatch::Others] {
+            refs.insert(purpose, vec!["all".to_owned()]);
+            continue;
+        }
+        let name = match names.iter().find(|(members, _)| *members == set) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = purpose.acl_name().to_owned();
+                names.push((set.clone(), name.clone()));
+                name
+            }
+        };
+        let mut acl_refs = Vec::new();
+        for (kind, suffix) in ACL_KINDS {
+            let values = squid_values(&set, kind);
+            if values.is_empty() {
+                continue;
+            }
+            let acl = format!("{name}{suffix}");
+            if !emitted.contains(&acl) {
+                emitted.push(acl.clone());
+                acl_lines.extend(values.iter().map(|v| format!("acl {acl} {kind} {v}")));
+            }
+            acl_refs.push(acl);
+        }
+        refs.insert(purpose, acl_refs);
+    }
+    refs
+}
+
+/// Requests the CPL decides differently from the fragment, per decision and the setting
+/// behind the difference.
+struct Differing<'a> {
+    decision: Decision,
+    span: Option<Span>,
+    host: &'a str,
+    families: Vec<&'static str>,
+    reason: String,
+}
+
+impl Differing<'_> {
+    fn into_untranslated(self, file: &str) -> Untranslated {
+        Untranslated {
+            subject: format!(
+                "{} for {} ({})",
+                self.decision.cpl_name(),
+                self.host,
+                self.families.join(", ")
+            ),
+            location: self.span.map(|span| Location::new(file, span)),
+            reason: self.reason,
+        }
+    }
+}
+
+/// The ACLs each purpose applies to, and the ACLs excepted from it.
+struct Rules<'a> {
+    refs: &'a BTreeMap<Purpose, Vec<String>>,
+    excepts: &'a BTreeMap<Purpose, Vec<String>>,
+}
+
+impl Rules<'_> {
+    fn has(&self, purpose: Purpose) -> bool {
+        self.refs.contains_key(&purpose)
+    }
+
+    /// `directive` for each ACL of `purpose`, its exceptions negated before it.
+    fn lines_for(&self, purpose: Purpose, directive: &str) -> Vec<String> {
+        let excluded: String = self
+            .excepts
+            .get(&purpose)
+            .into_iter()
+            .flatten()
+            .map(|acl| format!("!{acl} "))
+            .collect();
+        self.refs
+            .get(&purpose)
+            .into_iter()
+            .flatten()
+            .map(|acl| format!("{directive} {excluded}{acl}"))
+            .collect()
+    }
+}
+
+/// Where the fragment puts the category check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Categorization {
+    /// Every host is exempt: no category ACL at all.
+    Nothing,
+    /// Right after the authentication exemption's allow, which lets through exactly the hosts
+    /// exempt from categorisation.
+    AfterAllow,
+    /// Before that allow, sparing the exempt hosts (or none).
+    BeforeAllow,
+}
+
+impl Categorization {
+    fn of(rules: &Rules<'_>) -> Self {
+        let exempt = rules.refs.get(&Purpose::NoCategorize);
+        if exempt.is_some_and(|acls| acls == &["all"]) {
+            return Self::Nothing;
+        }
+        // Only when the allow lets through exactly the hosts exempt from categorisation: a host
+        // excepted from either ACL would otherwise be categorised, or not, against the CPL.
+        if exempt.is_some()
+            && exempt == rules.refs.get(&Purpose::NoAuth)
+            && !rules.excepts.contains_key(&Purpose::NoAuth)
+            && !rules.excepts.contains_key(&Purpose::NoCategorize)
+        {
+            Self::AfterAllow
+        } else {
+            Self::BeforeAllow
+        }
     }
 }
 

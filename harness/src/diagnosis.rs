@@ -58,20 +58,10 @@ pub(crate) fn diagnose_finding(finding: &Finding) -> String {
     format!("\"{}\": {}", finding.host, fix(finding.property))
 }
 
-/// What to change in the policy for `property`, in Squid and ProxySG CPL words.
-fn fix(property: Property) -> &'static str {
-    match property {
-        Property::Auth => "allow it before authentication (Squid: `http_access allow` the update hosts above any proxy_auth rule; CPL: authenticate(no))",
-        Property::Cache => "exempt it from caching, revalidation included (Squid: `cache deny` for the update hosts, no Store-ID or refresh rule for them; CPL: bypass_cache(yes))",
-        Property::Range => "pass Range requests through unchanged (Squid: no range_offset_limit or Range header rules for update hosts; CPL: no range-widening or header rewrite)",
-        Property::Tls => "splice its tunnel instead of intercepting it (Squid: `ssl_bump splice` for the update hosts at step 1, before any bump; CPL: ssl.forward_proxy(no))",
-        Property::Icap => "exempt it from adaptation (Squid: `adaptation_access … deny` for the update hosts; CPL: request.icap_service(no) response.icap_service(no))",
-        Property::Categorize => "let it through before any category lookup (Squid: `http_access allow` the update hosts above the external category ACL; CPL: webpulse.categorize.mode(none))",
-        Property::Protocol => "do not inspect its tunnel (Squid: splice at step 1 without peeking; CPL: detect_protocol(none))",
-        Property::Prefetch => "do not fetch what the client did not ask for (CPL: pipeline(no))",
-        Property::DynamicNames => "keep per-client URLs apart (Squid: no Store-ID or URL normalisation for update hosts; CPL: bypass_cache(yes))",
-        Property::Integrity => "let it through unchanged (Squid: no deny, size cap, deny_info redirect or request_header_access/reply_header_access rule may reach the update hosts before their allow; CPL: no DENY, header rewrite or size limit for them)",
-    }
+/// What to change in the policy for `property`, in Squid and ProxySG CPL words (its record's
+/// remedy).
+fn fix(property: Property) -> String {
+    property.record().remedy.line()
 }
 
 #[cfg(test)]

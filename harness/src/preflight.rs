@@ -12,6 +12,7 @@ use conformance_lab::display_path;
 use conformance_steps::{host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use conformance_model::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
 
@@ -58,38 +59,13 @@ pub(crate) fn check_features(
     features: &FeatureSet,
     selection: &Selection,
 ) -> Result<SelectedFeatures, SuiteError> {
-    let files = features.files();
     let steps = ConformanceWorld::collection();
     let mut problems = Vec::new();
     let mut selected = SelectedFeatures::default();
-    for file in files {
-        let controls_only = file.controls_only;
+    for file in features.files() {
         let shown = display_path(&file.path);
-        let feature = match gherkin::Feature::parse_path(&file.path, GherkinEnv::default()) {
-            Ok(feature) => feature,
-            Err(error) => {
-                problems.push(format!("{shown}: not valid Gherkin: {error}"));
-                continue;
-            }
-        };
-        for scenario in feature
-            .scenarios
-            .iter()
-            .chain(feature.rules.iter().flat_map(|r| &r.scenarios))
-        {
-            if scenario.keyword.contains("Outline") && scenario.examples.is_empty() {
-                problems.push(format!(
-                    "{shown}:{}: the outline \"{}\" has no Examples: its <placeholders> would run as written",
-                    scenario.position.line, scenario.name
-                ));
-            }
-        }
-        let feature = match feature.expand_examples() {
-            Ok(feature) => feature,
-            Err(error) => {
-                problems.push(format!("{shown}: {error}"));
-                continue;
-            }
+        let Some(feature) = parse_feature(&file.path, &shown, &mut problems) else {
+            continue;
         };
         let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
             feature
@@ -98,13 +74,13 @@ pub(crate) fn check_features(
                 .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
         );
         for (rule, scenario) in scenarios {
-            selected.all_scenarios += usize::from(!controls_only);
+            selected.all_scenarios += usize::from(!file.controls_only);
             let tags = feature
                 .tags
                 .iter()
                 .chain(rule.iter().flat_map(|r| &r.tags))
                 .chain(&scenario.tags);
-            if !selection.selects(tags.clone(), controls_only) {
+            if !selection.selects(tags.clone(), file.controls_only) {
                 continue;
             }
             selected.scenarios += 1;
@@ -118,25 +94,7 @@ pub(crate) fn check_features(
                 .chain(feature.background.as_ref())
                 .flat_map(|b| &b.steps);
             for step in background.chain(&scenario.steps) {
-                let line = step.position.line;
-                let text = format!("{}{}", step.keyword, step.value);
-                for reference in host_references(&step.value) {
-                    if let Err(instead) = parse_host_reference(reference) {
-                        problems.push(format!("{shown}:{line}: {instead}"));
-                    }
-                }
-                match steps.find(step) {
-                    Ok(Some(_)) => {}
-                    Ok(None) => problems.push(format!(
-                        "{shown}:{line}: no step definition matches `{}` (in \"{}\")",
-                        text.trim(),
-                        scenario.name
-                    )),
-                    Err(ambiguous) => problems.push(format!(
-                        "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
-                        text.trim()
-                    )),
-                }
+                check_step(&steps, step, &scenario.name, &shown, &mut problems);
             }
         }
     }
@@ -148,5 +106,64 @@ pub(crate) fn check_features(
             "the features were rejected before the lab started:\n  {}",
             problems.join("\n  ")
         )))
+    }
+}
+
+/// The feature at `path` with its outlines expanded, or `None` with the problem noted.
+fn parse_feature(path: &Path, shown: &str, problems: &mut Vec<String>) -> Option<gherkin::Feature> {
+    let feature = match gherkin::Feature::parse_path(path, GherkinEnv::default()) {
+        Ok(feature) => feature,
+        Err(error) => {
+            problems.push(format!("{shown}: not valid Gherkin: {error}"));
+            return None;
+        }
+    };
+    for scenario in feature
+        .scenarios
+        .iter()
+        .chain(feature.rules.iter().flat_map(|r| &r.scenarios))
+    {
+        if scenario.keyword.contains("Outline") && scenario.examples.is_empty() {
+            problems.push(format!(
+                "{shown}:{}: the outline \"{}\" has no Examples: its <placeholders> would run as written",
+                scenario.position.line, scenario.name
+            ));
+        }
+    }
+    match feature.expand_examples() {
+        Ok(feature) => Some(feature),
+        Err(error) => {
+            problems.push(format!("{shown}: {error}"));
+            None
+        }
+    }
+}
+
+/// A step's host references must be ones a lab can serve, and it must match exactly one
+/// step definition.
+fn check_step(
+    steps: &cucumber::step::Collection<ConformanceWorld>,
+    step: &gherkin::Step,
+    scenario: &str,
+    shown: &str,
+    problems: &mut Vec<String>,
+) {
+    let line = step.position.line;
+    let text = format!("{}{}", step.keyword, step.value);
+    for reference in host_references(&step.value) {
+        if let Err(instead) = parse_host_reference(reference) {
+            problems.push(format!("{shown}:{line}: {instead}"));
+        }
+    }
+    match steps.find(step) {
+        Ok(Some(_)) => {}
+        Ok(None) => problems.push(format!(
+            "{shown}:{line}: no step definition matches `{}` (in \"{scenario}\")",
+            text.trim()
+        )),
+        Err(ambiguous) => problems.push(format!(
+            "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
+            text.trim()
+        )),
     }
 }

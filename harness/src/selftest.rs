@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance_lab::{display_path, ProxyBackend};
-use conformance_model::PROPERTY_TAGS;
+use conformance_model::{PROPERTIES, PROPERTY_TAGS};
 use futures::StreamExt as _;
 
 use crate::bundle::Bundle;
@@ -23,12 +23,6 @@ use crate::verdict::Verdict;
 /// How many directive lines a mutant may add or remove against the reference and still be
 /// one fault (moving a rule counts 2; the Store-ID recipe, the largest, counts 5).
 pub const MAX_CHANGED_LINES: usize = 6;
-
-/// Properties no Squid directive can break on its own: Squid never fetches what no client
-/// asked for (it has no prefetching), so the @prefetch invariant (a request at the origin that
-/// no client sent) is proven by unit tests on synthetic journals
-/// (`harness/src/invariants/judge.rs`) instead of a policy mutant.
-const NO_SQUID_FAULT: &[&str] = &["@prefetch"];
 
 /// A faulty policy and the properties it must make fail.
 #[derive(Debug, Clone)]
@@ -307,21 +301,7 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
         // The policy the suite runs, and the folder that holds it when it was applied here.
         let (text, policy, policy_dir) = if extension == "patch" {
             let text = apply_mutant(&path, reference_path)?;
-            let dir = match &applied {
-                Some(dir) => dir.clone(),
-                None => applied
-                    .insert(Arc::new(
-                        tempfile::Builder::new()
-                            .prefix("proxy-conformance-mutants-")
-                            .tempdir()
-                            .map_err(|e| {
-                                SuiteError::Environment(format!(
-                                    "cannot create a temporary directory: {e}"
-                                ))
-                            })?,
-                    ))
-                    .clone(),
-            };
+            let dir = applied_folder(&mut applied)?;
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             let policy = dir.path().join(format!("{stem}.conf"));
             std::fs::write(&policy, &text).map_err(|e| {
@@ -333,42 +313,7 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
                 .map_err(|e| SuiteError::Rejected(format!("{}: {e}", path.display())))?;
             (text, path.clone(), None)
         };
-        let (kind, declared) = text
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("# fails:")
-                    .map(|d| (MutantKind::Policy, d))
-                    .or_else(|| {
-                        l.strip_prefix("# controls-fail:")
-                            .map(|d| (MutantKind::Control, d))
-                    })
-                    .or_else(|| {
-                        l.strip_prefix("# blinds:")
-                            .map(|d| (MutantKind::Blinding, d))
-                    })
-                    .or_else(|| {
-                        l.strip_prefix("# correct:")
-                            .map(|_| (MutantKind::Correct, ""))
-                    })
-            })
-            .ok_or_else(|| {
-                SuiteError::Rejected(format!(
-                    "{}: no `# fails: @tag …` (or `# controls-fail: @tag …`, `# blinds: @tag …`) \
-                     line declaring what the fault breaks",
-                    display_path(&path)
-                ))
-            })?;
-        let expected: BTreeSet<String> = declared.split_whitespace().map(str::to_owned).collect();
-        if let Some(unknown) = expected
-            .iter()
-            .find(|t| !PROPERTY_TAGS.contains(&t.as_str()))
-        {
-            return Err(SuiteError::Rejected(format!(
-                "{}: `{unknown}` is not a property tag ({})",
-                display_path(&path),
-                PROPERTY_TAGS.join(" ")
-            )));
-        }
+        let (kind, expected) = declaration(&path, &text)?;
         let name = path
             .file_stem()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -397,6 +342,63 @@ pub fn load_mutants(dir: &Path, reference: &Path) -> Result<Vec<Mutant>, SuiteEr
         )));
     }
     Ok(mutants)
+}
+
+/// The temporary folder applied mutants are written to, created on first use.
+fn applied_folder(
+    applied: &mut Option<Arc<tempfile::TempDir>>,
+) -> Result<Arc<tempfile::TempDir>, SuiteError> {
+    if let Some(dir) = applied {
+        return Ok(dir.clone());
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("proxy-conformance-mutants-")
+        .tempdir()
+        .map_err(|e| {
+            SuiteError::Environment(format!("cannot create a temporary directory: {e}"))
+        })?;
+    Ok(applied.insert(Arc::new(dir)).clone())
+}
+
+/// What a mutant's header declares: its kind and the property tags it names.
+fn declaration(path: &Path, text: &str) -> Result<(MutantKind, BTreeSet<String>), SuiteError> {
+    let (kind, declared) = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("# fails:")
+                .map(|d| (MutantKind::Policy, d))
+                .or_else(|| {
+                    l.strip_prefix("# controls-fail:")
+                        .map(|d| (MutantKind::Control, d))
+                })
+                .or_else(|| {
+                    l.strip_prefix("# blinds:")
+                        .map(|d| (MutantKind::Blinding, d))
+                })
+                .or_else(|| {
+                    l.strip_prefix("# correct:")
+                        .map(|_| (MutantKind::Correct, ""))
+                })
+        })
+        .ok_or_else(|| {
+            SuiteError::Rejected(format!(
+                "{}: no `# fails: @tag …` (or `# controls-fail: @tag …`, `# blinds: @tag …`) \
+                 line declaring what the fault breaks",
+                display_path(path)
+            ))
+        })?;
+    let expected: BTreeSet<String> = declared.split_whitespace().map(str::to_owned).collect();
+    if let Some(unknown) = expected
+        .iter()
+        .find(|t| !PROPERTY_TAGS.contains(&t.as_str()))
+    {
+        return Err(SuiteError::Rejected(format!(
+            "{}: `{unknown}` is not a property tag ({})",
+            display_path(path),
+            PROPERTY_TAGS.join(" ")
+        )));
+    }
+    Ok((kind, expected))
 }
 
 /// The `# fails-at:` declarations of `mutant` that no failed scenario's failing step says.
@@ -624,15 +626,17 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
         verdicts.push(verdict);
     }
     drop(runs);
-    let uncovered = PROPERTY_TAGS
+    // A property no single Squid fault can break (its record says so) needs no mutant.
+    let uncovered = PROPERTIES
         .iter()
-        .filter(|tag| !NO_SQUID_FAULT.contains(tag))
+        .filter(|record| record.squid_fault)
+        .map(|record| record.tag)
         .filter(|tag| {
             !mutants
                 .iter()
-                .any(|m| m.kind == MutantKind::Policy && m.expected.contains(**tag))
+                .any(|m| m.kind == MutantKind::Policy && m.expected.contains(*tag))
         })
-        .map(|tag| (*tag).to_owned())
+        .map(str::to_owned)
         .collect();
     Ok(SelftestReport {
         reference,

@@ -13,7 +13,7 @@ use std::fmt;
 
 use conformance_model::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
-use conformance_lab::MappingLimit;
+use conformance_lab::{MappingLimit, NotObservable};
 
 use crate::invariants::Finding;
 use crate::model::{ScenarioOutcome, SuiteReport};
@@ -89,6 +89,70 @@ pub fn property_verdicts(
         .collect()
 }
 
+/// How a property's scenarios fared, by kind.
+#[derive(Debug, Default)]
+struct Tally<'a> {
+    /// Update-host scenarios: passed, failed.
+    bypass: (usize, usize),
+    controls: (usize, usize),
+    look_alikes: (usize, usize),
+    /// Update-host scenarios that failed at another property's check first.
+    unreached: usize,
+    scope_warnings: usize,
+    unjudged_by_lab: usize,
+    unobservable: Vec<&'a NotObservable>,
+}
+
+impl Tally<'_> {
+    /// No scenario speaks for the property: only the run-wide invariants judge it.
+    fn is_empty(&self) -> bool {
+        self.bypass == (0, 0)
+            && self.controls == (0, 0)
+            && self.look_alikes == (0, 0)
+            && self.unreached == 0
+            && self.unjudged_by_lab == 0
+            && self.unobservable.is_empty()
+    }
+}
+
+/// Counts the scenarios that carry `property`'s tag or were claimed for it.
+fn tally(property: Property, scenarios: &[ScenarioOutcome]) -> Tally<'_> {
+    let mut tally = Tally::default();
+    for scenario in scenarios
+        .iter()
+        .filter(|s| s.tags.iter().any(|t| t == property.tag()) || s.claimed_by.contains(&property))
+    {
+        if scenario.scope_warning().is_some() {
+            tally.scope_warnings += 1;
+            continue;
+        }
+        if scenario.lab_fault().is_some() {
+            tally.unjudged_by_lab += 1;
+            continue;
+        }
+        if scenario.failed() && !scenario.claimed_by.contains(&property) {
+            // It failed at another property's check before this one was judged.
+            tally.unreached += 1;
+            continue;
+        }
+        let count = if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
+            &mut tally.controls
+        } else if scenario.tags.iter().any(|t| t == LOOK_ALIKE_TAG) {
+            &mut tally.look_alikes
+        } else {
+            &mut tally.bypass
+        };
+        if let Some(why) = scenario.not_observable() {
+            tally.unobservable.push(why);
+        } else if scenario.passed() {
+            count.0 += 1;
+        } else {
+            count.1 += 1;
+        }
+    }
+    tally
+}
+
 fn judge_property(
     property: Property,
     scenarios: &[ScenarioOutcome],
@@ -99,52 +163,8 @@ fn judge_property(
         .iter()
         .filter(|f| f.property == property && f.is_violation())
         .collect();
-    let mut bypass = (0, 0);
-    let mut controls = (0, 0);
-    let mut look_alikes = (0, 0);
-    let mut unreached = 0;
-    let mut scope_warnings = 0;
-    let mut unjudged_by_lab = 0;
-    let mut unobservable = Vec::new();
-    for scenario in scenarios
-        .iter()
-        .filter(|s| s.tags.iter().any(|t| t == property.tag()) || s.claimed_by.contains(&property))
-    {
-        if scenario.scope_warning().is_some() {
-            scope_warnings += 1;
-            continue;
-        }
-        if scenario.lab_fault().is_some() {
-            unjudged_by_lab += 1;
-            continue;
-        }
-        if scenario.failed() && !scenario.claimed_by.contains(&property) {
-            // It failed at another property's check before this one was judged.
-            unreached += 1;
-            continue;
-        }
-        let count = if scenario.tags.iter().any(|t| t == CONTROL_TAG) {
-            &mut controls
-        } else if scenario.tags.iter().any(|t| t == LOOK_ALIKE_TAG) {
-            &mut look_alikes
-        } else {
-            &mut bypass
-        };
-        if let Some(why) = scenario.not_observable() {
-            unobservable.push(why);
-        } else if scenario.passed() {
-            count.0 += 1;
-        } else {
-            count.1 += 1;
-        }
-    }
-    let judged_by_invariants_only = bypass == (0, 0)
-        && controls == (0, 0)
-        && look_alikes == (0, 0)
-        && unreached == 0
-        && unjudged_by_lab == 0
-        && unobservable.is_empty();
-    if judged_by_invariants_only && violations.is_empty() && property != Property::Integrity {
+    let tally = tally(property, scenarios);
+    if tally.is_empty() && violations.is_empty() && property != Property::Integrity {
         return None;
     }
     let (verdict, why) = if let Some(first) = violations.first() {
@@ -158,38 +178,79 @@ fn judge_property(
                 first.host
             ),
         )
-    } else if unjudged_by_lab > 0 && bypass.1 == 0 {
+    } else if tally.unjudged_by_lab > 0 && tally.bypass.1 == 0 {
         // Only a failure proven on a healthy lab stands; anything else is incomplete.
         (
             Verdict::Inconclusive,
             format!(
-                "not judged: {unjudged_by_lab} of its scenario(s) ran while the lab was broken \
-                 (see the lab fault)"
+                "not judged: {} of its scenario(s) ran while the lab was broken (see the lab \
+                 fault)",
+                tally.unjudged_by_lab
             ),
         )
-    } else if judged_by_invariants_only {
-        if invariants.lab_broke {
-            (
-                Verdict::Inconclusive,
-                "not judged: the lab broke during the run, so its update traffic after that \
-                 proves nothing"
-                    .to_owned(),
-            )
-        } else if invariants.update_exchanges == 0 {
-            (
-                Verdict::Inconclusive,
-                "no update request was made: nothing to judge".to_owned(),
-            )
-        } else {
-            (
-                Verdict::Pass,
-                format!(
-                    "{} update request(s) of the run judged end to end: none refused or altered",
-                    invariants.update_exchanges
-                ),
-            )
-        }
-    } else if bypass.1 > 0 {
+    } else if tally.is_empty() {
+        invariants_only_verdict(invariants)
+    } else {
+        failed_scenarios_verdict(property, &tally)
+            .unwrap_or_else(|| passed_scenarios_verdict(property, &tally))
+    };
+    let (verdict, why) = limited_by_mapping(property, invariants, verdict, why);
+    let why = if tally.scope_warnings > 0 {
+        format!(
+            "{why}; scope warning: {} host(s) under Microsoft's own domains but outside the update set were let through too (--strict-scope fails them)",
+            tally.scope_warnings
+        )
+    } else {
+        why
+    };
+    let diagnosis = (verdict != Verdict::Pass
+        && (tally.unjudged_by_lab == 0 || verdict == Verdict::Fail))
+        .then(|| diagnosis(property, scenarios, &violations))
+        .flatten();
+    Some(PropertyVerdict {
+        property,
+        verdict,
+        diagnosis,
+        bypass: tally.bypass,
+        controls: tally.controls,
+        look_alikes: tally.look_alikes,
+        unobservable: tally.unobservable.len(),
+        unjudged_by_lab: tally.unjudged_by_lab,
+        findings: violations.len(),
+        scope_warnings: tally.scope_warnings,
+        why,
+    })
+}
+
+/// The verdict of a property no scenario speaks for: what the run-wide invariants saw.
+fn invariants_only_verdict(invariants: Invariants<'_>) -> (Verdict, String) {
+    if invariants.lab_broke {
+        (
+            Verdict::Inconclusive,
+            "not judged: the lab broke during the run, so its update traffic after that \
+             proves nothing"
+                .to_owned(),
+        )
+    } else if invariants.update_exchanges == 0 {
+        (
+            Verdict::Inconclusive,
+            "no update request was made: nothing to judge".to_owned(),
+        )
+    } else {
+        (
+            Verdict::Pass,
+            format!(
+                "{} update request(s) of the run judged end to end: none refused or altered",
+                invariants.update_exchanges
+            ),
+        )
+    }
+}
+
+/// The verdict when some of the property's scenarios failed or could not be observed.
+fn failed_scenarios_verdict(property: Property, tally: &Tally<'_>) -> Option<(Verdict, String)> {
+    let (bypass, controls, look_alikes) = (tally.bypass, tally.controls, tally.look_alikes);
+    Some(if bypass.1 > 0 {
         (
             Verdict::Fail,
             format!(
@@ -206,13 +267,13 @@ fn judge_property(
                 look_alikes.1
             ),
         )
-    } else if let Some(first) = unobservable.first() {
+    } else if let Some(first) = tally.unobservable.first() {
         (
             Verdict::Inconclusive,
             format!(
                 "not observable: {} ({} scenario(s) could not be judged: {})",
                 first.why,
-                unobservable.len(),
+                tally.unobservable.len(),
                 first.check
             ),
         )
@@ -232,11 +293,21 @@ fn judge_property(
                 look_alikes.1
             ),
         )
-    } else if bypass.0 == 0 && unreached > 0 {
+    } else {
+        return None;
+    })
+}
+
+/// The verdict when none of the property's update-host or look-alike scenarios failed: it
+/// rests on what ran and on the controls.
+fn passed_scenarios_verdict(property: Property, tally: &Tally<'_>) -> (Verdict, String) {
+    let (bypass, controls) = (tally.bypass, tally.controls);
+    if bypass.0 == 0 && tally.unreached > 0 {
         (
             Verdict::Inconclusive,
             format!(
-                "not judged: its {unreached} update-host scenario(s) failed at another property's check first"
+                "not judged: its {} update-host scenario(s) failed at another property's check first",
+                tally.unreached
             ),
         )
     } else if bypass.0 == 0 {
@@ -277,12 +348,21 @@ fn judge_property(
                 bypass.0, controls.0
             ),
         )
-    };
+    }
+}
+
+/// A pass the lab's mapping of a whole configuration could not fully test is inconclusive.
+fn limited_by_mapping(
+    property: Property,
+    invariants: Invariants<'_>,
+    verdict: Verdict,
+    why: String,
+) -> (Verdict, String) {
     let limit = invariants
         .mapping_limits
         .iter()
         .find(|limit| limit.properties.contains(&property));
-    let (verdict, why) = match limit {
+    match limit {
         Some(limit) if verdict == Verdict::Pass => (
             Verdict::Inconclusive,
             format!(
@@ -291,40 +371,23 @@ fn judge_property(
             ),
         ),
         _ => (verdict, why),
-    };
-    let why = if scope_warnings > 0 {
-        format!(
-            "{why}; scope warning: {scope_warnings} host(s) under Microsoft's own domains but outside the update set were let through too (--strict-scope fails them)"
-        )
-    } else {
-        why
-    };
-    let diagnosis = (verdict != Verdict::Pass
-        && (unjudged_by_lab == 0 || verdict == Verdict::Fail))
-        .then(|| {
-            violations
-                .first()
-                .map(|finding| crate::diagnosis::diagnose_finding(finding))
-                .or_else(|| {
-                    scenarios
-                        .iter()
-                        .find_map(|scenario| crate::diagnosis::diagnose(property, scenario))
-                })
+    }
+}
+
+/// What to change, from the first run-wide violation or else the first failed scenario.
+fn diagnosis(
+    property: Property,
+    scenarios: &[ScenarioOutcome],
+    violations: &[&Finding],
+) -> Option<String> {
+    violations
+        .first()
+        .map(|finding| crate::diagnosis::diagnose_finding(finding))
+        .or_else(|| {
+            scenarios
+                .iter()
+                .find_map(|scenario| crate::diagnosis::diagnose(property, scenario))
         })
-        .flatten();
-    Some(PropertyVerdict {
-        property,
-        verdict,
-        diagnosis,
-        bypass,
-        controls,
-        look_alikes,
-        unobservable: unobservable.len(),
-        unjudged_by_lab,
-        findings: violations.len(),
-        scope_warnings,
-        why,
-    })
 }
 
 /// The run's verdict: fail if any property failed or a failed scenario is claimed by none,

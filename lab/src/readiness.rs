@@ -66,7 +66,7 @@ pub(crate) async fn probe_through_proxy(
         "GET http://{origin_host}/lab-readiness-probe HTTP/1.1\r\nHost: {origin_host}\r\n\
          User-Agent: {}\r\nConnection: close\r\n\r\n",
         // As every request the harness sends: a policy may refuse requests without one.
-        conformance_client::Agent::Bits.user_agent()
+        conformance_client::ClientProfile::Bits.user_agent()
     );
     let attempt = || async {
         let mut stream = tokio::net::TcpStream::connect(proxy).await?;

@@ -9,60 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// A place the harness observes the proxy's treatment of a request from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Vantage {
-    /// What the scenario's clients received (status, headers, bytes, certificate issuer).
-    Client,
-    /// What the update origin saw (requests, Range headers, bytes sent, ClientHellos).
-    Origin,
-    /// The ICAP recorder's journal of REQMOD/RESPMOD calls.
-    Icap,
-    /// The categorisation service's journal of lookups.
-    Categorizer,
-    /// The proxy's own access log, as its backend reads it.
-    ProxyLog,
-}
-
-impl Vantage {
-    pub const ALL: [Vantage; 5] = [
-        Self::Client,
-        Self::Origin,
-        Self::Icap,
-        Self::Categorizer,
-        Self::ProxyLog,
-    ];
-
-    /// The vantage point's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Client => "client",
-            Self::Origin => "origin",
-            Self::Icap => "ICAP recorder",
-            Self::Categorizer => "categorisation service",
-            Self::ProxyLog => "proxy log",
-        }
-    }
-
-    /// Whether this vantage point only corroborates what others judge. Every property is
-    /// judged from the client and the origin (or from its own instrument: ICAP, categoriser);
-    /// the proxy's log is a third witness, so a scenario whose proxy-log step cannot be
-    /// observed is still judged by its other steps. Any other vantage point that cannot be
-    /// observed leaves its property unjudged: the scenario is not observable.
-    pub fn only_corroborates(self) -> bool {
-        self == Self::ProxyLog
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Vantage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use conformance_model::Vantage;
 
 /// A judgement that cannot be made in this mode: what it needs cannot be seen. Steps record
 /// it (the scenario goes on, so its other steps are still judged) and the runner raises it as
@@ -104,12 +51,12 @@ pub struct VantageLedger {
 impl VantageLedger {
     /// A check used `vantage`.
     pub fn judged(&self, vantage: Vantage) {
-        self.judged[vantage.index()].fetch_add(1, Ordering::Relaxed);
+        self.judged[vantage as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A check (or the part of a check) needing `vantage` could not be made, for `why`.
     pub fn unobservable(&self, vantage: Vantage, why: &str) {
-        self.unobservable[vantage.index()].fetch_add(1, Ordering::Relaxed);
+        self.unobservable[vantage as usize].fetch_add(1, Ordering::Relaxed);
         let mut reasons = self.reasons.lock().unwrap_or_else(|p| p.into_inner());
         if !reasons.iter().any(|(v, w)| *v == vantage && w == why) {
             reasons.push((vantage, why.to_owned()));
@@ -118,12 +65,12 @@ impl VantageLedger {
 
     /// Checks that used `vantage`.
     pub fn judged_count(&self, vantage: Vantage) -> usize {
-        self.judged[vantage.index()].load(Ordering::Relaxed)
+        self.judged[vantage as usize].load(Ordering::Relaxed)
     }
 
     /// Checks (or parts of checks) that could not use `vantage`.
     pub fn unobservable_count(&self, vantage: Vantage) -> usize {
-        self.unobservable[vantage.index()].load(Ordering::Relaxed)
+        self.unobservable[vantage as usize].load(Ordering::Relaxed)
     }
 
     /// The distinct reasons `vantage` could not be observed.

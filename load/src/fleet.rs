@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use mock_servers::{Catalog, CatalogError, HostScope, UrlFamily};
 
 use crate::options::FleetOptions;
-use crate::profile::{ClientProfile, FileToFetch};
+use conformance_client::{ClientProfile, TransferPattern};
+
+use crate::profile::FileToFetch;
 
 /// Where BITS machines get their cumulative update, and every machine its shared files.
 pub(crate) const DOWNLOAD_HOST: &str = "download.windowsupdate.com";
@@ -64,9 +66,13 @@ pub(crate) fn plan(options: &FleetOptions, catalog: &Catalog) -> Result<FleetPla
         };
         let token = format!("machine-{index:05}");
         let size = tailored_size(options.update_size, index);
-        let (host, family) = match profile {
-            ClientProfile::Bits => (DOWNLOAD_HOST, UrlFamily::MsuD),
-            ClientProfile::DeliveryOptimization => (DELIVERY_HOST, UrlFamily::FileStreaming),
+        // Delivery Optimization's pieces come from the delivery network, the rest from
+        // Windows Update's download host.
+        let (host, family) = match profile.transfer() {
+            TransferPattern::ProbesThenParallelPieces => (DELIVERY_HOST, UrlFamily::FileStreaming),
+            TransferPattern::HeadThenRanges | TransferPattern::WholeObject => {
+                (DOWNLOAD_HOST, UrlFamily::MsuD)
+            }
         };
         let target = catalog.mint(HostScope::from(host), family, size, &token)?;
         let mut files = vec![file(catalog, host, &target, &mut paths, false)?];

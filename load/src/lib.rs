@@ -34,7 +34,6 @@ pub use model::{
     Second, REPORT_FORMAT,
 };
 pub use options::{FleetOptions, LoadOptions, PolicySource, ProgressStyle, Target, MIB};
-pub use profile::ClientProfile;
 pub use report::write_reports;
 pub use run::{run_load, summary_line};
 pub use size::{parse_size, parse_size_range};

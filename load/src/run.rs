@@ -27,7 +27,7 @@ use crate::model::{
 use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
 use crate::policing::PolicingStart;
 use crate::process_stats::{self, ProcessSample};
-use crate::profile::{self, ClientProfile, FleetContext};
+use crate::profile::{self, FleetContext};
 use crate::progress::{Progress, Tick};
 use crate::proxy_target::{CostSource, ProxyTarget};
 use crate::report::write_reports;
@@ -291,6 +291,40 @@ fn origin_totals(journal: &OriginJournal, plan: &FleetPlan) -> OriginTotals {
     totals
 }
 
+/// What every machine of the fleet shares.
+fn fleet_context(target: &ProxyTarget, options: &LoadOptions, meter: Arc<Meter>) -> FleetContext {
+    FleetContext {
+        proxy: target.address,
+        meter,
+        request_timeout: options.fleet.request_timeout,
+        max_bytes: options.max_bytes,
+        piece_size: options.fleet.piece_size,
+        do_connections: options.fleet.do_connections,
+    }
+}
+
+/// The proxy's CPU and peak memory over the fleet, or why it could not be observed.
+fn proxy_cost(
+    before: Option<crate::docker_stats::ContainerSample>,
+    after: Option<crate::docker_stats::ContainerSample>,
+    stats: Option<&ContainerStats>,
+    unobservable: &mut Option<String>,
+) -> Option<ResourceCost> {
+    let cost = match (before, after, stats) {
+        (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
+            cpu_seconds: after.cpu_seconds - before.cpu_seconds,
+            peak_memory_bytes: stats.peak_memory(),
+        }),
+        _ => None,
+    };
+    if cost.is_none() {
+        unobservable.get_or_insert_with(|| {
+            "not observable: Docker's stats gave no sample of the proxy container".to_owned()
+        });
+    }
+    cost
+}
+
 async fn run_fleet(
     lab: &Lab,
     target: &ProxyTarget,
@@ -304,14 +338,7 @@ async fn run_fleet(
     let proxy_before = sample_proxy(stats.as_ref(), Instant::now()).await;
     let harness_before = process_stats::sample();
     let meter = Arc::new(Meter::new());
-    let context = Arc::new(FleetContext {
-        proxy: target.address,
-        meter: meter.clone(),
-        request_timeout: options.fleet.request_timeout,
-        max_bytes: options.max_bytes,
-        piece_size: options.fleet.piece_size,
-        do_connections: options.fleet.do_connections,
-    });
+    let context = Arc::new(fleet_context(target, options, meter.clone()));
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -319,21 +346,14 @@ async fn run_fleet(
     let start = Instant::now();
     let machines = spawn_machines(&plan, &context, options, start);
     let progress = Progress::start(options.progress, label, plan.machines.len() as u64);
-    let mut sampler = Sampler {
-        journal: lab.origin().journal(),
-        plan: &plan,
-        stats: stats.as_ref(),
-        previous: Previous {
-            at: start,
-            reading: Reading::default(),
-            origin: OriginTotals::default(),
-            proxy_cpu: proxy_before.map(|s| s.cpu_seconds),
-            harness: harness_before,
-        },
+    let mut sampler = Sampler::new(
+        lab.origin().journal(),
+        &plan,
+        stats.as_ref(),
         start,
-        timeline: Vec::new(),
-        peak_harness_memory: harness_before.rss_bytes,
-    };
+        proxy_before.map(|s| s.cpu_seconds),
+        harness_before,
+    );
     sample_until_done(machines, &mut sampler, &meter, &progress, start).await;
     let fleet_ended = Instant::now();
     let origin = settled_origin_totals(lab, &plan).await;
@@ -343,18 +363,12 @@ async fn run_fleet(
     progress.finish();
     let harness_after = process_stats::sample();
     let proxy_after = sample_proxy(stats.as_ref(), fleet_ended).await;
-    let proxy_cost = match (proxy_before, proxy_after, &stats) {
-        (Some(before), Some(after), Some(stats)) => Some(ResourceCost {
-            cpu_seconds: after.cpu_seconds - before.cpu_seconds,
-            peak_memory_bytes: stats.peak_memory(),
-        }),
-        _ => None,
-    };
-    if proxy_cost.is_none() {
-        cost_unobservable.get_or_insert_with(|| {
-            "not observable: Docker's stats gave no sample of the proxy container".to_owned()
-        });
-    }
+    let proxy_cost = proxy_cost(
+        proxy_before,
+        proxy_after,
+        stats.as_ref(),
+        &mut cost_unobservable,
+    );
     let duration = fleet_ended.duration_since(start);
     let reading = meter.read();
     let histogram = meter.latencies();
@@ -500,10 +514,7 @@ async fn settled_origin_totals(lab: &Lab, plan: &FleetPlan) -> OriginTotals {
 
 /// One machine: its connections, then each of its files with its update client.
 async fn run_machine(context: &FleetContext, machine: &MachinePlan) -> MachineEnd {
-    let connections = match machine.profile {
-        ClientProfile::Bits => 1,
-        ClientProfile::DeliveryOptimization => context.do_connections,
-    };
+    let connections = profile::connections_for(machine.profile, context);
     let mut pool: Vec<ProxyConnection> = (0..connections)
         .map(|_| ProxyConnection::default())
         .collect();
@@ -557,7 +568,33 @@ struct Sampler<'a> {
     peak_harness_memory: u64,
 }
 
-impl Sampler<'_> {
+impl<'a> Sampler<'a> {
+    /// A sampler from `start`, the proxy's and the harness's readings then as its baseline.
+    fn new(
+        journal: &'a OriginJournal,
+        plan: &'a FleetPlan,
+        stats: Option<&'a ContainerStats>,
+        start: Instant,
+        proxy_cpu: Option<f64>,
+        harness: ProcessSample,
+    ) -> Self {
+        Self {
+            journal,
+            plan,
+            stats,
+            previous: Previous {
+                at: start,
+                reading: Reading::default(),
+                origin: OriginTotals::default(),
+                proxy_cpu,
+                harness,
+            },
+            start,
+            timeline: Vec::new(),
+            peak_harness_memory: harness.rss_bytes,
+        }
+    }
+
     fn sample(&mut self, meter: &Meter) -> Second {
         let now = Instant::now();
         let elapsed = now.duration_since(self.previous.at).as_secs_f64().max(1e-3);

@@ -15,7 +15,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -323,45 +323,8 @@ async fn respond(
     connection: u64,
     scheme: Scheme,
 ) -> Response<Body> {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or(request.uri().host())
-        .unwrap_or("")
-        .to_owned();
-    let record = OriginRequest {
-        connection,
-        scheme,
-        method: request.method().to_string(),
-        target: target.clone(),
-        host: host.clone(),
-        headers: request
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        status: 0,
-        bytes_sent: 0,
-    };
-    let mut exchange = OriginExchange {
-        conditionals: record.conditional_headers(),
-        request: record,
-        request_body_bytes: None,
-        file: None,
-        location: None,
-        response_headers: Vec::new(),
-    };
+    let (target, host) = target_and_host(&request);
+    let mut exchange = exchange_of(&request, connection, scheme, &target, &host);
     let echo = request.headers().get(REQUEST_TOKEN_HEADER).cloned();
     let path = target.split('?').next().unwrap_or("/");
     let (mut response, body) = match context.catalog.resolve(&host, &target) {
@@ -411,6 +374,69 @@ async fn respond(
         })
         .collect();
     let counter = context.journal.record_exchange(exchange);
+    counted_response(response, body, counter)
+}
+
+/// The request's target (path and query) and the host it names.
+fn target_and_host<B>(request: &Request<B>) -> (String, String) {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(request.uri().host())
+        .unwrap_or("")
+        .to_owned();
+    (target, host)
+}
+
+/// The journal entry of a request as it arrived; the response side is filled in later.
+fn exchange_of<B>(
+    request: &Request<B>,
+    connection: u64,
+    scheme: Scheme,
+    target: &str,
+    host: &str,
+) -> OriginExchange {
+    let record = OriginRequest {
+        connection,
+        scheme,
+        method: request.method().to_string(),
+        target: target.to_owned(),
+        host: host.to_owned(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        status: 0,
+        bytes_sent: 0,
+    };
+    OriginExchange {
+        conditionals: record.conditional_headers(),
+        request: record,
+        request_body_bytes: None,
+        file: None,
+        location: None,
+        response_headers: Vec::new(),
+    }
+}
+
+/// The response with its body streamed, each chunk counted into the journal's bytes sent.
+fn counted_response(
+    response: Response<()>,
+    body: Option<ByteStream>,
+    counter: Arc<AtomicU64>,
+) -> Response<Body> {
     let (parts, ()) = response.into_parts();
     let body = match body {
         None => Full::new(Bytes::new()).boxed_unsync(),
@@ -477,7 +503,6 @@ fn redirect_response(status: u16, location: &str) -> (Response<()>, Option<ByteS
 
 /// Serves a generated file: methods, preconditions, then the whole file or its ranges.
 fn serve_file<B>(request: &Request<B>, file: &ServedFile) -> (Response<()>, Option<ByteStream>) {
-    let size = file.payload.size();
     let mut headers = HeaderMap::new();
     headers.insert(header::ETAG, header_value(&file.etag));
     headers.insert(
@@ -490,24 +515,8 @@ fn serve_file<B>(request: &Request<B>, file: &ServedFile) -> (Response<()>, Opti
     );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let method = request.method();
-    if method == Method::OPTIONS {
-        headers.insert(
-            header::ALLOW,
-            HeaderValue::from_static("OPTIONS, GET, HEAD"),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
-        return (with_headers(StatusCode::OK, headers), Some(empty_body()));
-    }
-    if method != Method::GET && method != Method::HEAD {
-        headers.insert(
-            header::ALLOW,
-            HeaderValue::from_static("OPTIONS, GET, HEAD"),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
-        return (
-            with_headers(StatusCode::METHOD_NOT_ALLOWED, headers),
-            Some(empty_body()),
-        );
+    if let Some(answer) = answer_other_methods(method, &mut headers) {
+        return answer;
     }
     let range_applies = match evaluate(method, request.headers(), &file.etag, file.last_modified) {
         Precondition::NotModified => {
@@ -530,57 +539,87 @@ fn serve_file<B>(request: &Request<B>, file: &ServedFile) -> (Response<()>, Opti
         .and_then(|r| r.to_str().ok())
         .and_then(RangeRequest::parse_header)
         .filter(|_| range_applies);
-    let payload = file.payload;
+    let (status, length, stream) = file_body(file, ranges, &mut headers);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    (with_headers(status, headers), (!is_head).then_some(stream))
+}
 
-    let (status, length, stream): (StatusCode, u64, ByteStream) = match ranges {
-        None => {
+/// `OPTIONS` answered, and any method but `GET` and `HEAD` refused; `None` for those two.
+fn answer_other_methods(
+    method: &Method,
+    headers: &mut HeaderMap,
+) -> Option<(Response<()>, Option<ByteStream>)> {
+    if method == Method::GET || method == Method::HEAD {
+        return None;
+    }
+    headers.insert(
+        header::ALLOW,
+        HeaderValue::from_static("OPTIONS, GET, HEAD"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    let status = if method == Method::OPTIONS {
+        StatusCode::OK
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED
+    };
+    Some((
+        with_headers(status, std::mem::take(headers)),
+        Some(empty_body()),
+    ))
+}
+
+/// The whole file, one range of it, several ranges as multipart, or none satisfiable: the
+/// status, the body's length and its stream (headers that go with it added).
+fn file_body(
+    file: &ServedFile,
+    ranges: Option<Vec<RangeRequest>>,
+    headers: &mut HeaderMap,
+) -> (StatusCode, u64, ByteStream) {
+    let size = file.payload.size();
+    let payload = file.payload;
+    let Some(ranges) = ranges else {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(file.content_type),
+        );
+        let last = size.saturating_sub(1);
+        return (StatusCode::OK, size, payload.stream(0, last).boxed());
+    };
+    let resolved: Vec<ByteRange> = ranges.iter().filter_map(|r| r.resolve(size)).collect();
+    match resolved.as_slice() {
+        [] => {
+            headers.insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes */{size}")),
+            );
+            (StatusCode::RANGE_NOT_SATISFIABLE, 0, empty_body())
+        }
+        [single] => {
+            headers.insert(
+                header::CONTENT_RANGE,
+                header_value(&single.content_range(size)),
+            );
             headers.insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(file.content_type),
             );
-            let last = size.saturating_sub(1);
-            (StatusCode::OK, size, payload.stream(0, last).boxed())
+            (
+                StatusCode::PARTIAL_CONTENT,
+                single.len(),
+                payload.stream(single.first, single.last).boxed(),
+            )
         }
-        Some(ranges) => {
-            let resolved: Vec<ByteRange> = ranges.iter().filter_map(|r| r.resolve(size)).collect();
-            match resolved.as_slice() {
-                [] => {
-                    headers.insert(
-                        header::CONTENT_RANGE,
-                        header_value(&format!("bytes */{size}")),
-                    );
-                    (StatusCode::RANGE_NOT_SATISFIABLE, 0, empty_body())
-                }
-                [single] => {
-                    headers.insert(
-                        header::CONTENT_RANGE,
-                        header_value(&single.content_range(size)),
-                    );
-                    headers.insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static(file.content_type),
-                    );
-                    (
-                        StatusCode::PARTIAL_CONTENT,
-                        single.len(),
-                        payload.stream(single.first, single.last).boxed(),
-                    )
-                }
-                several => {
-                    headers.insert(
-                        header::CONTENT_TYPE,
-                        header_value(&format!(
-                            "multipart/byteranges; boundary={MULTIPART_BOUNDARY}"
-                        )),
-                    );
-                    let (length, stream) = multipart(payload, several, file.content_type);
-                    (StatusCode::PARTIAL_CONTENT, length, stream)
-                }
-            }
+        several => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                header_value(&format!(
+                    "multipart/byteranges; boundary={MULTIPART_BOUNDARY}"
+                )),
+            );
+            let (length, stream) = multipart(payload, several, file.content_type);
+            (StatusCode::PARTIAL_CONTENT, length, stream)
         }
-    };
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    (with_headers(status, headers), (!is_head).then_some(stream))
+    }
 }
 
 /// A `multipart/byteranges` body (RFC 9110 §14.6), streamed part by part.

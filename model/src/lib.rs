@@ -1,6 +1,7 @@
 //! What the conformance suite is about, as plain data with no I/O: Microsoft's Windows Update
-//! host set and its patterns, the properties a bypass must hold (scenario tags and the CPL
-//! properties of the vendor article), and the names the lab contract gives to its instruments.
+//! host set and its patterns, the properties a bypass must hold (one record each: tag, wording,
+//! control, vantage points, remedy, the CPL properties of the vendor article), the vantage
+//! points judgements are made from, and the names the lab contract gives to its instruments.
 //! Every other crate (the CPL tools included) takes these from here.
 
 mod contract;
@@ -8,6 +9,7 @@ mod draw;
 mod host_reference;
 mod hosts;
 mod property;
+mod vantage;
 
 pub use contract::{
     CATEGORIZE_HELPER_NAME, ECHO_TOKEN_HEADER, ICAP_REQMOD_SERVICE, ICAP_RESPMOD_SERVICE,
@@ -22,4 +24,8 @@ pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
     CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,
 };
-pub use property::{Property, CONTROL_TAG, LOOK_ALIKE_TAG, PROPERTY_TAGS};
+pub use property::{
+    ControlKind, Property, PropertyRecord, Remedy, CONTROL_TAG, LOOK_ALIKE_TAG, PROPERTIES,
+    PROPERTY_TAGS,
+};
+pub use vantage::Vantage;

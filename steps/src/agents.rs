@@ -3,7 +3,7 @@
 //! SOAP call, and files served under the URL shapes of each Windows Update family — each sent
 //! with the component's own User-Agent and headers, and checked at the origin.
 
-use conformance_client::{Agent, Exchange};
+use conformance_client::{ClientProfile, Exchange};
 use conformance_model::Property;
 use cucumber::{given, then, when, Parameter};
 use futures::StreamExt;
@@ -40,33 +40,6 @@ impl std::str::FromStr for Family {
             "express update .psf" => UrlFamily::Psf,
             other => return Err(format!("unknown file family {other}")),
         }))
-    }
-}
-
-impl ConformanceWorld {
-    /// Serves a file of `size` bytes under a fresh URL of `family` on `host`, as the
-    /// origin's catalog mints it for this scenario's client.
-    fn serve_from_catalog(
-        &mut self,
-        host: String,
-        family: UrlFamily,
-        size: u64,
-    ) -> Result<(), String> {
-        let catalog = self.lab.origin().files();
-        let target = catalog
-            .mint(host.as_str(), family, size, &self.token)
-            .map_err(|e| format!("the origin cannot serve a {family:?} file: {e}"))?;
-        let file = catalog
-            .file(&host, &target)
-            .ok_or_else(|| format!("the origin did not register {target}"))?;
-        self.served = Some(Served {
-            resource: Resource::File,
-            host,
-            target,
-            size,
-            payload: Some(file.payload()),
-        });
-        Ok(())
     }
 }
 
@@ -107,7 +80,7 @@ async fn a_delivery_optimization_client_downloads(
     let served = world.served()?.clone();
     // Two one-byte-pair probes, as DO starts every download.
     for _ in 0..2 {
-        let probe = Ask::by(Agent::DeliveryOptimization, scheme).with_range("bytes=0-1");
+        let probe = Ask::by(ClientProfile::DeliveryOptimization, scheme).with_range("bytes=0-1");
         let exchange = world.fetch_served(&served, probe).await;
         world.exchanges.push(exchange);
     }
@@ -117,7 +90,7 @@ async fn a_delivery_optimization_client_downloads(
     let world_ref = &*world;
     let exchanges: Vec<Exchange> = futures::stream::iter(pieces)
         .map(|(first, last)| {
-            let ask = Ask::by(Agent::DeliveryOptimization, scheme)
+            let ask = Ask::by(ClientProfile::DeliveryOptimization, scheme)
                 .with_range(format!("bytes={first}-{last}"));
             world_ref.fetch_served(&served, ask)
         })
@@ -131,7 +104,7 @@ async fn a_delivery_optimization_client_downloads(
 #[when("a CryptoAPI client fetches the certificate trust list over HTTP")]
 async fn a_cryptoapi_client_fetches_the_ctl(world: &mut ConformanceWorld) -> Result<(), String> {
     // CryptoAPI always asks conditionally, with the date of the list it holds.
-    let ask = Ask::by(Agent::CryptoApi, Scheme::Http)
+    let ask = Ask::by(ClientProfile::CryptoApi, Scheme::Http)
         .with_header("if-modified-since", "Mon, 01 Jan 2018 00:00:00 GMT");
     world.fetch(ask).await?;
     Ok(())
@@ -145,8 +118,8 @@ async fn the_cryptoapi_client_revalidates(world: &mut ConformanceWorld) -> Resul
         .and_then(|r| r.header("last-modified"))
         .map(str::to_owned)
         .ok_or_else(|| world.failure("a Last-Modified on the trust list", last.to_string()))?;
-    let ask =
-        Ask::by(Agent::CryptoApi, Scheme::Http).with_header("if-modified-since", last_modified);
+    let ask = Ask::by(ClientProfile::CryptoApi, Scheme::Http)
+        .with_header("if-modified-since", last_modified);
     world.fetch(ask).await?;
     Ok(())
 }
@@ -166,7 +139,7 @@ async fn the_agent_calls_the_update_service(
         size: 0,
         payload: None,
     });
-    let mut ask = Ask::by(Agent::WindowsUpdateAgent, scheme);
+    let mut ask = Ask::by(ClientProfile::WindowsUpdateAgent, scheme);
     ask.method = reqwest::Method::POST;
     ask.body = Some(sync_updates_request(&world.token));
     world.fetch(ask).await?;
@@ -208,6 +181,10 @@ async fn the_origin_received_the_whole_soap_request(
     }
     Ok(())
 }
+proven_by!(
+    the_origin_received_the_whole_soap_request,
+    "a_truncated_or_missing_soap_body_fails"
+);
 
 #[then("the origin received the client's conditional request unchanged")]
 async fn the_origin_received_the_conditional_request(

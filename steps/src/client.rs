@@ -2,18 +2,11 @@
 //! range, headers) for the file or page a scenario serves, sent through the proxy under test
 //! with the client crate, and the When steps that make plain requests.
 
-use conformance_client::{requested_ranges, Agent, Credentials, Exchange, Fetch, Scheme};
+use conformance_client::{ClientProfile, Credentials, Scheme};
 use cucumber::when;
-use mock_servers::{ByteRange, Payload};
 
 use crate::parameters::{self, Resource};
 use crate::world::{ConformanceWorld, Served};
-
-/// How far past what it asked for a client reads before it stops.
-const READ_MARGIN: u64 = 1 << 20;
-/// Bodies up to this size are always read whole (a 200 for a range of a small file is
-/// evidence worth having whole; of a multi-GiB file it is not).
-const ALWAYS_READ: u64 = 64 << 20;
 
 /// What a client asks for, besides the URL of the served file or page.
 #[derive(Debug, Clone)]
@@ -31,7 +24,7 @@ pub(crate) struct Ask {
 
 impl Ask {
     /// A plain GET with the User-Agent of the component it stands for
-    /// ([`Agent::standing_for`]: BITS without credentials, a browser with them).
+    /// ([`ClientProfile::standing_for`]: BITS without credentials, a browser with them).
     pub(crate) fn get(scheme: impl Into<Scheme>, credentials: impl Into<Credentials>) -> Self {
         let credentials = credentials.into();
         Self {
@@ -39,7 +32,7 @@ impl Ask {
             scheme: scheme.into(),
             credentials,
             range: None,
-            extra_headers: vec![Agent::standing_for(credentials).user_agent_header()],
+            extra_headers: vec![ClientProfile::standing_for(credentials).user_agent_header()],
             body: None,
             read_limit: None,
         }
@@ -47,12 +40,12 @@ impl Ask {
 
     /// A BITS request: no credentials (the agent runs as SYSTEM), BITS's own headers.
     pub(crate) fn bits(scheme: impl Into<Scheme>) -> Self {
-        Self::by(Agent::Bits, scheme)
+        Self::by(ClientProfile::Bits, scheme)
     }
 
     /// A request of `agent`: no credentials (update components run as SYSTEM), its
     /// User-Agent and the headers it always sends.
-    pub(crate) fn by(agent: Agent, scheme: impl Into<Scheme>) -> Self {
+    pub(crate) fn by(agent: ClientProfile, scheme: impl Into<Scheme>) -> Self {
         let mut ask = Self::get(scheme, Credentials::Without);
         ask.extra_headers = agent.headers();
         ask
@@ -89,54 +82,6 @@ pub(crate) fn origin_target(url: &reqwest::Url) -> String {
     }
 }
 
-impl ConformanceWorld {
-    /// Sends `ask` for the file or page this scenario serves and keeps the exchange.
-    pub(crate) async fn fetch(&mut self, ask: Ask) -> Result<&Exchange, String> {
-        let served = self.served()?.clone();
-        let exchange = self.fetch_served(&served, ask).await;
-        self.exchanges.push(exchange);
-        Ok(self.exchanges.last().expect("just pushed"))
-    }
-
-    /// Sends `ask` for `served` (one of several files a scenario serves).
-    pub(crate) async fn fetch_served(&self, served: &Served, ask: Ask) -> Exchange {
-        let payload = (served.resource == Resource::File && ask.method == reqwest::Method::GET)
-            .then(|| {
-                served
-                    .payload
-                    .unwrap_or_else(|| Payload::for_target(&served.target, served.size))
-            });
-        let default_limit = (served.resource == Resource::File).then(|| {
-            let asked = match requested_ranges(ask.range.as_deref(), served.size) {
-                ranges if ranges.is_empty() => served.size,
-                ranges => ranges.iter().map(ByteRange::len).sum(),
-            };
-            (asked + READ_MARGIN).max((served.size + READ_MARGIN).min(ALWAYS_READ))
-        });
-        let read_limit = ask.read_limit.or(default_limit);
-        Fetch {
-            proxy: &self.proxy,
-            scenario: &self.token,
-            method: ask.method,
-            url: format!(
-                "{}://{}{}",
-                ask.scheme.url_prefix(),
-                served.host,
-                served.target
-            ),
-            scheme: ask.scheme,
-            credentials: ask.credentials,
-            range: ask.range,
-            extra_headers: ask.extra_headers,
-            payload,
-            read_limit,
-            body: ask.body,
-        }
-        .send()
-        .await
-    }
-}
-
 #[when(expr = "a client {credentials} requests that {resource} over {scheme}")]
 async fn a_client_requests(
     world: &mut ConformanceWorld,
@@ -157,7 +102,7 @@ async fn a_client_requests(
         // with or without credentials. An update agent's User-Agent there would make a policy
         // that keys its exemption on the agent (a hole the look-alikes, requested as BITS,
         // show) fail its control instead of its property.
-        ask.extra_headers = vec![Agent::Browser.user_agent_header()];
+        ask.extra_headers = vec![ClientProfile::Browser.user_agent_header()];
     }
     world.fetch(ask).await?;
     Ok(())

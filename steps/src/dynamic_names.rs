@@ -92,6 +92,10 @@ async fn the_origin_received_every_url_once(world: &mut ConformanceWorld) -> Res
     }
     Ok(())
 }
+proven_by!(
+    the_origin_received_every_url_once,
+    "a_url_served_from_cache_or_fetched_twice_is_not_fetched_once"
+);
 
 /// Why a client's own URL was not fetched from the origin exactly once, by that client's own
 /// request, if it was not (a cache answered it, or the proxy fetched it twice or rewrote it).
@@ -151,7 +155,7 @@ async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Re
             ));
         }
     }
-    let log = world.proxy_log().await?;
+    let log = world.complete_proxy_log().await?;
     if let Some(hit) = log
         .iter()
         .flatten()
@@ -161,6 +165,10 @@ async fn no_client_was_answered_from_another(world: &mut ConformanceWorld) -> Re
     }
     Ok(())
 }
+proven_by!(
+    no_client_was_answered_from_another,
+    "another_clients_token_or_none_is_not_this_clients_answer"
+);
 
 /// Whether the response echoes this request's own token (another client's token means it came
 /// out of a cache; none means the proxy answered by itself or stripped the header).

@@ -5,8 +5,7 @@
 use conformance_model::Property;
 use cucumber::{given, then};
 use mock_servers::{OriginRequest, UpdateOrigin, REQUEST_TOKEN_HEADER};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 use crate::parameters::{Resource, Size};
 use crate::world::{ConformanceWorld, Served};
@@ -93,79 +92,6 @@ async fn serves_a_page_that_links(
     Ok(())
 }
 
-impl ConformanceWorld {
-    /// Answers GET `target` (on every lab host) with `response` from the scripted endpoints.
-    async fn mount(&self, target: &str, response: ResponseTemplate) {
-        Mock::given(method("GET"))
-            .and(path(target))
-            .respond_with(response)
-            .mount(self.lab.scripted().server())
-            .await;
-    }
-
-    /// Makes `page` the scenario's served page at `host` + `target`.
-    async fn serve_page(&mut self, host: String, target: String, page: ResponseTemplate) {
-        self.mount(&target, page).await;
-        self.served = Some(Served {
-            resource: Resource::Page,
-            host,
-            target,
-            size: 0,
-            payload: None,
-        });
-    }
-}
-
-impl ConformanceWorld {
-    /// Every request of this scenario the origin saw (all its paths carry the token).
-    /// Every origin request of this scenario: its token in the target, or its scenario header
-    /// (realistic URLs, such as a file stream's GUID, do not carry the token).
-    pub(crate) fn scenario_origin_requests(&self) -> Vec<OriginRequest> {
-        let found: Vec<OriginRequest> = self
-            .lab
-            .origin()
-            .journal()
-            .requests_containing("")
-            .into_iter()
-            .filter(|r| {
-                r.target.contains(&self.token)
-                    || r.header(mock_servers::SCENARIO_HEADER) == Some(self.token.as_str())
-            })
-            .collect();
-        if !found.is_empty() {
-            return found;
-        }
-        // A real URL (no token in it) whose scenario header the proxy stripped: the requests
-        // since the scenario began for the URLs its clients asked for, which are its own.
-        let targets: Vec<String> = self
-            .exchanges
-            .iter()
-            .filter_map(|e| reqwest::Url::parse(&e.url).ok())
-            .map(|url| crate::client::origin_target(&url))
-            .collect();
-        self.lab
-            .origin()
-            .journal()
-            .requests_since(self.origin_mark, "")
-            .into_iter()
-            .filter(|r| {
-                r.header(mock_servers::SCENARIO_HEADER).is_none() && targets.contains(&r.target)
-            })
-            .collect()
-    }
-
-    /// The origin's requests for the served URL since the scenario began (a URL every client
-    /// uses alike, such as the trust list, is served to scenarios that run alone: `@serial`).
-    pub(crate) fn origin_requests(&self) -> Result<Vec<OriginRequest>, String> {
-        let served = self.served()?;
-        Ok(self
-            .lab
-            .origin()
-            .journal()
-            .requests_since(self.origin_mark, &served.target))
-    }
-}
-
 #[then(expr = "the origin received {int} request(s) for that {resource}")]
 async fn the_origin_received_n_requests(
     world: &mut ConformanceWorld,
@@ -179,6 +105,10 @@ async fn the_origin_received_n_requests(
         None => Ok(()),
     }
 }
+proven_by!(
+    the_origin_received_n_requests,
+    "a_request_count_other_than_expected_fails"
+);
 
 /// Why the origin did not see exactly `count` requests for the resource, if it did not.
 fn request_count_problem(requests: &[OriginRequest], count: usize) -> Option<(String, String)> {
@@ -250,6 +180,10 @@ async fn the_origin_saw_only_the_clients_requests(
     }
     Ok(())
 }
+proven_by!(
+    the_origin_saw_only_the_clients_requests,
+    "a_prefetched_object_is_reported"
+);
 
 /// Origin requests that carry none of the client's request tokens: the proxy made them up.
 fn not_sent_by_the_client<'a>(

@@ -46,7 +46,11 @@ mod tests {
     fn every_step_that_takes_a_string_names_a_host_or_is_known_not_to() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
         let mut seen = 0;
+        // Step modules only: the World's helpers (`steps/src/world/`) define no step.
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if !entry.path().is_file() {
+                continue;
+            }
             let source = std::fs::read_to_string(entry.path()).unwrap();
             for line in source.lines() {
                 let Some(expression) = line

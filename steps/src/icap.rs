@@ -56,6 +56,10 @@ async fn the_icap_service_adapted(
     }
     Ok(())
 }
+proven_by!(
+    the_icap_service_adapted,
+    "reqmod_or_respmod_alone_is_adaptation_and_nothing_is_not"
+);
 
 /// Whether the proxy sent the request or its response to adaptation: a REQMOD (a DLP-style
 /// service) or a RESPMOD (an antivirus) is each proof of policing; the control needs one, not

@@ -3,18 +3,18 @@
 //! tunnels, ICAP, categorisation). Steps speak the user's language and judge what clients,
 //! the origin, the instruments and the proxy's neutral facts saw; the runner is in `harness`.
 
+#[macro_use]
+mod proof;
+
 mod agents;
 mod categorize;
 mod client;
 mod dynamic_names;
-mod evidence;
 mod files;
 #[cfg(test)]
 mod fixtures;
 mod host_slots;
-mod hosts;
 mod icap;
-mod instruments;
 mod parameters;
 mod proxy;
 mod ranges;
@@ -24,4 +24,5 @@ mod tunnel;
 mod world;
 
 pub use host_slots::host_references;
+pub use proof::{then_steps, unit_proofs, ProofError, ThenStep, UnitProof};
 pub use world::{with_lab, ConformanceWorld};

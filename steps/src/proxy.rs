@@ -3,107 +3,17 @@
 //! report of each request (neutral facts from its backend).
 
 use conformance_model::Property;
-use std::time::Duration;
 
 use conformance_client::{ClientResponse, Exchange, Outcome};
-use conformance_lab::{CacheUse, ProxyFact, Vantage};
+use conformance_lab::{CacheUse, ProxyFact};
 use cucumber::{given, then};
 use mock_servers::{OriginRequest, ECHO_TOKEN_HEADER};
-use tokio::time::Instant;
 
 use crate::world::ConformanceWorld;
-
-/// How long a check waits for the proxy to log the scenario's requests: only an incomplete log
-/// (a request that never reached the proxy) waits this long, so it is generous for a loaded
-/// machine.
-const PROXY_LOG_GRACE: Duration = Duration::from_secs(8);
-
-impl ConformanceWorld {
-    /// The proxy's facts for this scenario; none is a failure, never a vacuous pass. A proxy
-    /// logs a tunnel when it closes, just after the client is done, so this polls (bounded)
-    /// until there is a fact per client exchange; fewer facts than requests after the grace
-    /// period is a failure of its own (a judgement over part of the log proves nothing).
-    /// `None` when the harness cannot read the proxy's log (external mode): the caller judges
-    /// from its other vantage points only (the ledger counts the part skipped).
-    pub(crate) async fn proxy_log(&self) -> Result<Option<Vec<ProxyFact>>, String> {
-        let expected = self.requests_sent();
-        let Some(facts) = self
-            .proxy_log_until(|lines| lines.len() >= expected)
-            .await?
-        else {
-            return Ok(None);
-        };
-        if facts.len() < expected {
-            return Err(self.failure(
-                format!("the proxy to log each of the {expected} requests this scenario sent"),
-                format!(
-                    "{} logged within {PROXY_LOG_GRACE:?}: the log is incomplete, so it cannot be judged",
-                    facts.len()
-                ),
-            ));
-        }
-        Ok(Some(facts))
-    }
-
-    /// Waits until the proxy has logged every request this scenario sent, and fails when it
-    /// has not (the requests never reached it, or its log is incomplete): an absence (no ICAP
-    /// call, no lookup, no extra request) judged before then proves nothing.
-    pub(crate) async fn every_request_reached_the_proxy(&self) -> Result<(), String> {
-        self.proxy_log().await.map(drop)
-    }
-
-    /// The proxy's facts for this scenario once `complete` holds for them (or the grace
-    /// period is over): a proxy logs a bumped request and its CONNECT as each of them ends.
-    pub(crate) async fn proxy_log_until(
-        &self,
-        complete: impl Fn(&[ProxyFact]) -> bool,
-    ) -> Result<Option<Vec<ProxyFact>>, String> {
-        let Some(log) = self.lab.proxy_log() else {
-            self.lab.vantages().unobservable(
-                Vantage::ProxyLog,
-                "the proxy under test is external: the harness cannot read its log",
-            );
-            return Ok(None);
-        };
-        self.lab.vantages().judged(Vantage::ProxyLog);
-        let deadline = Instant::now() + PROXY_LOG_GRACE;
-        let mut lines = log.facts_for(&self.token);
-        while !complete(&lines) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(25)).await;
-            lines = log.facts_for(&self.token);
-        }
-        if lines.is_empty() {
-            return Err(self.failure(
-                "the proxy's log of this scenario's requests",
-                "none: the requests never reached the proxy",
-            ));
-        }
-        Ok(Some(lines))
-    }
-}
 
 #[given("a refusal by the proxy counts as policing the host")]
 async fn a_refusal_counts_as_policing(world: &mut ConformanceWorld) {
     world.refusal_polices = true;
-}
-
-impl ConformanceWorld {
-    /// How the proxy refused the scenario's last request, when the scenario counts a refusal
-    /// as policing (a look-alike refused outright was not let through the bypass); `None`
-    /// when it does not, or when the request was not refused: the check then judges as usual.
-    pub(crate) async fn refused_as_policing(&self) -> Result<Option<String>, String> {
-        let Some(exchange) = self.exchanges.last().filter(|_| self.refusal_polices) else {
-            return Ok(None);
-        };
-        if let Some(how) = refusal(exchange, None) {
-            return Ok(Some(how));
-        }
-        if answered_by_origin(exchange) {
-            return Ok(None);
-        }
-        let log = self.proxy_log().await?;
-        Ok(refusal(exchange, log.as_deref()))
-    }
 }
 
 #[then(expr = "the client receives status {int}")]
@@ -125,13 +35,17 @@ async fn the_proxy_did_not_ask_for_credentials(world: &mut ConformanceWorld) -> 
     if let Some((expected, actual)) = credential_problem(&world.exchanges, None, None) {
         return Err(world.failure(expected, actual));
     }
-    let log = world.proxy_log().await?;
+    let log = world.complete_proxy_log().await?;
     let origin = world.scenario_origin_requests();
     match credential_problem(&world.exchanges, log.as_deref(), Some(&origin)) {
         Some((expected, actual)) => Err(world.failure(expected, actual)),
         None => Ok(()),
     }
 }
+proven_by!(
+    the_proxy_did_not_ask_for_credentials,
+    "a_challenge_a_user_a_leaked_credential_or_no_request_fails"
+);
 
 /// Why the scenario's requests were not all answered without a credentials challenge, if
 /// they were not: from the client's side (no 407, every request answered), the proxy's log
@@ -202,7 +116,7 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
             exchange.to_string(),
         ));
     }
-    let log = world.proxy_log().await?;
+    let log = world.complete_proxy_log().await?;
     if log.is_some_and(|log| !log.iter().any(|l| l.challenged)) {
         return Err(world.failure("the proxy to log a credentials challenge (407)", "none"));
     }
@@ -211,6 +125,10 @@ async fn the_proxy_asked_for_credentials(world: &mut ConformanceWorld) -> Result
     }
     Ok(())
 }
+proven_by!(
+    the_proxy_asked_for_credentials,
+    "a_challenge_of_any_scheme_counts_and_a_bare_407_or_other_status_does_not"
+);
 
 /// Whether the proxy challenged the client for credentials: a 407 with a `Proxy-Authenticate`
 /// challenge of any scheme (Basic, Negotiate, NTLM, Digest …), or a CONNECT refused with 407.
@@ -247,6 +165,10 @@ async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<()
     }
     Ok(())
 }
+proven_by!(
+    the_proxy_denied_the_request,
+    "a_response_from_the_origin_or_a_redirect_to_its_own_host_is_not_a_denial"
+);
 
 /// How the proxy refused `exchange`, if the evidence shows it did. A response the origin
 /// answered (it carries the origin's echoed token) is never a refusal. Otherwise: 403, 451 or
@@ -254,7 +176,7 @@ async fn the_proxy_denied_the_request(world: &mut ConformanceWorld) -> Result<()
 /// page); a CONNECT refused with anything but 407; a connection reset or closed without a
 /// response; or, when the proxy's log is visible (`log`), a fact of it marked denied. A
 /// credentials challenge is not a refusal.
-fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
+pub(crate) fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
     if answered_by_origin(exchange) {
         return None;
     }
@@ -282,7 +204,7 @@ fn refusal(exchange: &Exchange, log: Option<&[ProxyFact]>) -> Option<String> {
 }
 
 /// Whether the origin answered `exchange` (its reply carries the origin's echoed token).
-fn answered_by_origin(exchange: &Exchange) -> bool {
+pub(crate) fn answered_by_origin(exchange: &Exchange) -> bool {
     exchange
         .response()
         .is_some_and(|r| r.header(ECHO_TOKEN_HEADER).is_some())
@@ -326,7 +248,7 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
             ));
         }
     }
-    let log = world.proxy_log().await?;
+    let log = world.complete_proxy_log().await?;
     if let Some(hit) = log.iter().flatten().find(|l| l.cache != CacheUse::Miss) {
         return Err(world.failure(
             "no request served from or revalidated in the proxy's cache",
@@ -362,6 +284,10 @@ async fn no_response_came_from_the_cache(world: &mut ConformanceWorld) -> Result
     }
     Ok(())
 }
+proven_by!(
+    no_response_came_from_the_cache,
+    "a_conditional_request_the_client_did_not_send_is_a_revalidation"
+);
 
 #[then("the second response came from the proxy's cache")]
 async fn the_second_response_came_from_the_cache(
@@ -384,7 +310,7 @@ async fn the_second_response_came_from_the_cache(
         ));
     }
     if world
-        .proxy_log()
+        .complete_proxy_log()
         .await?
         .is_some_and(|log| !log.iter().any(|l| l.cache == CacheUse::Hit))
     {

@@ -5,7 +5,7 @@
 
 use conformance_model::Property;
 use cucumber::{then, when};
-use mock_servers::{OriginRequest, RangeRequest, REQUEST_TOKEN_HEADER};
+use mock_servers::{OriginRequest, RangeRequest};
 
 use conformance_client::{Exchange, MemoryReport, MemoryWatch};
 
@@ -92,6 +92,10 @@ async fn it_receives_the_whole_files_head(
         None => Ok(()),
     }
 }
+proven_by!(
+    it_receives_the_whole_files_head,
+    "an_error_page_a_cut_length_or_corrupt_head_is_not_the_whole_file"
+);
 
 /// Why a whole-file GET of a `size`-byte file, read for its first `prefix` bytes, does not
 /// show the proxy passing the whole file on, if it does not: 200 with `Content-Length: size`
@@ -145,125 +149,6 @@ async fn a_bits_client_resumes(
         )
         .await?;
     Ok(())
-}
-
-impl ConformanceWorld {
-    /// HEAD for the size and validator, as BITS does before its first range.
-    async fn learn_size_and_etag(&mut self, scheme: Scheme) -> Result<(u64, String), String> {
-        let head = self.fetch(Ask::bits(scheme).head()).await?.clone();
-        let response = head
-            .response()
-            .filter(|r| r.status == 200)
-            .ok_or_else(|| self.failure("HEAD answered 200", head.to_string()))?;
-        let size = response
-            .header("content-length")
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| self.failure("a Content-Length on HEAD", head.to_string()))?;
-        let etag = response
-            .header("etag")
-            .map(str::to_owned)
-            .ok_or_else(|| self.failure("an ETag on HEAD", head.to_string()))?;
-        self.last_modified = response.header("last-modified").map(str::to_owned);
-        Ok((size, etag))
-    }
-
-    /// HEAD, then consecutive ranges of `chunk` bytes from `start` to the end (the last one
-    /// short), each verified as it streams in; no copy of the file is kept.
-    async fn download_in_ranges(
-        &mut self,
-        scheme: Scheme,
-        start: u64,
-        chunk: u64,
-    ) -> Result<(), String> {
-        if chunk == 0 {
-            return Err("a range size of 0 bytes".to_owned());
-        }
-        let watch = MemoryWatch::start();
-        let (size, _) = self.learn_size_and_etag(scheme).await?;
-        let mut first = start;
-        while first < size {
-            let last = (first + chunk).min(size) - 1;
-            // BITS asks for each range only if the file is the one HEAD described.
-            let mut ask = Ask::bits(scheme).with_range(format!("bytes={first}-{last}"));
-            if let Some(last_modified) = self.last_modified.clone() {
-                ask = ask.with_header("if-unmodified-since", last_modified);
-            }
-            let exchange = self.fetch(ask).await?;
-            // BITS gives up on anything but a 206; so does this client. It also stops once
-            // the origin saw another Range than the one asked: every further range of a huge
-            // file would cost a whole-object fetch, and the first one is evidence enough.
-            if exchange.response().is_none_or(|r| r.status != 206) {
-                break;
-            }
-            let exchange = exchange.clone();
-            let widened = self
-                .origin_requests_for(&exchange)
-                .iter()
-                .any(|r| r.header("range") != exchange.range.as_deref());
-            if widened {
-                break;
-            }
-            first = last + 1;
-        }
-        self.memory = Some(watch.stop());
-        Ok(())
-    }
-
-    /// The origin's requests for one client exchange (matched by its request token).
-    pub(crate) fn origin_requests_for(&self, exchange: &Exchange) -> Vec<OriginRequest> {
-        let by_token: Vec<OriginRequest> = self
-            .scenario_origin_requests()
-            .into_iter()
-            .filter(|r| r.header(REQUEST_TOKEN_HEADER) == Some(exchange.request_token.as_str()))
-            .collect();
-        if !by_token.is_empty() {
-            return by_token;
-        }
-        // Header hardening took the request token away: the request is the one for the same
-        // URL, method and Range since the scenario began (what every proxy forwards; the
-        // scenario's URLs are its own, or it runs alone).
-        let Ok(url) = reqwest::Url::parse(&exchange.url) else {
-            return Vec::new();
-        };
-        let target = crate::client::origin_target(&url);
-        let alike = |e: &Exchange| {
-            e.url == exchange.url && e.method == exchange.method && e.range == exchange.range
-        };
-        // The n-th of the client's alike requests is the n-th alike request at the origin.
-        let rank = self
-            .exchanges
-            .iter()
-            .filter(|e| alike(e))
-            .position(|e| e.request_token == exchange.request_token)
-            .unwrap_or(0);
-        self.lab
-            .origin()
-            .journal()
-            .requests_since(self.origin_mark, &target)
-            .into_iter()
-            .filter(|r| {
-                r.target == target
-                    && r.header(REQUEST_TOKEN_HEADER).is_none()
-                    && r.method.eq_ignore_ascii_case(&exchange.method)
-                    && r.header("range") == exchange.range.as_deref()
-            })
-            .skip(rank)
-            .take(1)
-            .collect()
-    }
-
-    /// The ranged GETs the client made; none is a failure, never a vacuous pass.
-    fn ranged_exchanges(&self) -> Result<Vec<&Exchange>, String> {
-        let ranged: Vec<&Exchange> = self
-            .exchanges
-            .iter()
-            .filter(|e| e.method == "GET" && e.range.is_some())
-            .collect();
-        if ranged.is_empty() {
-            return Err(self.failure("ranged requests", "the client asked for no range"));
-        }
-        Ok(ranged)
-    }
 }
 
 /// Whether `first` is a HEAD answered with the file's exact size (BITS's first request: a
@@ -483,6 +368,10 @@ async fn the_client_learned_the_size_with_head(world: &mut ConformanceWorld) -> 
     }
     Ok(())
 }
+proven_by!(
+    the_client_learned_the_size_with_head,
+    "a_head_without_the_files_size_or_a_get_first_fails"
+);
 
 #[then(expr = "the origin received the Range header {string}")]
 async fn the_origin_received_the_range_header(
@@ -529,6 +418,10 @@ async fn the_origin_sent_at_most(world: &mut ConformanceWorld, limit: Size) -> R
         None => Ok(()),
     }
 }
+proven_by!(
+    the_origin_sent_at_most,
+    "a_widened_range_costs_more_than_asked_and_fails"
+);
 
 /// Why the origin's answers to `requests` cost more than `limit` body bytes, if they did (an
 /// empty set is a failure too: nothing reached the origin).
@@ -565,6 +458,10 @@ async fn the_origin_sent_no_more_than_asked(world: &mut ConformanceWorld) -> Res
     }
     Ok(())
 }
+proven_by!(
+    the_origin_sent_no_more_than_asked,
+    "a_widened_range_costs_more_than_asked_and_fails"
+);
 
 #[then(expr = "the harness's memory grew by less than {size} during the download")]
 async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Result<(), String> {
@@ -577,6 +474,10 @@ async fn the_memory_stayed_flat(world: &mut ConformanceWorld, limit: Size) -> Re
         None => Ok(()),
     }
 }
+proven_by!(
+    the_memory_stayed_flat,
+    "a_download_held_in_memory_or_never_sampled_fails"
+);
 
 /// Why a download's memory does not show it streamed, if it does not: no sample taken (a
 /// judgement over nothing), or growth at or above `limit`.

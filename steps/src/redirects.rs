@@ -98,6 +98,10 @@ async fn the_origin_answered_every_hop(world: &mut ConformanceWorld) -> Result<(
         None => Ok(()),
     }
 }
+proven_by!(
+    the_origin_answered_every_hop,
+    "a_redirect_not_from_the_origin_or_a_hop_missing_fails"
+);
 
 /// Why the redirect from `from` to `served` was not carried hop by hop, if it was not: the
 /// client must have seen the origin's redirect to the file (not one the proxy made or

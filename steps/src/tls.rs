@@ -109,6 +109,10 @@ async fn the_certificate_was_issued_by(
         None => Ok(()),
     }
 }
+proven_by!(
+    the_certificate_was_issued_by,
+    "a_leaf_not_the_origins_or_not_chaining_to_the_interception_ca_fails"
+);
 
 #[then(regex = r"^the origin saw (the client's own|the proxy's) TLS handshake$")]
 async fn the_origin_saw_whose_handshake(
@@ -132,6 +136,10 @@ async fn the_origin_saw_whose_handshake(
         None => Ok(()),
     }
 }
+proven_by!(
+    the_origin_saw_whose_handshake,
+    "another_stacks_hello_or_none_fails"
+);
 
 /// Why the ClientHellos the origin saw are not all the client's own (or, when `clients_own`
 /// is false, not all the proxy's), if they are not; none seen is a failure too.
@@ -181,6 +189,7 @@ async fn the_proxy_logged(world: &mut ConformanceWorld, what: String) -> Result<
         None => Ok(()),
     }
 }
+proven_by!(the_proxy_logged, "a_decrypted_request_or_no_tunnel_fails");
 
 /// Why the proxy's facts do not show a tunnel to `host` (and no decrypted request), or, when
 /// `tunnel` is false, a decrypted request to it, if they do not.
@@ -214,7 +223,7 @@ async fn the_proxy_did_not_read_the_client_hello(
 ) -> Result<(), String> {
     world.checks(Some(Property::Protocol));
     let host = world.host()?;
-    let Some(log) = world.proxy_log().await? else {
+    let Some(log) = world.complete_proxy_log().await? else {
         world.not_observable(
             Vantage::ProxyLog,
             "the proxy did not read the client's TLS ClientHello",
@@ -237,6 +246,10 @@ async fn the_proxy_did_not_read_the_client_hello(
     }
     Ok(())
 }
+proven_by!(
+    the_proxy_did_not_read_the_client_hello,
+    "neutral_facts_of_squid_statuses"
+);
 
 #[cfg(test)]
 mod tests {

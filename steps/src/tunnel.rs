@@ -2,7 +2,7 @@
 //! A proxy that leaves the tunnel alone carries them verbatim both ways; a proxy that
 //! inspects the protocol (peeks for a ClientHello, bumps) breaks them.
 
-use conformance_client::{raw_tunnel, Agent, Credentials as ClientCredentials, RawTunnelExchange};
+use conformance_client::RawTunnelExchange;
 use conformance_lab::ProxyFact;
 use conformance_model::Property;
 use cucumber::{then, when};
@@ -12,7 +12,7 @@ use crate::parameters::Credentials;
 use crate::world::ConformanceWorld;
 
 /// Bytes that cannot be mistaken for TLS (a TLS record starts with 0x16), carrying the token.
-fn non_tls_bytes(token: &str) -> Vec<u8> {
+pub(crate) fn non_tls_bytes(token: &str) -> Vec<u8> {
     let mut bytes = format!("\x00\x01WU-BINARY-PROTOCOL {token}\r\n").into_bytes();
     bytes.extend((0u8..=255).cycle().take(1024));
     bytes
@@ -51,39 +51,6 @@ async fn a_client_waits_for_the_server(
         .await
 }
 
-impl ConformanceWorld {
-    /// Sends the scenario's non-TLS bytes through a CONNECT tunnel to `host`, first waiting up
-    /// to `greeting` for the server to speak when given, and keeps the exchange.
-    async fn open_raw_tunnel(
-        &mut self,
-        credentials: Credentials,
-        host: &str,
-        greeting: Option<std::time::Duration>,
-    ) -> Result<(), String> {
-        let host = self.resolve_host(host)?;
-        let sent = non_tls_bytes(&self.token);
-        let credentials = credentials.into();
-        // Without credentials the tunnel is Delivery Optimization's, the update component that
-        // speaks more than TLS on port 443; with them, the user's (a browser).
-        let agent = match credentials {
-            ClientCredentials::Without => Agent::DeliveryOptimization,
-            ClientCredentials::Presented => Agent::standing_for(credentials),
-        };
-        let exchange = raw_tunnel(
-            &self.proxy,
-            &self.token,
-            credentials,
-            Some(agent.user_agent()),
-            &host,
-            sent,
-            greeting,
-        )
-        .await;
-        self.raw_tunnel = Some(exchange);
-        Ok(())
-    }
-}
-
 #[then("the client received the origin's greeting before it sent a byte")]
 async fn the_client_received_the_greeting(world: &mut ConformanceWorld) -> Result<(), String> {
     world.checks(Some(Property::Protocol));
@@ -100,6 +67,10 @@ async fn the_client_received_the_greeting(world: &mut ConformanceWorld) -> Resul
         None => Ok(()),
     }
 }
+proven_by!(
+    the_client_received_the_greeting,
+    "a_greeting_held_back_altered_or_not_the_origins_fails"
+);
 
 /// Why a server-first exchange did not carry the origin's greeting to the silent client, if
 /// it did not: the client must have read exactly the greeting, and the origin must have
@@ -122,24 +93,6 @@ fn greeting_problem(
                 .to_owned(),
         )
     })
-}
-
-impl ConformanceWorld {
-    fn raw_exchange(&self) -> Result<&RawTunnelExchange, String> {
-        self.raw_tunnel
-            .as_ref()
-            .ok_or_else(|| "no raw tunnel was opened: add the When step first".to_owned())
-    }
-
-    fn origin_received_raw(&self) -> Vec<u8> {
-        self.lab
-            .origin()
-            .journal()
-            .raw_tunnels_containing(self.token.as_bytes())
-            .into_iter()
-            .flat_map(|t| t.received)
-            .collect()
-    }
 }
 
 #[then("the origin received those bytes verbatim")]
@@ -178,6 +131,10 @@ async fn the_client_received_the_reply_verbatim(
     }
     Ok(())
 }
+proven_by!(
+    the_client_received_the_reply_verbatim,
+    "a_short_altered_or_empty_echo_is_not_verbatim"
+);
 
 #[then("the proxy accepted the tunnel but the origin never received those bytes")]
 async fn the_origin_never_received_the_bytes(world: &mut ConformanceWorld) -> Result<(), String> {
@@ -197,6 +154,10 @@ async fn the_origin_never_received_the_bytes(world: &mut ConformanceWorld) -> Re
         Some((expected, actual)) => Err(world.failure(expected, actual)),
     }
 }
+proven_by!(
+    the_origin_never_received_the_bytes,
+    "bytes_through_an_uninspected_tunnel_or_a_refused_connect_show_no_detection"
+);
 
 /// Why a tunnel to a policed host does not show the proxy's protocol detection, if it does
 /// not. The CONNECT must have been accepted (else the absence at the origin proves nothing);

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use conformance_client::{Agent, Credentials, Exchange, Fetch, Outcome, Scheme};
+use conformance_client::{ClientProfile, Credentials, Exchange, Fetch, Outcome, Scheme};
 use conformance_lab::{CacheUse, Lab, ProxyFact};
 use mock_servers::UpdateOrigin;
 
@@ -55,7 +55,7 @@ async fn send(lab: &Lab, token: &str, url: &str, tls: bool, credentials: Credent
         scheme: if tls { Scheme::Https } else { Scheme::Http },
         credentials,
         range: None,
-        extra_headers: vec![Agent::standing_for(credentials).user_agent_header()],
+        extra_headers: vec![ClientProfile::standing_for(credentials).user_agent_header()],
         payload: None,
         read_limit: None,
         body: None,

@@ -3,7 +3,7 @@
 //! proven by unit tests on synthetic observations.
 
 use conformance_client::{Exchange, Outcome, Scheme};
-use conformance_lab::{CacheUse, Vantage};
+use conformance_lab::{CacheUse, ProxyFact, Vantage};
 use conformance_model::{is_update_host, Property, SCENARIO_HEADER};
 use mock_servers::OriginExchange;
 
@@ -14,14 +14,14 @@ use super::{host_of, Finding, RunEvidence};
 /// Every finding of the run: violations and notes, the refusals another finding explains
 /// dropped.
 pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
-    let tokens: Vec<&str> = evidence
-        .scenarios
-        .iter()
-        .map(|s| s.token.as_str())
-        .collect();
-    let scenario_in = |text: &str| tokens.iter().find(|t| text.contains(**t)).copied();
+    let scenarios = ScenarioTokens(
+        evidence
+            .scenarios
+            .iter()
+            .map(|s| s.token.as_str())
+            .collect(),
+    );
     let mut findings = Vec::new();
-
     let clients: Vec<ClientRequest<'_>> = evidence
         .scenarios
         .iter()
@@ -46,40 +46,70 @@ pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
         judge_pair(origin[o], &clients[c], &mut findings);
     }
     for &o in &pairs.origin_alone {
-        let exchange = origin[o];
-        let request = &exchange.request;
-        let scenario = request
-            .header(SCENARIO_HEADER)
-            .and_then(|h| tokens.iter().find(|t| **t == h).copied())
-            .or_else(|| scenario_in(&request.target));
-        let host = host_of(&request.host);
-        let what = format!(
-            "{} {}{}: the origin received it, but no client of the run sent it",
-            request.method, request.host, request.target
-        );
-        let finding = if exchange.conditionals.is_empty() {
-            Finding::new(Property::Prefetch, &host, Vantage::Origin, what)
-        } else {
-            let conditionals: Vec<String> = exchange
-                .conditionals
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            Finding::new(
-                Property::Cache,
-                &host,
-                Vantage::Origin,
-                format!(
-                    "{what} — a revalidation of a stored copy ({})",
-                    conditionals.join(", ")
-                ),
-            )
-        };
-        findings.push(finding.of(scenario));
+        findings.push(judge_unasked(origin[o], &scenarios));
     }
     for &c in &pairs.client_alone {
         judge_unanswered(&clients[c], &mut findings);
     }
+    judge_raw_tunnels(evidence, &mut findings);
+    judge_services(evidence, &scenarios, &mut findings);
+    for fact in evidence.proxy_facts.iter().flatten() {
+        judge_fact(fact, &scenarios, &mut findings);
+    }
+    drop_explained_refusals(findings)
+}
+
+/// The run's scenario tokens, to tell which scenario a journal entry belongs to.
+struct ScenarioTokens<'a>(Vec<&'a str>);
+
+impl<'a> ScenarioTokens<'a> {
+    /// The scenario a scenario header names.
+    fn named(&self, header: &str) -> Option<&'a str> {
+        self.0.iter().find(|t| **t == header).copied()
+    }
+
+    /// The scenario whose token `text` (a URL, a target) carries.
+    fn in_text(&self, text: &str) -> Option<&'a str> {
+        self.0.iter().find(|t| text.contains(**t)).copied()
+    }
+}
+
+/// A request the origin received that no client of the run sent: prefetched, or a
+/// revalidation of a stored copy when it is conditional.
+fn judge_unasked(exchange: &OriginExchange, scenarios: &ScenarioTokens<'_>) -> Finding {
+    let request = &exchange.request;
+    let scenario = request
+        .header(SCENARIO_HEADER)
+        .and_then(|h| scenarios.named(h))
+        .or_else(|| scenarios.in_text(&request.target));
+    let host = host_of(&request.host);
+    let what = format!(
+        "{} {}{}: the origin received it, but no client of the run sent it",
+        request.method, request.host, request.target
+    );
+    let finding = if exchange.conditionals.is_empty() {
+        Finding::new(Property::Prefetch, &host, Vantage::Origin, what)
+    } else {
+        let conditionals: Vec<String> = exchange
+            .conditionals
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Finding::new(
+            Property::Cache,
+            &host,
+            Vantage::Origin,
+            format!(
+                "{what} — a revalidation of a stored copy ({})",
+                conditionals.join(", ")
+            ),
+        )
+    };
+    finding.of(scenario)
+}
+
+/// Raw CONNECT tunnels to update hosts: challenged (a 407) or refused.
+fn judge_raw_tunnels(evidence: &RunEvidence, findings: &mut Vec<Finding>) {
     for record in &evidence.scenarios {
         let Some(raw) = &record.raw_tunnel else {
             continue;
@@ -107,6 +137,14 @@ pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
             );
         }
     }
+}
+
+/// Any ICAP call or categorisation lookup about an update host.
+fn judge_services(
+    evidence: &RunEvidence,
+    scenarios: &ScenarioTokens<'_>,
+    findings: &mut Vec<Finding>,
+) {
     for call in &evidence.icap {
         let host = match call.http_header("host") {
             Some(host) if !call.http_uri.contains("://") => host_of(host),
@@ -115,8 +153,8 @@ pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
         if is_update_host(&host) {
             let scenario = call
                 .http_header(SCENARIO_HEADER)
-                .and_then(|h| tokens.iter().find(|t| **t == h).copied())
-                .or_else(|| scenario_in(&call.http_uri));
+                .and_then(|h| scenarios.named(h))
+                .or_else(|| scenarios.in_text(&call.http_uri));
             findings.push(
                 Finding::new(
                     Property::Icap,
@@ -131,10 +169,7 @@ pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
     for lookup in &evidence.lookups {
         let host = host_of(&lookup.host);
         if is_update_host(&host) {
-            let scenario = lookup
-                .scenario
-                .as_deref()
-                .and_then(|h| tokens.iter().find(|t| **t == h).copied());
+            let scenario = lookup.scenario.as_deref().and_then(|h| scenarios.named(h));
             findings.push(
                 Finding::new(
                     Property::Categorize,
@@ -146,68 +181,67 @@ pub fn judge(evidence: &RunEvidence) -> Vec<Finding> {
             );
         }
     }
-    for fact in evidence.proxy_facts.iter().flatten() {
-        let host = host_of(&fact.url);
-        if !is_update_host(&host) {
-            continue;
-        }
-        let scenario = fact
-            .scenario
-            .as_deref()
-            .and_then(|h| tokens.iter().find(|t| **t == h).copied())
-            .or_else(|| scenario_in(&fact.url));
-        let mut found = |property: Property, what: &str, refusal: bool| {
-            let mut finding = Finding::new(
-                property,
-                &host,
-                Vantage::ProxyLog,
-                format!(
-                    "{} {}: {what} (log: {})",
-                    fact.method,
-                    fact.url,
-                    fact.raw.trim()
-                ),
-            )
-            .of(scenario);
-            finding.refusal = refusal;
-            findings.push(finding);
-        };
-        if fact.challenged {
-            found(Property::Auth, "the proxy asked for credentials", false);
-        }
-        match fact.cache {
-            CacheUse::Hit => found(Property::Cache, "answered from the proxy's cache", false),
-            CacheUse::Revalidated => {
-                found(Property::Cache, "revalidated in the proxy's cache", false)
-            }
-            CacheUse::Miss => {}
-        }
-        if fact.bumped || fact.is_decrypted_request() {
-            found(
-                Property::Tls,
-                "the proxy decrypted it (TLS intercepted)",
-                false,
-            );
-        }
-        if fact.client_hello_inspected {
-            found(
-                Property::Protocol,
-                "the proxy parsed the client's TLS ClientHello",
-                false,
-            );
-        }
-        if fact.adapted {
-            found(
-                Property::Icap,
-                "the proxy sent it to an adaptation service",
-                false,
-            );
-        }
-        if fact.denied {
-            found(Property::Integrity, "the proxy refused it", true);
-        }
+}
+
+/// What the proxy's own log says it did to a request for an update host.
+fn judge_fact(fact: &ProxyFact, scenarios: &ScenarioTokens<'_>, findings: &mut Vec<Finding>) {
+    let host = host_of(&fact.url);
+    if !is_update_host(&host) {
+        return;
     }
-    drop_explained_refusals(findings)
+    let scenario = fact
+        .scenario
+        .as_deref()
+        .and_then(|h| scenarios.named(h))
+        .or_else(|| scenarios.in_text(&fact.url));
+    let mut found = |property: Property, what: &str, refusal: bool| {
+        let mut finding = Finding::new(
+            property,
+            &host,
+            Vantage::ProxyLog,
+            format!(
+                "{} {}: {what} (log: {})",
+                fact.method,
+                fact.url,
+                fact.raw.trim()
+            ),
+        )
+        .of(scenario);
+        finding.refusal = refusal;
+        findings.push(finding);
+    };
+    if fact.challenged {
+        found(Property::Auth, "the proxy asked for credentials", false);
+    }
+    match fact.cache {
+        CacheUse::Hit => found(Property::Cache, "answered from the proxy's cache", false),
+        CacheUse::Revalidated => found(Property::Cache, "revalidated in the proxy's cache", false),
+        CacheUse::Miss => {}
+    }
+    if fact.bumped || fact.is_decrypted_request() {
+        found(
+            Property::Tls,
+            "the proxy decrypted it (TLS intercepted)",
+            false,
+        );
+    }
+    if fact.client_hello_inspected {
+        found(
+            Property::Protocol,
+            "the proxy parsed the client's TLS ClientHello",
+            false,
+        );
+    }
+    if fact.adapted {
+        found(
+            Property::Icap,
+            "the proxy sent it to an adaptation service",
+            false,
+        );
+    }
+    if fact.denied {
+        found(Property::Integrity, "the proxy refused it", true);
+    }
 }
 
 /// A refusal on a scenario and host that another property's finding explains (a 407, a

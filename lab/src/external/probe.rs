@@ -76,7 +76,7 @@ pub async fn first_request_reaches_origin(
     });
     let request = format!(
         "GET http://{host}{path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {}\r\n{authorization}Connection: close\r\n\r\n",
-        conformance_client::Agent::Bits.user_agent()
+        conformance_client::ClientProfile::Bits.user_agent()
     );
     let exchange = async {
         let mut stream = TcpStream::connect(proxy).await?;

@@ -1,12 +1,11 @@
 //! Squid as the proxy under test: the lab preamble it runs with, the policy contract, its
-//! container and readiness, its access log turned into neutral facts, its words for a remedy,
-//! and the versions the lab bundles (`versions.rs`), each one [`Squid`] backend.
+//! container and readiness, its access log turned into neutral facts, and the versions the lab
+//! bundles (`versions.rs`), each one [`Squid`] backend.
 
 mod container;
 mod log;
 mod policy;
 mod preamble;
-mod remedy;
 mod versions;
 mod whole;
 
@@ -71,7 +70,8 @@ impl ProxyBackend for Squid {
         Some(line.facts())
     }
 
+    /// Squid's words are kept in the property's record, beside CPL's.
     fn remedy(&self, property: Property) -> Option<&'static str> {
-        Some(remedy::squid_remedy(property))
+        property.record().remedy.squid
     }
 }

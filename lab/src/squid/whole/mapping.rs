@@ -323,46 +323,10 @@ impl Mapper<'_> {
         let words: Vec<&str> = directive.split_whitespace().collect();
         let name = words[0];
         match name {
-            "include" => {
-                let read = self.included_files(line);
-                self.change(
-                    line,
-                    directive,
-                    &if read.is_empty() {
-                        "nothing (no file matches)".to_owned()
-                    } else {
-                        format!("inlined: {}", read.join(", "))
-                    },
-                    "carried in from this machine",
-                );
-                Some(format!("# [lab] inlined below: {}", line.raw.trim()))
-            }
+            "include" => Some(self.map_include(line, directive)),
             "acl" => self.map_acl(line, directive, &words),
             "http_port" | "https_port" => Some(self.map_port(line, directive, &words)),
-            "auth_param" => {
-                let scheme = words.get(1).copied().unwrap_or("?").to_owned();
-                if let Some(entry) = self.auth_schemes.iter_mut().find(|(s, _, _)| *s == scheme) {
-                    entry.2 += 1;
-                } else {
-                    self.auth_schemes
-                        .push((scheme.clone(), self.out.changes.len(), 1));
-                    let why = if scheme == "basic" {
-                        "the lab's credentials: every proxy_auth ACL still asks for a login, and the lab's clients can give one".to_owned()
-                    } else {
-                        format!("the lab's clients log in with Basic, not {scheme}: every proxy_auth ACL still asks for a login, and the lab's clients can give one")
-                    };
-                    self.change(
-                        line,
-                        directive,
-                        &format!("auth_param basic (the lab's user `{LAB_USER}`)"),
-                        &why,
-                    );
-                }
-                Some(format!(
-                    "# [lab] served by the lab's credentials: {}",
-                    line.raw.trim()
-                ))
-            }
+            "auth_param" => Some(self.map_auth_param(line, directive, &words)),
             "icap_service" | "ecap_service" => {
                 Some(self.map_adaptation_service(line, directive, &words))
             }
@@ -411,19 +375,70 @@ impl Mapper<'_> {
                     line.raw.trim()
                 ))
             }
-            _ => {
-                let (_, why) = LAB_PLUMBING.iter().find(|(d, _)| *d == name)?;
-                let became = match name {
-                    "buffered_logs" | "log_mime_hdrs" | "debug_options" | "shutdown_lifetime" => {
-                        "the lab's value"
-                    }
-                    "ecap_enable" | "loadable_modules" | "auth_schemes" => "removed",
-                    _ => "the lab's",
-                };
-                self.change(line, directive, became, why);
-                Some(format!("# [lab] {became}: {}", line.raw.trim()))
-            }
+            _ => self.map_lab_plumbing(line, directive, name),
         }
+    }
+
+    /// `include`: its files are inlined where it stands.
+    fn map_include(&mut self, line: &SourceLine, directive: &str) -> String {
+        let read = self.included_files(line);
+        self.change(
+            line,
+            directive,
+            &if read.is_empty() {
+                "nothing (no file matches)".to_owned()
+            } else {
+                format!("inlined: {}", read.join(", "))
+            },
+            "carried in from this machine",
+        );
+        format!("# [lab] inlined below: {}", line.raw.trim())
+    }
+
+    /// `auth_param`: every scheme becomes the lab's Basic credentials (one change per scheme).
+    fn map_auth_param(&mut self, line: &SourceLine, directive: &str, words: &[&str]) -> String {
+        let scheme = words.get(1).copied().unwrap_or("?").to_owned();
+        if let Some(entry) = self.auth_schemes.iter_mut().find(|(s, _, _)| *s == scheme) {
+            entry.2 += 1;
+        } else {
+            self.auth_schemes
+                .push((scheme.clone(), self.out.changes.len(), 1));
+            let why = if scheme == "basic" {
+                "the lab's credentials: every proxy_auth ACL still asks for a login, and the lab's clients can give one".to_owned()
+            } else {
+                format!("the lab's clients log in with Basic, not {scheme}: every proxy_auth ACL still asks for a login, and the lab's clients can give one")
+            };
+            self.change(
+                line,
+                directive,
+                &format!("auth_param basic (the lab's user `{LAB_USER}`)"),
+                &why,
+            );
+        }
+        format!(
+            "# [lab] served by the lab's credentials: {}",
+            line.raw.trim()
+        )
+    }
+
+    /// A directive of the lab's own plumbing (logs, modules, debug): the lab's value; `None`
+    /// for any other directive, which is kept.
+    fn map_lab_plumbing(
+        &mut self,
+        line: &SourceLine,
+        directive: &str,
+        name: &str,
+    ) -> Option<String> {
+        let (_, why) = LAB_PLUMBING.iter().find(|(d, _)| *d == name)?;
+        let became = match name {
+            "buffered_logs" | "log_mime_hdrs" | "debug_options" | "shutdown_lifetime" => {
+                "the lab's value"
+            }
+            "ecap_enable" | "loadable_modules" | "auth_schemes" => "removed",
+            _ => "the lab's",
+        };
+        self.change(line, directive, became, why);
+        Some(format!("# [lab] {became}: {}", line.raw.trim()))
     }
 
     /// The files an `include` line brought in (those read right after it, from other files).

@@ -1,6 +1,9 @@
 //! The World of one scenario: a handle on the shared lab, the scenario's unique token (every
 //! path it uses carries it, so scenarios run concurrently on one lab), what it set up at the
-//! origin and every exchange its clients made.
+//! origin and every exchange its clients made. Every helper the steps call on the World is in
+//! this folder, one file per kind (client, origin, proxy log, categoriser, instruments,
+//! evidence, hosts); the step modules (`steps/src/*.rs`) hold step functions and the pure
+//! predicates they judge with.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +15,14 @@ use conformance_model::Property;
 use cucumber::World;
 
 use crate::parameters::Resource;
+
+mod categoriser;
+mod client;
+mod evidence;
+mod hosts;
+mod instruments;
+mod origin;
+mod proxy_log;
 
 static NEXT_SCENARIO: AtomicU64 = AtomicU64::new(1);
 

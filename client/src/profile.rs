@@ -1,13 +1,14 @@
-//! The Windows components that download updates, as they introduce themselves on the wire
-//! (`docs/update-traffic.md`): a proxy rule keyed on a User-Agent, or a
-//! header it strips, must meet the real values. Every request the harness sends carries the
-//! User-Agent of the component it stands for, on CONNECT too.
+//! The client profile: a Windows component that downloads updates, as it introduces itself on
+//! the wire and as it transfers a file (`docs/update-traffic.md`). A proxy rule keyed on a
+//! User-Agent, or a header it strips, must meet the real values. Every request the harness
+//! sends — the scenarios' and the load fleet's — carries the User-Agent of the profile it
+//! stands for, on CONNECT too; the strings are written here only.
 
 use crate::exchange::Credentials;
 
-/// One update component.
+/// One client profile: an update component (or the browser the controls stand for).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Agent {
+pub enum ClientProfile {
     /// Background Intelligent Transfer Service: HEAD, then ranged GETs with
     /// `If-Unmodified-Since` over one keep-alive connection.
     Bits,
@@ -23,7 +24,40 @@ pub enum Agent {
     Browser,
 }
 
-impl Agent {
+/// How a profile transfers a file it downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferPattern {
+    /// `HEAD` for the size and `Last-Modified`, then consecutive ranged `GET`s with
+    /// `If-Unmodified-Since` over one keep-alive connection (BITS).
+    HeadThenRanges,
+    /// Two `Range: bytes=0-1` probes, then fixed-size pieces over parallel keep-alive
+    /// connections (Delivery Optimization).
+    ProbesThenParallelPieces,
+    /// One `GET` of the whole object (SOAP calls, trust lists, a browser's page).
+    WholeObject,
+}
+
+impl ClientProfile {
+    /// Every profile.
+    pub const ALL: [ClientProfile; 5] = [
+        Self::Bits,
+        Self::DeliveryOptimization,
+        Self::WindowsUpdateAgent,
+        Self::CryptoApi,
+        Self::Browser,
+    ];
+
+    /// How the profile transfers a file.
+    pub fn transfer(self) -> TransferPattern {
+        match self {
+            Self::Bits => TransferPattern::HeadThenRanges,
+            Self::DeliveryOptimization => TransferPattern::ProbesThenParallelPieces,
+            Self::WindowsUpdateAgent | Self::CryptoApi | Self::Browser => {
+                TransferPattern::WholeObject
+            }
+        }
+    }
+
     pub fn user_agent(self) -> &'static str {
         match self {
             Self::Bits => "Microsoft BITS/7.8",
@@ -100,21 +134,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_agent_sends_its_real_user_agent() {
-        for agent in [
-            Agent::Bits,
-            Agent::DeliveryOptimization,
-            Agent::WindowsUpdateAgent,
-            Agent::CryptoApi,
-            Agent::Browser,
-        ] {
+    fn every_profile_sends_its_real_user_agent() {
+        for agent in ClientProfile::ALL {
             let headers = agent.headers();
             assert_eq!(
                 headers[0],
                 ("user-agent".to_owned(), agent.user_agent().to_owned())
             );
         }
-        let cv = Agent::DeliveryOptimization.headers()[1].1.clone();
+        let cv = ClientProfile::DeliveryOptimization.headers()[1].1.clone();
         assert_eq!(cv.split('.').next().unwrap().len(), 16, "{cv}");
     }
 }
