@@ -212,7 +212,12 @@ async fn check_policy(
             translation.fragment
         )
     });
-    let lab = match Lab::start(LabOptions { policy: lab_policy }).await {
+    let lab = match Lab::start(LabOptions {
+        policy: lab_policy,
+        extra_hosts: Default::default(),
+    })
+    .await
+    {
         Ok(lab) => lab,
         Err(LabError::PolicyRejected(message)) => {
             report.mismatches.push(format!(

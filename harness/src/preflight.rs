@@ -1,6 +1,7 @@
 //! Checks the features before a lab starts: every file parses, every step has exactly one
-//! definition, and the tag expression selects something. A feature problem is reported with
-//! its file and line and costs no container.
+//! definition, every host a step names can be served, and the tag expression selects
+//! something. A feature problem is reported with its file and line and costs no container. The
+//! hosts the features name beyond the lab's own are collected for the lab to serve.
 
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -13,7 +14,7 @@ use conformance_steps::{host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
 
-use conformance_model::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
+use conformance_model::{parse_host_reference, ExtraHosts, CONTROL_TAG, PROPERTY_TAGS};
 
 use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
@@ -25,6 +26,8 @@ pub(crate) struct SelectedFeatures {
     pub scenarios: usize,
     pub all_scenarios: usize,
     pub properties: BTreeSet<String>,
+    /// The hosts the selected scenarios name beyond the lab's own, for the lab to serve.
+    pub extra_hosts: ExtraHosts,
 }
 
 /// Which scenarios a run executes: those the user's tag expression selects, plus the controls
@@ -121,8 +124,9 @@ pub(crate) fn check_features(
                 let line = step.position.line;
                 let text = format!("{}{}", step.keyword, step.value);
                 for reference in host_references(&step.value) {
-                    if let Err(instead) = parse_host_reference(reference) {
-                        problems.push(format!("{shown}:{line}: {instead}"));
+                    match parse_host_reference(reference) {
+                        Ok(parsed) => selected.extra_hosts.add_reference(&parsed),
+                        Err(instead) => problems.push(format!("{shown}:{line}: {instead}")),
                     }
                 }
                 match steps.find(step) {

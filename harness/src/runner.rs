@@ -139,7 +139,8 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     };
     let selected = check_features(&feature_set, &selection)?;
     let start = async {
-        if let Some(external) = options.external.clone() {
+        if let Some(mut external) = options.external.clone() {
+            external.side.extra_hosts = selected.extra_hosts.clone();
             if options.console != Console::Silent {
                 eprintln!(
                     "lab: external mode: proxy under test at {} ({} scenarios selected)",
@@ -173,7 +174,11 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
                 selected.scenarios
             );
         }
-        Lab::start(LabOptions { policy }).await
+        Lab::start(LabOptions {
+            policy,
+            extra_hosts: selected.extra_hosts.clone(),
+        })
+        .await
     };
     let lab = tokio::select! {
         lab = start => lab.map_err(|error| match error {

@@ -52,6 +52,8 @@ pub enum LabMode {
 #[derive(Debug, Clone)]
 pub struct LabOptions {
     pub policy: Policy,
+    /// Hosts the run's features name beyond the lab's own: resolved and served too.
+    pub extra_hosts: conformance_model::ExtraHosts,
 }
 
 /// A running lab.
@@ -102,7 +104,7 @@ impl Lab {
             .map_err(could_not_start)?;
         SquidImage::ensure(&engine).await.map_err(could_not_start)?;
 
-        let hosts = draw_hosts().map_err(LabError::CouldNotStart)?;
+        let hosts = draw_hosts(&options.extra_hosts).map_err(LabError::CouldNotStart)?;
         let served_names = served_names(&hosts);
         let pki = LabPki::generate(&served_names).map_err(could_not_start)?;
         let InProcessServers {

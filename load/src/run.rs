@@ -75,7 +75,7 @@ async fn load_labs(
         let label = display_path(source.path());
         say(options, format!("load: starting the lab (policy {label})"));
         let lab = tokio::select! {
-            lab = Lab::start(LabOptions { policy }) => lab.map_err(lab_error)?,
+            lab = Lab::start(LabOptions { policy, extra_hosts: Default::default() }) => lab.map_err(lab_error)?,
             signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
         };
         let target = ProxyTarget::of_lab(&lab).await?;

@@ -5,6 +5,7 @@
 
 mod contract;
 mod draw;
+mod extra_hosts;
 mod host_reference;
 mod hosts;
 mod property;
@@ -17,6 +18,7 @@ pub use draw::{
     is_valid_host_name, look_alike_is_microsoft_owned, parse_seed, pattern_matches, DrawnHosts,
     HOST_SEED_ENV,
 };
+pub use extra_hosts::ExtraHosts;
 pub use host_reference::{parse_host_reference, HostReference};
 pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
