@@ -5,6 +5,7 @@
 //!
 //! Exit codes: see [`exit::Exit`].
 
+mod authoring;
 mod exit;
 mod external_args;
 mod units;
@@ -48,6 +49,11 @@ enum Command {
     Selftest(SelftestArgs),
     /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
     Load(Box<LoadArgs>),
+    /// Print every step a feature can use, with its parameters and an example.
+    Steps,
+    /// Check features without a lab (syntax, step definitions, hosts): exit 0, or 2 with each
+    /// problem's file and line.
+    Check(authoring::CheckArgs),
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
     Cpl {
         #[command(subcommand)]
@@ -121,6 +127,10 @@ struct RunArgs {
 struct ServeArgs {
     #[command(flatten)]
     side: SideArgs,
+    /// Feature files or directories whose own hosts the harness's side answers for too (those
+    /// a later `run --proxy … --add-features` names); repeatable.
+    #[arg(long = "add-features", value_name = "PATH")]
+    add_features: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -360,10 +370,14 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
 /// with `run --proxy … --expose` (same address, same state directory: same set-up).
 async fn serve(args: ServeArgs) -> Result<Exit, SuiteError> {
     let interrupt = Interrupt::listen();
-    let side = args
+    let mut side = args
         .side
         .options()
         .ok_or_else(|| SuiteError::Usage("serve needs --expose ADDR".to_owned()))?;
+    if !args.add_features.is_empty() {
+        side.extra_hosts =
+            conformance_harness::check_features_at(&args.add_features, None)?.extra_hosts;
+    }
     let running = HarnessSide::start(&side)
         .await
         .map_err(|e| SuiteError::Lab(e.to_string()))?;
@@ -420,6 +434,8 @@ async fn main() -> ExitCode {
         Command::Run(args) => run(*args).await,
         Command::Serve(args) => serve(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Steps => authoring::steps(),
+        Command::Check(args) => authoring::check(&args),
         Command::Load(args) => {
             return load(*args)
                 .await

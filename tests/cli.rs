@@ -578,6 +578,8 @@ fn every_subcommand_answers_help_and_h_on_stdout() {
         "serve",
         "selftest",
         "load",
+        "steps",
+        "check",
         "cpl",
         "cpl lint",
         "cpl explain",
@@ -797,6 +799,39 @@ fn a_policy_letting_a_users_own_host_through_fails_its_control_on_that_host() {
             "portal.feature:13",
             "portal.feature:19",
             "the control on \"portal.corp.example\" failed",
+        ],
+    );
+}
+
+#[test]
+fn check_validates_features_without_a_lab_and_steps_prints_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portal.feature"), PORTAL_FEATURE).unwrap();
+    let output = run(&["check", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "3 scenario(s) in 1 feature file(s)",
+            "served beside the lab's own hosts: *.corp.example, portal.corp.example",
+        ],
+    );
+    assert_exit(&run(&["check"]), 0, &["every step has one definition"]);
+    std::fs::write(
+        dir.path().join("bad.feature"),
+        "Feature: bad\n  Scenario: s\n    Given \"portal_corp.example\" serves a cacheable page\n",
+    )
+    .unwrap();
+    let output = run(&["check", dir.path().to_str().unwrap()]);
+    assert_exit(&output, 2, &["bad.feature:3", "not a valid host name"]);
+    let output = run(&["steps"]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "Given {string} serves a cacheable page\n    e.g. ",
+            "Parameters:",
+            "{scheme}  HTTPS|HTTP",
         ],
     );
 }

@@ -6,6 +6,7 @@
 
 mod attribution;
 mod bundle;
+mod check;
 mod diagnosis;
 mod error;
 mod feature_set;
@@ -18,9 +19,11 @@ mod recorder;
 pub mod report;
 mod runner;
 mod selftest;
+mod step_catalogue;
 mod verdict;
 
 pub use bundle::Bundle;
+pub use check::{check_features_at, CheckSummary};
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
 pub use interrupt::{Interrupt, Signal};
@@ -32,4 +35,5 @@ pub use selftest::{
     apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,
     SelftestOptions, SelftestReport,
 };
+pub use step_catalogue::render_step_catalogue;
 pub use verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};

@@ -4,6 +4,7 @@
 //! the origin, the instruments and the proxy's neutral facts saw; the runner is in `harness`.
 
 mod agents;
+mod catalogue;
 mod categorize;
 mod client;
 mod dynamic_names;
@@ -23,5 +24,6 @@ mod tls;
 mod tunnel;
 mod world;
 
+pub use catalogue::{step_definitions, step_parameters, StepDefinition, StepParameter};
 pub use host_slots::host_references;
 pub use world::{with_lab, ConformanceWorld};
