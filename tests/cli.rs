@@ -822,8 +822,21 @@ fn check_validates_features_without_a_lab_and_steps_prints_the_catalogue() {
         "Feature: bad\n  Scenario: s\n    Given \"portal_corp.example\" serves a cacheable page\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("ranges.feature"),
+        "Feature: ranges\n  Scenario: backwards\n    Given \"download.windowsupdate.com\" serves a 1 MiB update file under a per-client name\n    When a BITS client asks for bytes 10-5 of that file over HTTP\n",
+    )
+    .unwrap();
     let output = run(&["check", dir.path().to_str().unwrap()]);
-    assert_exit(&output, 2, &["bad.feature:3", "not a valid host name"]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "bad.feature:3",
+            "not a valid host name",
+            "ranges.feature:4: bytes 10-5: the first byte comes after the last",
+        ],
+    );
     let output = run(&["steps"]);
     assert_exit(
         &output,

@@ -10,7 +10,7 @@ use cucumber::tag::Ext as _;
 use cucumber::World as _;
 
 use conformance_lab::display_path;
-use conformance_steps::{host_references, ConformanceWorld};
+use conformance_steps::{check_scenario_steps, host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
 
@@ -62,7 +62,7 @@ pub(crate) fn check_features(
     selection: &Selection,
 ) -> Result<SelectedFeatures, SuiteError> {
     let files = features.files();
-    let steps = ConformanceWorld::collection();
+    let definitions = ConformanceWorld::collection();
     let mut problems = Vec::new();
     let mut selected = SelectedFeatures::default();
     for file in files {
@@ -120,28 +120,17 @@ pub(crate) fn check_features(
                 .into_iter()
                 .chain(feature.background.as_ref())
                 .flat_map(|b| &b.steps);
-            for step in background.chain(&scenario.steps) {
-                let line = step.position.line;
-                let text = format!("{}{}", step.keyword, step.value);
-                for reference in host_references(&step.value) {
-                    match parse_host_reference(reference) {
-                        Ok(parsed) => selected.extra_hosts.add_reference(&parsed),
-                        Err(instead) => problems.push(format!("{shown}:{line}: {instead}")),
-                    }
-                }
-                match steps.find(step) {
-                    Ok(Some(_)) => {}
-                    Ok(None) => problems.push(format!(
-                        "{shown}:{line}: no step definition matches `{}` (in \"{}\")",
-                        text.trim(),
-                        scenario.name
-                    )),
-                    Err(ambiguous) => problems.push(format!(
-                        "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
-                        text.trim()
-                    )),
-                }
-            }
+            let scenario_steps: Vec<&gherkin::Step> = background.chain(&scenario.steps).collect();
+            check_steps(
+                &ScenarioAt {
+                    shown: &shown,
+                    name: &scenario.name,
+                    steps: &scenario_steps,
+                },
+                &definitions,
+                &mut selected.extra_hosts,
+                &mut problems,
+            );
         }
     }
     problems.dedup();
@@ -152,5 +141,49 @@ pub(crate) fn check_features(
             "the features were rejected before the lab started:\n  {}",
             problems.join("\n  ")
         )))
+    }
+}
+
+/// One scenario's steps (its Background's first) and where it is, for the messages.
+struct ScenarioAt<'a> {
+    shown: &'a str,
+    name: &'a str,
+    steps: &'a [&'a gherkin::Step],
+}
+
+/// Checks the steps of one scenario: each has one definition, names hosts the lab can serve
+/// (collected into `extra_hosts` when beyond the lab's own), and asks for values and an order
+/// the lab can serve (`check_scenario_steps`).
+fn check_steps(
+    scenario: &ScenarioAt<'_>,
+    definitions: &cucumber::step::Collection<ConformanceWorld>,
+    extra_hosts: &mut ExtraHosts,
+    problems: &mut Vec<String>,
+) {
+    let ScenarioAt { shown, name, steps } = scenario;
+    for (index, problem) in check_scenario_steps(steps.iter().map(|s| (s.ty, s.value.as_str()))) {
+        let line = steps[index].position.line;
+        problems.push(format!("{shown}:{line}: {problem} (in \"{name}\")"));
+    }
+    for step in *steps {
+        let line = step.position.line;
+        let text = format!("{}{}", step.keyword, step.value);
+        for reference in host_references(&step.value) {
+            match parse_host_reference(reference) {
+                Ok(parsed) => extra_hosts.add_reference(&parsed),
+                Err(instead) => problems.push(format!("{shown}:{line}: {instead}")),
+            }
+        }
+        match definitions.find(step) {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(format!(
+                "{shown}:{line}: no step definition matches `{}` (in \"{name}\")",
+                text.trim()
+            )),
+            Err(ambiguous) => problems.push(format!(
+                "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
+                text.trim()
+            )),
+        }
     }
 }

@@ -20,10 +20,12 @@ mod parameters;
 mod proxy;
 mod ranges;
 mod redirects;
+mod scenario_check;
 mod tls;
 mod tunnel;
 mod world;
 
 pub use catalogue::{step_definitions, step_parameters, StepDefinition, StepParameter};
 pub use host_slots::host_references;
+pub use scenario_check::check_scenario_steps;
 pub use world::{with_lab, ConformanceWorld};
