@@ -17,6 +17,9 @@ pub struct CheckArgs {
     /// Cucumber tag expression: check only the scenarios it selects, as `run --tags` would.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
+    /// Host sets to check, with the features the harness would generate for them; repeatable.
+    #[arg(long = "host-set", value_name = "FILE")]
+    host_set: Vec<PathBuf>,
 }
 
 /// Prints every step with an example from the bundled features, and the parameters.
@@ -29,7 +32,12 @@ pub fn steps() -> Result<Exit, SuiteError> {
 /// Checks features without a lab: exit 0 when a run would start, 2 with every problem's file
 /// and line otherwise.
 pub fn check(args: &CheckArgs) -> Result<Exit, SuiteError> {
-    let summary = check_features_at(&args.features, args.tags.as_deref())?;
+    let mut features = args.features.clone();
+    if features.is_empty() && !args.host_set.is_empty() {
+        features.push(Bundle::get().map_err(SuiteError::Environment)?.features());
+    }
+    let _host_sets = crate::with_host_sets(&args.host_set, &mut features)?;
+    let summary = check_features_at(&features, args.tags.as_deref())?;
     println!(
         "check: {} scenario(s) in {} feature file(s): every step has one definition and every host can be served",
         summary.scenarios, summary.files

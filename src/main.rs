@@ -97,6 +97,11 @@ struct RunArgs {
     /// Feature file or directory run beside the bundled suite (or beside --features); repeatable.
     #[arg(long = "add-features", value_name = "PATH")]
     add_features: Vec<PathBuf>,
+    /// A host set of your own (TOML: name, hosts, schemes, properties): its hosts get the
+    /// same host-coverage and look-alike checks as Windows Update, for the properties it
+    /// declares; repeatable (examples/host-sets/).
+    #[arg(long = "host-set", value_name = "FILE")]
+    host_set: Vec<PathBuf>,
     /// Write JUnit XML for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -131,6 +136,9 @@ struct ServeArgs {
     /// a later `run --proxy … --add-features` names); repeatable.
     #[arg(long = "add-features", value_name = "PATH")]
     add_features: Vec<PathBuf>,
+    /// Host sets whose hosts (and look-alikes) the harness's side answers for too; repeatable.
+    #[arg(long = "host-set", value_name = "FILE")]
+    host_set: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -288,12 +296,15 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         options.features = features;
     }
     options.also_features = args.add_features;
+    // Holds the host sets' generated features for the length of the run.
+    let host_sets = with_host_sets(&args.host_set, &mut options.also_features)?;
     let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
         .into_iter()
         .flatten()
         .map(|p| display_path(p))
         .collect();
     let report = run_suite(options).await?;
+    drop(host_sets);
     // The verdict is the last line of the report (stdout), and of the terminal.
     if !reports.is_empty() {
         eprintln!("reports: {}", reports.join(", "));
@@ -316,6 +327,23 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         Verdict::Pass => Exit::Passed,
         Verdict::Inconclusive => Exit::Inconclusive,
     })
+}
+
+/// Writes the checks of the host sets at `paths` (none: nothing) and adds their folder to
+/// `features`.
+fn with_host_sets(
+    paths: &[PathBuf],
+    features: &mut Vec<PathBuf>,
+) -> Result<Option<conformance_harness::HostSetFeatures>, SuiteError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let generated = conformance_harness::host_set_features(paths)?;
+    for line in &generated.summary {
+        eprintln!("{line}");
+    }
+    features.push(generated.dir().to_path_buf());
+    Ok(Some(generated))
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.
@@ -374,9 +402,10 @@ async fn serve(args: ServeArgs) -> Result<Exit, SuiteError> {
         .side
         .options()
         .ok_or_else(|| SuiteError::Usage("serve needs --expose ADDR".to_owned()))?;
-    if !args.add_features.is_empty() {
-        side.extra_hosts =
-            conformance_harness::check_features_at(&args.add_features, None)?.extra_hosts;
+    let mut features = args.add_features;
+    let _host_sets = with_host_sets(&args.host_set, &mut features)?;
+    if !features.is_empty() {
+        side.extra_hosts = conformance_harness::check_features_at(&features, None)?.extra_hosts;
     }
     let running = HarnessSide::start(&side)
         .await

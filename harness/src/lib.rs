@@ -10,6 +10,8 @@ mod check;
 mod diagnosis;
 mod error;
 mod feature_set;
+mod host_set;
+mod host_set_feature;
 mod interrupt;
 pub mod invariants;
 mod lab_faults;
@@ -26,6 +28,7 @@ pub use bundle::Bundle;
 pub use check::{check_features_at, CheckSummary};
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
+pub use host_set_feature::{host_set_features, HostSetFeatures};
 pub use interrupt::{Interrupt, Signal};
 pub use model::{
     FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,

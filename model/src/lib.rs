@@ -19,7 +19,7 @@ pub use draw::{
     HOST_SEED_ENV,
 };
 pub use extra_hosts::ExtraHosts;
-pub use host_reference::{parse_host_reference, HostReference};
+pub use host_reference::{parse_host_reference, HostReference, DEEP_SUFFIX};
 pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
     CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,
