@@ -11,7 +11,7 @@ use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, GherkinEnv, StepType};
 
 /// Every step with an example from the features under `examples_from` (a bundled feature's
-/// step, with its file and line), then the parameters.
+/// step, with its file), then the parameters.
 pub fn render_step_catalogue(examples_from: &Path) -> String {
     let examples = feature_steps(examples_from);
     let mut out = String::new();
@@ -45,8 +45,9 @@ pub fn render_step_catalogue(examples_from: &Path) -> String {
     out
 }
 
-/// Every step of the features under `dir` (expanded outlines, first row only), with its type,
-/// text and `file:line`, files in name order.
+/// Every step of the features under `dir` (outlines expanded), with its type, text and file
+/// name (no line: an edit elsewhere in a feature should not make the README stale), files in
+/// name order.
 fn feature_steps(dir: &Path) -> Vec<(StepType, String, String)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map(|entries| entries.flatten().map(|e| e.path()).collect())
@@ -74,11 +75,7 @@ fn feature_steps(dir: &Path) -> Vec<(StepType, String, String)> {
             .flat_map(|b| &b.steps)
             .chain(scenarios.flat_map(|s| &s.steps))
         {
-            steps.push((
-                step.ty,
-                step.value.clone(),
-                format!("{name}:{}", step.position.line),
-            ));
+            steps.push((step.ty, step.value.clone(), name.clone()));
         }
     }
     steps
