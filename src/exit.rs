@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use conformance_harness::{Signal, SuiteError};
+use conformance_harness::{Signal, SuiteError, Verdict};
 use conformance_load::LoadError;
 
 /// How a command ended, as its exit status.
@@ -58,6 +58,18 @@ observable); 6 the harness's environment (temporary folder); 129/130/143 interru
 SIGHUP/SIGINT/SIGTERM (the lab is removed).";
 }
 
+impl From<Verdict> for Exit {
+    /// The run's verdict as the harness decided it, exit code included.
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Pass => Self::Passed,
+            Verdict::LabFault => Self::LabFailed,
+            Verdict::Fail => Self::Failed,
+            Verdict::Inconclusive => Self::Inconclusive,
+        }
+    }
+}
+
 impl From<&SuiteError> for Exit {
     fn from(error: &SuiteError) -> Self {
         match error {
@@ -97,5 +109,17 @@ mod tests {
         assert_eq!(Exit::Interrupted(Signal::Interrupt).code(), 130);
         assert_eq!(Exit::Interrupted(Signal::Terminate).code(), 143);
         assert_eq!(Exit::Interrupted(Signal::Hangup).code(), 129);
+    }
+
+    #[test]
+    fn a_runs_exit_status_is_the_one_its_report_states() {
+        for verdict in [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Inconclusive,
+            Verdict::LabFault,
+        ] {
+            assert_eq!(Exit::from(verdict).code(), verdict.exit_code(), "{verdict}");
+        }
     }
 }

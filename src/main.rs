@@ -6,6 +6,7 @@
 //! Exit codes: see [`exit::Exit`].
 
 mod authoring;
+mod compare;
 mod exit;
 mod external_args;
 mod units;
@@ -16,8 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use conformance_harness::{
-    report, run_selftest, run_suite, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
-    Verdict,
+    run_selftest, run_suite, Caveat, Console, Interrupt, SelftestOptions, SuiteError, SuiteOptions,
 };
 use conformance_lab::display_path;
 use conformance_lab::external::HarnessSide;
@@ -87,6 +87,20 @@ struct RunArgs {
     /// networks its clients connect from (repeatable); default: localnet.
     #[arg(long = "client-acl", value_name = "ACL", requires = "squid_conf")]
     client_acl: Vec<String>,
+    /// The policy in production: run it first, then the candidate (--policy or --cpl) on the
+    /// same host names and proxy, and report what the candidate changes; the candidate's
+    /// verdict decides the exit code.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline_cpl", "squid_conf", "proxy"])]
+    baseline: Option<PathBuf>,
+    /// The policy in production as ProxySG CPL (translated like --cpl), for the comparison
+    /// --baseline makes.
+    #[arg(long = "baseline-cpl", value_name = "FILE", conflicts_with_all = ["squid_conf", "proxy"])]
+    baseline_cpl: Option<PathBuf>,
+    /// The bundled proxy the policy runs on: `squid-5.7` (default) or `squid-6`. Give it twice
+    /// (`--backend squid-5.7 --backend squid-6`) to judge the policy on both, on the same host
+    /// names, and see where the verdicts differ.
+    #[arg(long, value_name = "NAME", value_parser = conformance_lab::backend_named)]
+    backend: Vec<&'static dyn conformance_lab::ProxyBackend>,
     /// Cucumber tag expression, e.g. '@tls or @auth', 'not @large'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -111,10 +125,15 @@ struct RunArgs {
     /// Write one self-contained HTML page: property × host matrix and failure evidence.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Write the run's verdict, exit code, reason, properties and failures as JSON (with
+    /// --baseline or two --backend: the comparison).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     /// Scenarios run at once.
     #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-    /// Keep the lab up after the run (prints how to reach it) until Ctrl-C.
+    /// Keep the lab up after the run and its reports (prints how to reach it) until Ctrl-C;
+    /// requests made by hand meanwhile are not counted in the run's figures.
     #[arg(long)]
     keep_lab: bool,
     /// Fail the run when the policy lets through a host under a domain Microsoft owns but
@@ -150,6 +169,12 @@ struct SelftestArgs {
     /// Feature file or directory (default: the bundled suite).
     #[arg(long, value_name = "PATH")]
     features: Option<PathBuf>,
+    /// The bundled proxy every policy runs on: `squid-5.7` (default) or `squid-6`.
+    #[arg(long, value_name = "NAME", value_parser = conformance_lab::backend_named)]
+    backend: Option<&'static dyn conformance_lab::ProxyBackend>,
+    /// Only the faulty policies (and the reference): skip the correct policies of other styles.
+    #[arg(long = "faults-only")]
+    faults_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -268,11 +293,20 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         junit: args.junit,
         cucumber_json: args.cucumber_json,
         html: args.html,
+        json: args.json,
+        print_report: true,
         keep_lab: args.keep_lab,
         strict_scope: args.strict_scope,
         ..SuiteOptions::default()
     };
     options.external = args.external.options().map_err(SuiteError::Usage)?;
+    let comparing = compare::plan(
+        &args.backend,
+        args.baseline.is_some() || args.baseline_cpl.is_some(),
+    )?;
+    if let Some(backend) = args.backend.first() {
+        options.backend = *backend;
+    }
     if let Some(policy) = args.policy {
         options.policy = policy;
     }
@@ -289,44 +323,41 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         Some(cpl) => Some(translate_cpl(cpl)?),
         None => None,
     };
-    if let Some(translated) = &translated {
+    if let (Some(translated), Some(cpl)) = (&translated, &args.cpl) {
         options.policy = translated.fragment.clone();
+        options.policy_as_given = Some(cpl.clone());
+        options.caveats = translated.caveats.clone();
     }
     if let Some(features) = args.features {
         options.features = features;
     }
     options.also_features = args.add_features;
     // Holds the host sets' generated features for the length of the run.
-    let host_sets = with_host_sets(&args.host_set, &mut options.also_features)?;
-    let reports: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
-        .into_iter()
-        .flatten()
-        .map(|p| display_path(p))
-        .collect();
-    let report = run_suite(options).await?;
-    drop(host_sets);
-    // The verdict is the last line of the report (stdout), and of the terminal.
-    if !reports.is_empty() {
-        eprintln!("reports: {}", reports.join(", "));
+    let _host_sets = with_host_sets(&args.host_set, &mut options.also_features)?;
+    if let Some(plan) = comparing {
+        let baseline_cpl = match &args.baseline_cpl {
+            Some(cpl) => Some(translate_cpl(cpl)?),
+            None => None,
+        };
+        let baseline = match (args.baseline, &args.baseline_cpl, &baseline_cpl) {
+            (Some(path), _, _) => Some(compare::Baseline {
+                policy: path,
+                as_given: None,
+                caveats: Vec::new(),
+            }),
+            (None, Some(cpl), Some(translated)) => Some(compare::Baseline {
+                policy: translated.fragment.clone(),
+                as_given: Some(cpl.clone()),
+                caveats: translated.caveats.clone(),
+            }),
+            _ => None,
+        };
+        return compare::run(plan, options, baseline).await;
     }
-    print!("{}", report::console::render(&report));
-    let risky_translation = translated
-        .as_ref()
-        .is_some_and(|t| !t.update_host_risks.is_empty());
-    Ok(match report.verdict() {
-        Verdict::LabFault => Exit::LabFailed,
-        Verdict::Fail => Exit::Failed,
-        Verdict::Pass if risky_translation => {
-            eprintln!(
-                "INCONCLUSIVE: the CPL has constructs to-squid could not carry over that may change \
-                 how update hosts are treated (listed above as update-host risks): the lab judged \
-                 the translation, not the policy"
-            );
-            Exit::Inconclusive
-        }
-        Verdict::Pass => Exit::Passed,
-        Verdict::Inconclusive => Exit::Inconclusive,
-    })
+    // The harness prints the report (stdout, the verdict its last line) and writes the report
+    // files as soon as the verdict is known, before a kept lab is held.
+    let report = run_suite(options).await?;
+    Ok(Exit::from(report.outcome.verdict))
 }
 
 /// Writes the checks of the host sets at `paths` (none: nothing) and adds their folder to
@@ -350,8 +381,9 @@ fn with_host_sets(
 struct TranslatedCpl {
     _dir: tempfile::TempDir,
     fragment: PathBuf,
-    /// Untranslated constructs that could change an update host's treatment.
-    update_host_risks: Vec<String>,
+    /// Untranslated constructs that could change an update host's treatment: a pass of the
+    /// translation is inconclusive about the CPL.
+    caveats: Vec<Caveat>,
 }
 
 /// Translates a CPL policy into a Squid fragment in a temporary directory and says what the
@@ -386,10 +418,16 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
     Ok(TranslatedCpl {
         _dir: dir,
         fragment,
-        update_host_risks: translation
+        caveats: translation
             .update_host_risks
             .iter()
-            .map(ToString::to_string)
+            .map(|risk| Caveat {
+                source: "cpl to-squid".to_owned(),
+                what: risk.to_string(),
+                consequence: "not carried over, and it may change how update hosts are treated: \
+                              the lab judged the translation, not the policy"
+                    .to_owned(),
+            })
             .collect(),
     })
 }
@@ -436,6 +474,12 @@ async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     }
     if let Some(features) = args.features {
         options.features = features;
+    }
+    if let Some(backend) = args.backend {
+        options.backend = backend;
+    }
+    if args.faults_only {
+        options.correct = None;
     }
     let report = run_selftest(options).await?;
     println!("{}", report.render());

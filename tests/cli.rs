@@ -368,6 +368,70 @@ fn a_corrected_cpl_translated_to_squid_passes_the_whole_suite() {
 }
 
 #[test]
+fn a_cpl_whose_untranslated_rule_touches_update_hosts_is_inconclusive_in_every_report() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    let corrected =
+        std::fs::read_to_string(format!("{ROOT}/policies/cpl/windows-update-corrected.cpl"))
+            .unwrap();
+    // A user-group rule to-squid cannot carry over, and that would deny update hosts.
+    let cpl = file_with(
+        dir.path(),
+        "risky.cpl",
+        format!("{corrected}\n<Proxy>\ngroup=contractors condition=WindowsUpdate DENY\n")
+            .as_bytes(),
+    );
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let output = run(&[
+        "run",
+        "--cpl",
+        cpl.to_str().unwrap(),
+        "--tags",
+        "@auth",
+        "--junit",
+        &path("r.xml"),
+        "--html",
+        &path("r.html"),
+        "--json",
+        &path("r.json"),
+        "--cucumber-json",
+        &path("r.cucumber.json"),
+    ]);
+    assert_exit(&output, 5, &["group=contractors"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("INCONCLUSIVE: "), "{last}");
+    assert!(
+        last.contains("risky.cpl") && !last.contains(".squid.conf"),
+        "{last}"
+    );
+    assert_eq!(stdout.matches("INCONCLUSIVE: ").count(), 1, "{stdout}");
+    let read = |name: &str| std::fs::read_to_string(path(name)).unwrap();
+    let html = read("r.html");
+    assert!(
+        html.contains("proxy-conformance: INCONCLUSIVE</h1>") && html.contains("risky.cpl</code>")
+    );
+    let junit = read("r.xml");
+    assert!(junit.contains("<failure type=\"inconclusive\" message=\"INCONCLUSIVE: "));
+    assert!(
+        junit.contains("name=\"features/authentication.feature\""),
+        "{junit}"
+    );
+    assert!(!junit.contains("proxy-conformance-bundle-"), "{junit}");
+    let json: serde_json::Value = serde_json::from_str(&read("r.json")).unwrap();
+    assert_eq!(
+        (json["verdict"].as_str(), json["exit_code"].as_u64()),
+        (Some("inconclusive"), Some(5))
+    );
+    let cucumber = read("r.cucumber.json");
+    assert!(
+        cucumber.contains("\"error_message\": \"INCONCLUSIVE: "),
+        "{cucumber}"
+    );
+    assert!(!cucumber.contains("proxy-conformance-bundle-"));
+}
+
+#[test]
 fn a_cpl_missing_one_host_pattern_fails_on_exactly_those_hosts() {
     let _turn = lab_turn();
     let output = run(&[
@@ -469,6 +533,66 @@ fn sigterm_during_a_run_removes_the_lab_and_exits_143() {
 #[test]
 fn sighup_during_a_run_removes_the_lab_and_exits_129() {
     a_signal_after_lab_start_removes_the_lab("HUP", 129);
+}
+
+#[test]
+fn keep_lab_gives_the_verdict_and_the_reports_before_holding_the_lab_and_counts_no_hand_request() {
+    let _turn = lab_turn();
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let stdout = dir.path().join("stdout.txt");
+    let mut child = Command::new(BIN)
+        .args(["run", "--tags", "@auth", "--keep-lab", "--json"])
+        .arg(&json)
+        .env("CI", "true")
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains("lab: kept until Ctrl-C") {
+            break;
+        }
+        line.clear();
+    }
+    let printed = std::fs::read_to_string(&stdout).unwrap();
+    let last = printed.lines().last().unwrap_or_default().to_owned();
+    let written = std::fs::read_to_string(&json).unwrap_or_default();
+    // A request by hand through the kept lab's proxy.
+    let proxy = seen
+        .split("proxy under test at http://")
+        .nth(1)
+        .and_then(|rest| rest.split([' ', '\n']).next())
+        .unwrap_or_default()
+        .to_owned();
+    if let Ok(mut stream) = std::net::TcpStream::connect(&proxy) {
+        let _ = stream.write_all(
+            b"GET http://download.windowsupdate.com/by-hand.cab HTTP/1.1\r\nHost: download.windowsupdate.com\r\nConnection: close\r\n\r\n",
+        );
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("the binary exits");
+    assert!(seen.contains("lab: kept until Ctrl-C"), "{seen}");
+    assert!(!proxy.is_empty(), "{seen}");
+    assert!(
+        last.starts_with("PASS: "),
+        "before the hold, stdout ended {last:?}"
+    );
+    assert!(written.contains("\"verdict\": \"pass\""), "{written}");
+    assert_eq!(status.code(), Some(0));
+    // Written once, before the hold: the request by hand is in no figure of the run.
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), written);
+    assert_eq!(std::fs::read_to_string(&stdout).unwrap(), printed);
 }
 
 #[test]

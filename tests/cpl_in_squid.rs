@@ -212,12 +212,7 @@ async fn check_policy(
             translation.fragment
         )
     });
-    let lab = match Lab::start(LabOptions {
-        policy: lab_policy,
-        extra_hosts: Default::default(),
-    })
-    .await
-    {
+    let lab = match Lab::start(LabOptions::new(lab_policy)).await {
         Ok(lab) => lab,
         Err(LabError::PolicyRejected(message)) => {
             report.mismatches.push(format!(

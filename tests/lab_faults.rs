@@ -186,7 +186,7 @@ fn problems(run: &Run, expected_first_fault: Option<&str>) -> Vec<String> {
                 problems.push("no scenario is reported as not judged because of the lab".into());
             }
             match read("junit.xml") {
-                Ok(xml) if xml.contains("<error type=\"LabFault\" message=\"LAB FAULT: ") => {
+                Ok(xml) if xml.contains("<error type=\"lab-fault\" message=\"LAB FAULT: ") => {
                     if xml.contains("<failure") {
                         problems.push("JUnit still holds a test failure".into());
                     }

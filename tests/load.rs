@@ -57,6 +57,7 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     let json = dir.path().join("load.json");
     let html = dir.path().join("load.html");
     let mutant = common::mutant_policy(dir.path(), "range-offset-limit");
+    let scanning = common::mutant_policy(dir.path(), "respmod-not-bypassed");
     let output = load(&[
         "--clients",
         "50",
@@ -71,6 +72,8 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
         mutant.to_str().unwrap(),
         "--policy",
         &format!("{ROOT}/policies/squid/examples/cache-shared-files.conf"),
+        "--policy",
+        scanning.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
         "--html",
@@ -85,8 +88,38 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     );
     let result = read_json(&json);
     let runs = result["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 3, "{text}");
-    let (reference, mutant, caching) = (&runs[0], &runs[1], &runs[2]);
+    assert_eq!(runs.len(), 4, "{text}");
+    let (reference, mutant, caching, scanning) = (&runs[0], &runs[1], &runs[2], &runs[3]);
+    // The bypass: nothing sent to ICAP, categorised or bumped; every update file through
+    // RESPMOD: every one of them before the ICAP service.
+    let policing = |run: &serde_json::Value, what: &str| run["policing"][what].as_u64();
+    for what in [
+        "icap_calls",
+        "icap_scanned_bytes",
+        "categorisation_lookups",
+        "bumped_connections",
+    ] {
+        assert_eq!(
+            policing(reference, what),
+            Some(0),
+            "reference {what}\n{text}"
+        );
+    }
+    assert!(
+        policing(scanning, "icap_calls").is_some_and(|n| n >= 50),
+        "RESPMOD on update files: {:?}\n{text}",
+        scanning["policing"]
+    );
+    assert!(
+        policing(scanning, "icap_scanned_bytes")
+            .is_some_and(|n| n >= scanning["bytes_delivered"].as_u64().unwrap_or(u64::MAX) / 2),
+        "bytes scanned: {:?}\n{text}",
+        scanning["policing"]
+    );
+    assert!(
+        text.contains("ICAP 0 call(s) (0.0 MiB scanned), 0 categorisation lookup(s), 0 bumped"),
+        "{text}"
+    );
 
     assert_eq!(
         reference["clients"]["done"], 50,
@@ -125,6 +158,10 @@ fn policies_side_by_side_show_what_each_costs_on_the_wan() {
     let page = std::fs::read_to_string(&html).expect("the HTML page");
     assert!(page.matches("<svg").count() >= 5, "five plots");
     assert!(page.contains("range-offset-limit.conf"));
+    assert!(
+        page.contains("<td>ICAP calls / bytes scanned (MiB)</td><td>0 / 0.0</td>"),
+        "{page}"
+    );
 
     // Two workers' results add up.
     let merged = dir.path().join("merged.json");

@@ -2,13 +2,15 @@
 //! in `policies/squid/mutants/` is caught by exactly the properties it declares (the same check
 //! as `proxy-conformance selftest`). Then every `Then` step of `steps/src/` must have a proof
 //! that it can fail: a mutant seen failing at it, or a named unit test of its predicate. The
-//! per-step table it prints is the README's.
+//! per-step table it prints is the README's. The faulty policies run again on Squid 6: each
+//! must be caught on both bundled versions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::ExitCode;
 
 use conformance_harness::{run_selftest, SelftestOptions, SelftestReport};
+use conformance_lab::{ProxyBackend as _, SQUID_6};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -224,23 +226,43 @@ async fn main() -> ExitCode {
         progress: true,
         ..SelftestOptions::default()
     };
-    match run_selftest(options).await {
-        Ok(report) => {
-            println!("{}", report.render());
-            let (table, unproven) = step_proofs(&report);
-            println!("\nEvery Then step and its proof:\n\n{table}");
-            for step in &unproven {
-                println!("no proof that this step can fail: {step}");
-            }
-            if report.passed() && unproven.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+    let report = match run_selftest(options).await {
+        Ok(report) => report,
         Err(error) => {
             eprintln!("mutants: {error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    println!("{}", report.render());
+    let (table, unproven) = step_proofs(&report);
+    println!("\nEvery Then step and its proof:\n\n{table}");
+    for step in &unproven {
+        println!("no proof that this step can fail: {step}");
+    }
+    // The policy faults again on the second bundled version: a fault must be caught whatever
+    // Squid runs it (the correct policies' styles are version-independent Squid syntax and
+    // run on the default version only, to keep CI within its time).
+    let on_squid_6 = SelftestOptions {
+        progress: true,
+        correct: None,
+        backend: &SQUID_6,
+        ..SelftestOptions::default()
+    };
+    let squid_6 = match run_selftest(on_squid_6).await {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("mutants on Squid 6: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "\nThe policy faults on {}:\n{}",
+        SQUID_6.name(),
+        squid_6.render()
+    );
+    if report.passed() && squid_6.passed() && unproven.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

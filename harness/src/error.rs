@@ -18,3 +18,17 @@ pub enum SuiteError {
     #[error("interrupted by {0}: the lab was removed")]
     Interrupted(Signal),
 }
+
+impl SuiteError {
+    /// The same error, its message prefixed with which run of a comparison it came from
+    /// (`the baseline: …`).
+    pub fn in_run(self, run: &str) -> Self {
+        match self {
+            Self::Usage(m) => Self::Usage(format!("{run}: {m}")),
+            Self::Rejected(m) => Self::Rejected(format!("{run}: {m}")),
+            Self::Lab(m) => Self::Lab(format!("{run}: {m}")),
+            Self::Environment(m) => Self::Environment(format!("{run}: {m}")),
+            interrupted @ Self::Interrupted(_) => interrupted,
+        }
+    }
+}

@@ -8,6 +8,7 @@ use conformance_lab::{display_path, LabFault, MappingLimit, NotObservable};
 use conformance_model::{Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
+use crate::outcome::{Caveat, RunOutcome};
 
 /// One scenario's result.
 #[derive(Debug, Clone)]
@@ -70,12 +71,20 @@ pub struct FailedStep {
 }
 
 impl ScenarioOutcome {
-    /// `file:line: scenario`, and the failed step's line when there is one.
+    /// `file:line (scenario)`, the line of the failed step when there is one: where every
+    /// report points for this scenario.
     pub fn location(&self) -> String {
-        match &self.failed_step {
-            Some(step) => format!("{}:{} ({})", self.feature, step.line, self.scenario),
-            None => format!("{}:{} ({})", self.feature, self.line, self.scenario),
-        }
+        format!("{} ({})", self.failure_location(), self.scenario)
+    }
+
+    /// `file:line` of the failed step, or of the scenario when no step failed: the one place
+    /// the console, JUnit, the JSON report and HTML name for a failure.
+    pub fn failure_location(&self) -> String {
+        let line = self
+            .failed_step
+            .as_ref()
+            .map_or(self.line, |step| step.line);
+        format!("{}:{line}", self.feature)
     }
 }
 
@@ -139,7 +148,16 @@ impl ScenarioOutcome {
 /// A finished run.
 #[derive(Debug, Clone)]
 pub struct SuiteReport {
+    /// The policy as the user named it (a `.cpl` file, not its translation).
     pub policy: PathBuf,
+    /// The proxy under test as reports name it: the bundled backend's name and version
+    /// (`Squid 5.7`), or `external proxy`.
+    pub proxy: String,
+    /// What the lab's evidence cannot see (see [`crate::Caveat`]): a pass is inconclusive.
+    pub caveats: Vec<Caveat>,
+    /// The run's verdict, exit code and reason, and each property's verdict, decided once by
+    /// [`SuiteReport::judged`]: every report states this.
+    pub outcome: RunOutcome,
     pub scenarios: Vec<ScenarioOutcome>,
     pub parse_errors: Vec<String>,
     /// What the run-wide invariants found in the update traffic (violations and notes).
@@ -287,7 +305,8 @@ impl SuiteReport {
             .filter(|s| s.not_observable().is_some())
     }
 
-    /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`; for a run whose lab broke,
+    /// `VERDICT: N scenarios: P passed, F failed (lab Xs, run Ys)`, then `; why: …` unless it
+    /// passed; for a run whose lab broke,
     /// `LAB FAULT: what failed and when: …`, one sentence.
     pub fn summary(&self) -> String {
         if let Some(what) = self.lab.what_failed() {
@@ -295,12 +314,13 @@ impl SuiteReport {
             return format!(
                 "LAB FAULT: {what}; {unjudged} of the {} selected scenarios not judged because of \
                  the lab, {} judged before it; no verdict about the policy (lab start {:.1} s, \
-                 whole run {:.1} s, policy {})",
+                 whole run {:.1} s, policy {} on {})",
                 self.selected,
                 self.scenarios.len() - self.unjudged_by_lab().count(),
                 self.lab_start.as_secs_f64(),
                 self.duration.as_secs_f64(),
-                display_path(&self.policy)
+                display_path(&self.policy),
+                self.proxy
             );
         }
         let failed = self.failed().count();
@@ -318,14 +338,20 @@ impl SuiteReport {
         if warned > 0 {
             unobservable_text.push_str(&format!(", {warned} scope warning(s)"));
         }
+        let outcome = &self.outcome;
+        let why = match outcome.verdict {
+            crate::Verdict::Pass => String::new(),
+            _ => format!("; why: {}", outcome.reason),
+        };
         format!(
-            "{}: {} scenarios: {} passed, {failed} failed{unobservable_text} (lab start {:.1} s, whole run {:.1} s, policy {})",
-            self.verdict().to_string().to_uppercase(),
+            "{}: {} scenarios: {} passed, {failed} failed{unobservable_text} (lab start {:.1} s, whole run {:.1} s, policy {} on {}){why}",
+            outcome.verdict.to_string().to_uppercase(),
             self.scenarios.len(),
             self.scenarios.len() - failed - unobservable - warned,
             self.lab_start.as_secs_f64(),
             self.duration.as_secs_f64(),
-            display_path(&self.policy)
+            display_path(&self.policy),
+            self.proxy
         )
     }
 }
@@ -340,7 +366,8 @@ pub struct VantagePoints {
     pub points: Vec<(String, String)>,
 }
 
-/// Run models for the reports' unit tests: a run whose lab broke.
+/// Run models for the reports' unit tests: a run that passed, failed, was inconclusive, or
+/// whose lab broke.
 #[cfg(test)]
 pub(crate) mod tests_support {
     use std::time::{Duration, SystemTime};
@@ -381,7 +408,10 @@ pub(crate) mod tests_support {
     pub(crate) fn report_with(scenarios: Vec<ScenarioOutcome>) -> SuiteReport {
         let ready_at = SystemTime::UNIX_EPOCH + Duration::from_secs(3600);
         SuiteReport {
+            proxy: "Squid 5.7".to_owned(),
             policy: "policy.conf".into(),
+            caveats: Vec::new(),
+            outcome: RunOutcome::default(),
             selected: scenarios.len(),
             scenarios,
             parse_errors: Vec::new(),
@@ -404,6 +434,78 @@ pub(crate) mod tests_support {
                 }],
                 retries: vec!["lab start: 2 attempts".into()],
             },
+        }
+        .judged()
+    }
+
+    fn with_tags(mut outcome: ScenarioOutcome, tags: &[&str]) -> ScenarioOutcome {
+        outcome.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+        outcome.hosts = vec!["download.windowsupdate.com".into()];
+        outcome
+    }
+
+    fn healthy(scenarios: Vec<ScenarioOutcome>) -> SuiteReport {
+        let mut report = report_with(scenarios);
+        report.lab.faults.clear();
+        report.policy = "policies/cpl/windows-update.cpl".into();
+        report.judged()
+    }
+
+    /// @auth and its control passed.
+    pub(crate) fn passing_run() -> SuiteReport {
+        healthy(vec![
+            with_tags(
+                scenario("features/auth.feature", 8, ScenarioState::Passed),
+                &["@auth"],
+            ),
+            with_tags(
+                scenario("features/auth.feature", 20, ScenarioState::Passed),
+                &["@auth", "@control"],
+            ),
+        ])
+    }
+
+    /// @auth's update-host scenario failed at line 12 (scenario at line 8).
+    pub(crate) fn failed_run() -> SuiteReport {
+        let mut run = passing_run();
+        run.scenarios[0].state = ScenarioState::Failed;
+        run.scenarios[0].failed_step = Some(FailedStep {
+            text: "Then the proxy did not ask for credentials".into(),
+            line: 12,
+            message: "expected: no 407\nactual: 407 Proxy Authentication Required".into(),
+            definition: Some("steps/src/proxy.rs:40".into()),
+        });
+        run.judged()
+    }
+
+    /// @auth passed; @icap's update-host scenario could not be observed.
+    pub(crate) fn unobservable_run() -> SuiteReport {
+        let mut run = passing_run();
+        let why = conformance_lab::NotObservable {
+            vantage: conformance_lab::Vantage::Icap,
+            check: "the ICAP service saw no request".into(),
+            why: "the proxy made no ICAP call during the run".into(),
+        };
+        run.scenarios.push(with_tags(
+            scenario(
+                "features/icap.feature",
+                5,
+                ScenarioState::NotObservable(why),
+            ),
+            &["@icap"],
+        ));
+        run.selected += 1;
+        run.judged()
+    }
+
+    /// What `run --cpl` passes in for a construct to-squid could not carry over.
+    pub(crate) fn cpl_caveat() -> Caveat {
+        Caveat {
+            source: "cpl to-squid".into(),
+            what: "group=staff (windows-update.cpl:12): a user group; not translated".into(),
+            consequence: "may change how update hosts are treated: the lab judged the \
+                          translation, not the policy"
+                .into(),
         }
     }
 }

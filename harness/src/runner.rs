@@ -10,7 +10,8 @@ use std::time::{Instant, SystemTime};
 
 use conformance_lab::external::ExternalOptions;
 use conformance_lab::{
-    Lab, LabError, LabHealth, LabMode, LabOptions, Policy, Vantage, WholeOptions,
+    default_backend, Lab, LabError, LabHealth, LabMode, LabOptions, Policy, ProxyBackend, Vantage,
+    WholeOptions,
 };
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::writer::{Coloring, Verbosity};
@@ -26,6 +27,7 @@ use crate::feature_set::FeatureSet;
 use crate::interrupt::Interrupt;
 use crate::invariants::{RunEvidence, ScenarioRecord};
 use crate::model::{LabHealthReport, SuiteReport, VantagePoints};
+use crate::outcome::Caveat;
 use crate::preflight::{check_features, SelectedFeatures, Selection};
 use crate::recorder::{Progress, Recorded, Recorder};
 use crate::report::{self, report_file, write_report};
@@ -60,8 +62,20 @@ pub struct SuiteOptions {
     pub junit: Option<PathBuf>,
     /// One self-contained page: property × host matrix and the evidence of every failure.
     pub html: Option<PathBuf>,
-    /// After the run, keep the lab up (and print how to reach it) until Ctrl-C.
+    /// The run's own JSON report: verdict, exit code, reason, properties, failures.
+    pub json: Option<PathBuf>,
+    /// Print the console report on stdout (and the report files written on stderr) as soon as
+    /// the verdict is known: before a kept lab is held.
+    pub print_report: bool,
+    /// After the run and its reports, keep the lab up (and print how to reach it) until Ctrl-C.
     pub keep_lab: bool,
+    /// The policy as the user named it when `policy` is a translation of it (a `.cpl` file):
+    /// the name every report shows.
+    pub policy_as_given: Option<PathBuf>,
+    /// What the lab's evidence cannot see: a pass becomes inconclusive with the caveat as the
+    /// reason (`run --cpl`: constructs to-squid could not carry over that may change how
+    /// update hosts are treated).
+    pub caveats: Vec<Caveat>,
     /// A look-alike under a domain Microsoft owns that the policy lets through fails the run
     /// (by default it is a scope warning).
     pub strict_scope: bool,
@@ -71,6 +85,10 @@ pub struct SuiteOptions {
     /// `policy` is a whole `squid.conf`, mapped onto the lab (not a fragment under the lab
     /// contract).
     pub whole: Option<WholeOptions>,
+    /// The bundled proxy the policy runs on (unused in external mode).
+    pub backend: &'static dyn ProxyBackend,
+    /// Draw the lab's host names from this seed (two runs compared on the same names).
+    pub host_seed: Option<u64>,
 }
 
 impl Default for SuiteOptions {
@@ -94,10 +112,16 @@ impl Default for SuiteOptions {
             cucumber_json: None,
             junit: None,
             html: None,
+            json: None,
+            print_report: false,
             keep_lab: false,
+            policy_as_given: None,
+            caveats: Vec::new(),
             strict_scope: false,
             external: None,
             whole: None,
+            backend: default_backend(),
+            host_seed: None,
         }
     }
 }
@@ -161,7 +185,9 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
                     "the configuration cannot be mapped onto the lab: {e}"
                 ))
             })?,
-            None => Policy::load(&options.policy)
+            None => options
+                .backend
+                .load_policy(&options.policy)
                 .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?,
         };
         if let (Some(whole), true) = (policy.whole(), options.console != Console::Silent) {
@@ -169,13 +195,16 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         }
         if options.console == Console::Progress {
             eprintln!(
-                "lab: starting (policy {}, {} scenarios selected)",
+                "lab: starting {} (policy {}, {} scenarios selected)",
+                options.backend.name(),
                 display_path(&options.policy),
                 selected.scenarios
             );
         }
         Lab::start(LabOptions {
+            backend: options.backend,
             policy,
+            host_seed: options.host_seed,
             extra_hosts: selected.extra_hosts.clone(),
         })
         .await
@@ -262,62 +291,128 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     // A probe still in flight may find the lab broke before the scenarios ended.
     lab.stop_watching().await;
     let faults = health.faults();
-    if options.keep_lab && !matches!(outcome, Err(SuiteError::Interrupted(_))) {
+    let report = outcome.and_then(|(recorded, evidence)| {
+        let facts = RunFacts {
+            started,
+            lab_start,
+            ready_at,
+            host_seed,
+            drawn_hosts,
+            selected: selected.scenarios,
+            faults,
+            retries: health.retries(),
+        };
+        let report = build_report(&options, &lab, recorded, &evidence, facts);
+        publish(&options, &report).map(|()| report)
+    });
+    // The verdict and the reports come first; what is done by hand on a kept lab is not the
+    // run's traffic (its evidence was taken when the last scenario ended).
+    if options.keep_lab && report.is_ok() {
         eprintln!("{}\nlab: kept until Ctrl-C", lab.describe());
         interrupt.wait().await;
     }
     lab.shutdown().await;
-    let (recorded, evidence) = outcome?;
-    let mut findings = crate::invariants::judge(&evidence);
+    report
+}
+
+/// What the runner knows about the run besides the scenarios' outcomes and evidence.
+struct RunFacts {
+    started: Instant,
+    lab_start: std::time::Duration,
+    ready_at: SystemTime,
+    host_seed: u64,
+    drawn_hosts: Vec<(String, Vec<String>)>,
+    selected: usize,
+    faults: Vec<conformance_lab::LabFault>,
+    retries: Vec<String>,
+}
+
+/// The run model: the outcomes judged by the run-wide invariants, set aside where the lab
+/// broke, attributed to properties; with the caveats the caller passed in.
+fn build_report(
+    options: &SuiteOptions,
+    lab: &Lab,
+    recorded: Recorded,
+    evidence: &RunEvidence,
+    facts: RunFacts,
+) -> SuiteReport {
+    let mut findings = crate::invariants::judge(evidence);
     let mut scenarios = recorded.outcomes;
-    crate::lab_faults::set_aside(&mut scenarios, &evidence.scenarios, &mut findings, &faults);
+    crate::lab_faults::set_aside(
+        &mut scenarios,
+        &evidence.scenarios,
+        &mut findings,
+        &facts.faults,
+    );
     crate::attribution::attribute(
         &mut scenarios,
         &evidence.scenarios,
         &findings,
         options.strict_scope,
     );
-    let report = SuiteReport {
+    SuiteReport {
+        proxy: lab.proxy_name().to_owned(),
         mapping_limits: lab
             .policy()
             .whole()
             .map(|whole| whole.limits().to_vec())
             .unwrap_or_default(),
         policy: match lab.mode() {
-            LabMode::Bundled => options.policy.clone(),
+            LabMode::Bundled => options
+                .policy_as_given
+                .clone()
+                .unwrap_or_else(|| options.policy.clone()),
             LabMode::External => lab.policy().path().to_owned(),
         },
-        vantage_points: vantage_points(&lab),
+        caveats: options.caveats.clone(),
+        vantage_points: vantage_points(lab),
         scenarios,
         update_exchanges: evidence.update_exchange_count(),
         findings,
         parse_errors: recorded.parse_errors,
-        selected: selected.scenarios,
-        host_seed,
-        drawn_hosts,
-        lab_start,
-        duration: started.elapsed(),
+        selected: facts.selected,
+        host_seed: facts.host_seed,
+        drawn_hosts: facts.drawn_hosts,
+        lab_start: facts.lab_start,
+        duration: facts.started.elapsed(),
         lab: LabHealthReport {
-            ready_at,
-            faults,
-            retries: health
-                .retries()
-                .into_iter()
-                .chain(recorded.retries)
-                .collect(),
+            ready_at: facts.ready_at,
+            faults: facts.faults,
+            retries: facts.retries.into_iter().chain(recorded.retries).collect(),
         },
-    };
+        outcome: Default::default(),
+    }
+    .judged()
+}
+
+/// Writes the report files the options ask for and, when asked, prints the console report.
+fn publish(options: &SuiteOptions, report: &SuiteReport) -> Result<(), SuiteError> {
     if let Some(path) = &options.cucumber_json {
-        report::json::add_at_to_tags(path)?;
-        report::json::mark_lab_fault(path, &report)?;
+        report::json::rewrite(path, report)?;
     }
     if let Some(path) = &options.junit {
-        report::junit::mark_lab_fault(path, &report)?;
+        write_report(path, &report::junit::render(report)?)?;
     }
     if let Some(path) = &options.html {
-        write_report(path, &report::html::render(&report))?;
+        write_report(path, &report::html::render(report))?;
     }
-    Ok(report)
+    if let Some(path) = &options.json {
+        write_report(path, &report::run_json::render(report))?;
+    }
+    if options.print_report {
+        let written: Vec<String> = [&options.junit, &options.cucumber_json, &options.html]
+            .into_iter()
+            .chain([&options.json])
+            .flatten()
+            .map(|p| display_path(p))
+            .collect();
+        if !written.is_empty() {
+            eprintln!("reports: {}", written.join(", "));
+        }
+        print!("{}", report::console::render(report));
+        let _ = std::io::stdout().flush();
+    }
+    Ok(())
 }
 
 async fn execute(
@@ -339,7 +434,6 @@ async fn execute(
         Console::Progress | Console::Silent => Box::new(std::io::sink()),
     };
     let json = report_file(options.cucumber_json.as_ref())?;
-    let junit = report_file(options.junit.as_ref())?;
     let recorder = Recorder::new(recorded.clone(), progress, selected.scenarios);
     let drawn_for_controls = feature_set.clone();
     ConformanceWorld::cucumber::<PathBuf>()
@@ -348,7 +442,6 @@ async fn execute(
             writer::Basic::raw(console, Coloring::Auto, Verbosity::Default)
                 .summarized()
                 .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
-                .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, Verbosity::Default))
                 .tee::<ConformanceWorld, _>(
                     recorder.discard_stats_writes().discard_arbitrary_writes(),
                 )
@@ -430,7 +523,7 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
     } else {
         format!(
             "bundled lab: {} started by the harness with the policy under test; every vantage point observed",
-            lab.backend().name()
+            lab.proxy_name()
         )
     };
     let reasons = |vantage: Vantage| ledger.reasons(vantage).join("; ");
@@ -453,7 +546,7 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
         format!(
             "judged: {} check(s) read the {} log as neutral facts",
             ledger.judged_count(Vantage::ProxyLog),
-            lab.backend().name()
+            lab.proxy_name()
         )
     } else {
         let skipped = ledger.unobservable_count(Vantage::ProxyLog);

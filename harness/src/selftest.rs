@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance_lab::display_path;
+use conformance_lab::{display_path, ProxyBackend};
 use conformance_model::PROPERTY_TAGS;
 use futures::StreamExt as _;
 
@@ -176,6 +176,8 @@ pub struct SelftestOptions {
     pub labs_at_once: usize,
     /// A line on stderr as each policy is done.
     pub progress: bool,
+    /// The bundled proxy every policy runs on.
+    pub backend: &'static dyn ProxyBackend,
 }
 
 impl Default for SelftestOptions {
@@ -189,6 +191,7 @@ impl Default for SelftestOptions {
             concurrency: suite.concurrency,
             labs_at_once: 2,
             progress: false,
+            backend: suite.backend,
         }
     }
 }
@@ -551,12 +554,7 @@ fn judge_policy_fault(mutant: &Mutant, report: &SuiteReport) -> MutantVerdict {
         problems.push(format!(
             "the run is {} (exit {}), not FAIL (exit 4): the fault went undetected",
             report.verdict(),
-            match report.verdict() {
-                Verdict::Pass => 0,
-                Verdict::Inconclusive => 5,
-                Verdict::Fail => 4,
-                Verdict::LabFault => 3,
-            }
+            report.outcome.exit_code
         ));
     }
     for tag in &mutant.expected {
@@ -592,6 +590,7 @@ pub async fn run_selftest(options: SelftestOptions) -> Result<SelftestReport, Su
         features: options.features.clone(),
         concurrency: options.concurrency,
         console: Console::Silent,
+        backend: options.backend,
         ..SuiteOptions::default()
     };
     let reference = run_suite(suite(options.reference.clone())).await?;

@@ -358,21 +358,29 @@ pub fn run_verdict(
 }
 
 impl SuiteReport {
-    /// The run's verdict: a lab fault when the lab broke during the run, otherwise pass, fail
-    /// or inconclusive.
+    /// The run's verdict, as [`SuiteReport::judged`] decided it.
     pub fn verdict(&self) -> Verdict {
+        self.outcome.verdict
+    }
+
+    /// Each property's verdict with the reason, as [`SuiteReport::judged`] decided it.
+    pub fn properties(&self) -> &[PropertyVerdict] {
+        &self.outcome.properties
+    }
+
+    /// The run's verdict from the model: a lab fault when the lab broke during the run,
+    /// otherwise pass, fail or inconclusive (a pass with a caveat is inconclusive).
+    pub(crate) fn decide_verdict(&self) -> Verdict {
         if !self.lab.faults.is_empty() {
             return Verdict::LabFault;
         }
         if !self.parse_errors.is_empty() {
             return Verdict::Fail;
         }
-        run_verdict(&self.scenarios, self.selected, self.invariants())
-    }
-
-    /// Each property's verdict with the reason.
-    pub fn properties(&self) -> Vec<PropertyVerdict> {
-        property_verdicts(&self.scenarios, self.invariants())
+        match run_verdict(&self.scenarios, self.selected, self.invariants()) {
+            Verdict::Pass if !self.caveats.is_empty() => Verdict::Inconclusive,
+            verdict => verdict,
+        }
     }
 
     /// What the run-wide invariants saw.

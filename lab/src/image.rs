@@ -5,7 +5,8 @@
 //! to a temporary file when an image is missing; builds on one machine are serialised by a lock
 //! file, under which the leftovers of interrupted builds are removed.
 //!
-//! Besides the lab's own Squid image ([`SQUID_IMAGE`]), this module pins the images of proxies
+//! The bundled backends pin their own images in their folders (Squid: `squid/versions.rs`);
+//! this module pins the images of proxies
 //! the harness does not configure through its contract (external-proxy tests): mitmproxy and
 //! tinyproxy, plus an ordinary Squid configuration run in the Squid image. For each it states
 //! how to start it and the log line that says it is listening (readiness by log line, never by
@@ -22,7 +23,7 @@ use crate::docker::DockerEngine;
 const BUILD_SCRIPT: &str = include_str!("../image/build-debian-image.sh");
 
 /// Hex digits of the recipe hash in a tag.
-const HASH_DIGITS: usize = 12;
+pub(crate) const HASH_DIGITS: usize = 12;
 
 /// What an image is made of. Everything here, and the build script, goes into the tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,21 +75,32 @@ pub struct DebianImage {
 /// compile time from the recipe, so `image.tag()` is a `&'static str`.
 macro_rules! debian_image {
     ($name:expr, $label:expr, $recipe:expr $(,)?) => {{
-        const RECIPE: DebianRecipe = $recipe;
+        const RECIPE: $crate::image::DebianRecipe = $recipe;
         const LABEL: &str = $label;
-        const TAG: [u8; LABEL.len() + 1 + HASH_DIGITS] = pinned_tag(LABEL, RECIPE.hash());
-        DebianImage {
-            name: $name,
-            tag: match std::str::from_utf8(&TAG) {
+        const TAG: [u8; LABEL.len() + 1 + $crate::image::HASH_DIGITS] =
+            $crate::image::pinned_tag(LABEL, RECIPE.hash());
+        $crate::image::DebianImage::pinned(
+            $name,
+            match std::str::from_utf8(&TAG) {
                 Ok(tag) => tag,
                 Err(_) => panic!("an image tag is ASCII"),
             },
-            recipe: RECIPE,
-        }
+            RECIPE,
+        )
     }};
 }
+pub(crate) use debian_image;
 
 impl DebianImage {
+    /// An image whose tag [`debian_image!`] computed from the recipe.
+    pub(crate) const fn pinned(
+        name: &'static str,
+        tag: &'static str,
+        recipe: DebianRecipe,
+    ) -> Self {
+        Self { name, tag, recipe }
+    }
+
     /// Repository name, e.g. `proxy-conformance/squid`.
     pub const fn name(&self) -> &'static str {
         self.name
@@ -169,34 +181,6 @@ impl DebianImage {
             ("PC_POST_INSTALL", r.post_install.to_owned()),
             ("PC_CHANGES", changes.join("\n")),
         ]
-    }
-}
-
-/// The lab's Squid image (also used by the relay, which needs socat, and to run an ordinary
-/// Squid configuration in external-proxy tests).
-pub const SQUID_IMAGE: DebianImage = debian_image!(
-    "proxy-conformance/squid",
-    "5.7-bookworm",
-    DebianRecipe {
-        suite: "bookworm",
-        packages: &["squid-openssl", "socat", "ca-certificates"],
-        post_install: "",
-        env: &[],
-        entrypoint: &[],
-        cmd: &["/bin/bash"],
-    },
-);
-pub const SQUID_IMAGE_NAME: &str = SQUID_IMAGE.name();
-/// Pinned: `5.7-bookworm-<recipe hash>`.
-pub const SQUID_IMAGE_TAG: &str = SQUID_IMAGE.tag();
-
-/// The Squid image (kept for the lab's callers; same as `SQUID_IMAGE.ensure`).
-pub struct SquidImage;
-
-impl SquidImage {
-    /// Makes sure the image exists, building it on first use.
-    pub async fn ensure(engine: &DockerEngine) -> Result<()> {
-        SQUID_IMAGE.ensure(engine).await
     }
 }
 
@@ -290,7 +274,8 @@ pub const TINYPROXY_READY_LINE: ReadyLine = ReadyLine {
 
 // ---- an ordinary Squid -----------------------------------------------------------------------
 
-/// An ordinary, complete `squid.conf` (not under the lab contract), run in [`SQUID_IMAGE`].
+/// An ordinary, complete `squid.conf` (not under the lab contract), run in the Squid 5.7
+/// image (`SQUID_5_7_IMAGE`).
 /// Substitute the placeholders ([`EXTERNAL_SQUID_PLACEHOLDERS`]) and copy into
 /// [`EXTERNAL_SQUID_DIR`]: `squid.conf`, `proxy-ca.pem` + `proxy-ca.key` (the interception CA),
 /// `upstream-ca.pem` (the origin CA), `htpasswd` (NCSA, bcrypt or crypt), and `categorize`
@@ -368,7 +353,7 @@ impl Fnv {
 }
 
 /// `<label>-<hash, HASH_DIGITS hex digits>`; refuses (at compile time) a label Docker would.
-const fn pinned_tag<const N: usize>(label: &str, hash: u64) -> [u8; N] {
+pub(crate) const fn pinned_tag<const N: usize>(label: &str, hash: u64) -> [u8; N] {
     assert!(N == label.len() + 1 + HASH_DIGITS, "tag length");
     assert!(N <= 128, "a Docker tag has at most 128 characters");
     let mut out = [0u8; N];
@@ -423,6 +408,8 @@ fn json_array(items: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::relay::RELAY_IMAGE;
+    use crate::squid::{SQUID_5_7_IMAGE, SQUID_6_IMAGE};
 
     const BASE: DebianRecipe = DebianRecipe {
         suite: "bookworm",
@@ -439,8 +426,9 @@ mod tests {
         let hash = format!("{:012x}", BASE.hash() & 0xffff_ffff_ffff);
         assert_eq!(IMAGE.tag(), format!("1.0-bookworm-{hash}"));
         assert_eq!(IMAGE.reference(), format!("x/y:1.0-bookworm-{hash}"));
-        assert!(SQUID_IMAGE_TAG.starts_with("5.7-bookworm-"));
-        assert_eq!(SQUID_IMAGE_NAME, "proxy-conformance/squid");
+        assert!(SQUID_5_7_IMAGE.tag().starts_with("5.7-bookworm-"));
+        assert!(SQUID_6_IMAGE.tag().starts_with("6.13-trixie-"));
+        assert_eq!(SQUID_5_7_IMAGE.name(), "proxy-conformance/squid");
     }
 
     #[test]
@@ -484,13 +472,15 @@ mod tests {
     #[test]
     fn the_images_differ() {
         let tags = [
-            SQUID_IMAGE.reference(),
+            SQUID_5_7_IMAGE.reference(),
+            SQUID_6_IMAGE.reference(),
+            RELAY_IMAGE.reference(),
             MITMPROXY_IMAGE.reference(),
             TINYPROXY_IMAGE.reference(),
         ];
         assert_eq!(
             tags.iter().collect::<std::collections::HashSet<_>>().len(),
-            3
+            tags.len()
         );
     }
 
@@ -536,7 +526,13 @@ mod tests {
     #[ignore = "builds Docker images from the Debian mirror (minutes)"]
     async fn builds_every_image() {
         let engine = DockerEngine::connect().await.unwrap();
-        for image in [SQUID_IMAGE, MITMPROXY_IMAGE, TINYPROXY_IMAGE] {
+        for image in [
+            SQUID_5_7_IMAGE,
+            SQUID_6_IMAGE,
+            RELAY_IMAGE,
+            MITMPROXY_IMAGE,
+            TINYPROXY_IMAGE,
+        ] {
             let started = std::time::Instant::now();
             image.ensure(&engine).await.unwrap();
             eprintln!("{}: ready in {:.0?}", image.reference(), started.elapsed());

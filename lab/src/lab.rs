@@ -19,22 +19,20 @@ use testcontainers::{ContainerAsync, GenericImage};
 use conformance_client::ProxyEndpoint;
 use rustls::pki_types::CertificateDer;
 
-use crate::backend::ProxyBackend;
+use crate::backend::{ProxyBackend, ProxySetup, StartFailure};
 use crate::docker::{DockerEngine, LAB_LABEL};
 pub use crate::error::LabError;
 use crate::external::{
-    probe, External, ExternalOptions, HarnessSide, InterceptionCa, Setup, SideRest,
-    INSTRUMENT_GRACE,
+    probe, ExternalOptions, HarnessSide, InterceptionCa, Setup, SideRest, INSTRUMENT_GRACE,
 };
 use crate::fault_injection::{self, InjectedFault};
 use crate::health::{LabComponent, LabHealth};
-use crate::image::SquidImage;
 use crate::proxy_log::ProxyLog;
 use crate::readiness::probe_through_proxy;
-use crate::relay::Relay;
+use crate::relay::{Relay, RELAY_IMAGE};
 use crate::run_hosts::{draw_hosts, served_names};
 use crate::servers::InProcessServers;
-use crate::squid::{Policy, ProxySetup, ProxyUnderTest, Squid, StartFailure};
+use crate::squid::Policy;
 use crate::vantage::{NotObservable, Vantage, VantageLedger};
 use crate::watch::{LabWatch, Watched};
 use conformance_model::{DrawnHosts, LAB_PASSWORD, LAB_USER, WINDOWS_UPDATE_HOSTS};
@@ -51,9 +49,26 @@ pub enum LabMode {
 /// How to start a lab.
 #[derive(Debug, Clone)]
 pub struct LabOptions {
+    /// The proxy to put under test (one of [`crate::BUNDLED_BACKENDS`]).
+    pub backend: &'static dyn ProxyBackend,
     pub policy: Policy,
     /// Hosts the run's features name beyond the lab's own: resolved and served too.
     pub extra_hosts: conformance_model::ExtraHosts,
+    /// Draw the host names from this seed (to compare two runs on the same names, or replay
+    /// one); `None`: `PROXY_CONFORMANCE_HOST_SEED` when set, else a fresh seed.
+    pub host_seed: Option<u64>,
+}
+
+impl LabOptions {
+    /// The default backend running `policy`, on freshly drawn names.
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            backend: crate::default_backend(),
+            policy,
+            host_seed: None,
+            extra_hosts: Default::default(),
+        }
+    }
 }
 
 /// A running lab.
@@ -64,7 +79,8 @@ pub struct Lab {
     icap: IcapRecorder,
     categorizer: Categorizer,
     proxy_log: Option<ProxyLog>,
-    backend: Arc<dyn ProxyBackend>,
+    /// The bundled proxy's backend; `None` in external mode.
+    backend: Option<&'static dyn ProxyBackend>,
     hosts: DrawnHosts,
     served_names: Vec<String>,
     endpoint: ProxyEndpoint,
@@ -94,124 +110,72 @@ impl std::fmt::Debug for Lab {
 }
 
 impl Lab {
+    /// Starts the bundled lab around `options.backend` running `options.policy`: builds the
+    /// images when missing, draws the host names, starts the in-process servers, the network,
+    /// the relay and the proxy, and waits until a request through the proxy is answered.
     pub async fn start(options: LabOptions) -> Result<Self, LabError> {
-        let could_not_start = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let injected = fault_injection::requested()?;
+        let backend = options.backend;
         let engine = DockerEngine::connect().await.map_err(could_not_start)?;
         engine
             .remove_orphaned_labs()
             .await
             .map_err(could_not_start)?;
-        SquidImage::ensure(&engine).await.map_err(could_not_start)?;
+        RELAY_IMAGE.ensure(&engine).await.map_err(could_not_start)?;
+        backend
+            .image()
+            .ensure(&engine)
+            .await
+            .map_err(could_not_start)?;
 
-        let hosts = draw_hosts(&options.extra_hosts).map_err(LabError::CouldNotStart)?;
+        let hosts =
+            draw_hosts(options.host_seed, &options.extra_hosts).map_err(LabError::CouldNotStart)?;
         let served_names = served_names(&hosts);
         let pki = LabPki::generate(&served_names).map_err(could_not_start)?;
+        let servers = InProcessServers::start(&pki)
+            .await
+            .map_err(could_not_start)?;
+        let mut resources = Resources::create_network(engine.client())
+            .await
+            .map_err(could_not_start)?;
+        let started = start_proxy(&options, &mut resources, &servers, &pki, &served_names).await?;
+        let StartedInLab {
+            proxy_port,
+            network_address,
+            log_dir,
+            access_log,
+            watched_containers,
+        } = started;
+        let health = Arc::new(LabHealth::default());
+        let endpoint = ready_endpoint(&pki, proxy_port, network_address, &health).await?;
+        let proxy_log = ProxyLog::new(log_dir.path().join(access_log), backend);
+        keep_or_adopt_logs(log_dir, &mut resources);
+        let watched = Watched {
+            containers: Some((engine.client().clone(), watched_containers)),
+            origin_http: local(servers.origin.http_port()),
+            icap: local(servers.icap.port()),
+            categorizer: local(servers.categorizer.port()),
+            external_proxy: None,
+            dns: None,
+        };
+        let watch = watch_with_injection(
+            watched,
+            &health,
+            injected,
+            &servers.origin,
+            &servers.icap,
+            &servers.categorizer,
+        );
+        let interception_ca = Some(InterceptionCa {
+            certificates: vec![pki.interception_ca.cert_der().clone()],
+            common_name: pki.interception_ca.common_name().to_owned(),
+        });
         let InProcessServers {
             origin,
             scripted,
             icap,
             categorizer,
-        } = InProcessServers::start(&pki)
-            .await
-            .map_err(could_not_start)?;
-
-        let mut resources = Resources::create_network(engine.client())
-            .await
-            .map_err(could_not_start)?;
-        let relay = Relay::start(&resources.network, origin.http_port(), origin.tls_port())
-            .await
-            .map_err(could_not_start)?;
-        let relay_address = relay.address;
-        let relay_id = relay.container.id().to_owned();
-        resources.adopt(relay.container);
-
-        let log_dir = tempfile::Builder::new()
-            .prefix("proxy-conformance-log-")
-            .tempdir()
-            .map_err(|e| could_not_start(e.into()))?;
-        let proxy = ProxyUnderTest::start(ProxySetup {
-            network: &resources.network,
-            pki: &pki,
-            policy: &options.policy,
-            relay: relay_address,
-            icap_port: icap.port(),
-            categorizer_port: categorizer.port(),
-            log_dir: log_dir.path(),
-            host_names: &served_names,
-            user: LAB_USER,
-            password: LAB_PASSWORD,
-        })
-        .await;
-        let proxy = match proxy {
-            Ok(proxy) => proxy,
-            Err(StartFailure::PolicyRejected(message)) => {
-                return Err(LabError::PolicyRejected(message))
-            }
-            Err(StartFailure::Failed(error)) => return Err(could_not_start(error)),
-        };
-        let proxy_port = proxy.host_port;
-        let network_address = proxy.network_address;
-        let proxy_id = proxy.container.id().to_owned();
-        resources.adopt(proxy.container);
-        let mut endpoint = ProxyEndpoint {
-            url: format!("http://127.0.0.1:{proxy_port}"),
-            user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
-            trusted_roots: vec![
-                pki.origin_ca.cert_der().clone(),
-                pki.interception_ca.cert_der().clone(),
-            ],
-        };
-        let probe_host = WINDOWS_UPDATE_HOSTS[0].names[0];
-        let attempts = probe_through_proxy(
-            ([127, 0, 0, 1], proxy_port).into(),
-            probe_host,
-            Duration::from_secs(20),
-        )
-        .await
-        .map_err(could_not_start)?;
-        let health = Arc::new(LabHealth::default());
-        if attempts > 1 {
-            health.record_retry(format!(
-                "lab start: the proxy answered the readiness probe through its published port \
-                 after {attempts} attempts (Squid logs it is ready before that port forwards)"
-            ));
-        }
-        // Scenario clients reach the proxy on the lab's network when this host can (Linux):
-        // Docker's port forwarding copies every byte in a userland process that competes with
-        // the proxy for CPU, which the multi-GiB downloads feel.
-        if let Some(direct) = reachable(network_address).await {
-            endpoint.url = format!("http://{direct}");
-        }
-        let backend: Arc<dyn ProxyBackend> = Arc::new(Squid);
-        let proxy_log = ProxyLog::new(log_dir.path().join("access.log"), backend.clone());
-        if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
-            eprintln!(
-                "lab: keeping the proxy's logs in {}",
-                log_dir.keep().display()
-            );
-        } else {
-            resources.log_dir = Some(log_dir);
-        }
-        let interception_ca = Some(InterceptionCa {
-            certificates: vec![pki.interception_ca.cert_der().clone()],
-            common_name: pki.interception_ca.common_name().to_owned(),
-        });
-        let watched = Watched {
-            containers: Some((
-                engine.client().clone(),
-                vec![
-                    (proxy_id, LabComponent::ProxyContainer),
-                    (relay_id, LabComponent::RelayContainer),
-                ],
-            )),
-            origin_http: local(origin.http_port()),
-            icap: local(icap.port()),
-            categorizer: local(categorizer.port()),
-            external_proxy: None,
-            dns: None,
-        };
-        let watch = watch_with_injection(watched, &health, injected, &origin, &icap, &categorizer);
+        } = servers;
         Ok(Self {
             pki,
             origin,
@@ -219,7 +183,7 @@ impl Lab {
             icap,
             categorizer,
             proxy_log: Some(proxy_log),
-            backend,
+            backend: Some(backend),
             hosts,
             served_names,
             endpoint,
@@ -293,7 +257,7 @@ impl Lab {
             icap: services.icap,
             categorizer: services.categorizer,
             proxy_log: None,
-            backend: Arc::new(External),
+            backend: None,
             hosts: services.hosts,
             served_names: services.served_names,
             policy: Policy::of_external_proxy(&endpoint.url),
@@ -442,9 +406,15 @@ impl Lab {
         self.proxy_log.as_ref()
     }
 
-    /// The kind of proxy under test.
-    pub fn backend(&self) -> &dyn ProxyBackend {
-        self.backend.as_ref()
+    /// The bundled proxy's backend; `None` for a proxy the harness did not start.
+    pub fn backend(&self) -> Option<&'static dyn ProxyBackend> {
+        self.backend
+    }
+
+    /// The proxy under test as reports name it (`Squid 5.7`, `external proxy`).
+    pub fn proxy_name(&self) -> &'static str {
+        self.backend
+            .map_or("external proxy", |backend| backend.name())
     }
 
     /// How the scenario clients reach the proxy: its URL, the lab credentials, and the roots
@@ -615,6 +585,124 @@ impl Removal {
         }
         self.containers.into_iter().for_each(std::mem::forget);
     }
+}
+
+/// What starting the relay and the proxy left in the lab.
+struct StartedInLab {
+    proxy_port: u16,
+    network_address: Option<std::net::SocketAddr>,
+    log_dir: tempfile::TempDir,
+    access_log: &'static str,
+    watched_containers: Vec<(String, LabComponent)>,
+}
+
+/// Starts the relay, then the backend's proxy on the lab's network; both join `resources`.
+async fn start_proxy(
+    options: &LabOptions,
+    resources: &mut Resources,
+    servers: &InProcessServers,
+    pki: &LabPki,
+    served_names: &[String],
+) -> Result<StartedInLab, LabError> {
+    let relay = Relay::start(
+        &resources.network,
+        servers.origin.http_port(),
+        servers.origin.tls_port(),
+    )
+    .await
+    .map_err(could_not_start)?;
+    let relay_address = relay.address;
+    let relay_id = relay.container.id().to_owned();
+    resources.adopt(relay.container);
+    let log_dir = tempfile::Builder::new()
+        .prefix("proxy-conformance-log-")
+        .tempdir()
+        .map_err(|e| could_not_start(e.into()))?;
+    let started = options
+        .backend
+        .start(ProxySetup {
+            network: &resources.network,
+            pki,
+            policy: &options.policy,
+            relay: relay_address,
+            icap_port: servers.icap.port(),
+            categorizer_port: servers.categorizer.port(),
+            log_dir: log_dir.path(),
+            host_names: served_names,
+            user: LAB_USER,
+            password: LAB_PASSWORD,
+        })
+        .await
+        .map_err(|failure| match failure {
+            StartFailure::PolicyRejected(message) => LabError::PolicyRejected(message),
+            StartFailure::Failed(error) => could_not_start(error),
+        })?;
+    let proxy_id = started.container.id().to_owned();
+    resources.adopt(started.container);
+    Ok(StartedInLab {
+        proxy_port: started.host_port,
+        network_address: started.network_address,
+        log_dir,
+        access_log: started.access_log,
+        watched_containers: vec![
+            (proxy_id, LabComponent::ProxyContainer),
+            (relay_id, LabComponent::RelayContainer),
+        ],
+    })
+}
+
+/// Waits until a request through the proxy's published port is answered, then says how the
+/// scenario clients reach it: on the lab's network when this host can (Linux), because
+/// Docker's port forwarding copies every byte in a userland process that competes with the
+/// proxy for CPU, which the multi-GiB downloads feel.
+async fn ready_endpoint(
+    pki: &LabPki,
+    proxy_port: u16,
+    network_address: Option<std::net::SocketAddr>,
+    health: &LabHealth,
+) -> Result<ProxyEndpoint, LabError> {
+    let probe_host = WINDOWS_UPDATE_HOSTS[0].names[0];
+    let attempts = probe_through_proxy(
+        ([127, 0, 0, 1], proxy_port).into(),
+        probe_host,
+        Duration::from_secs(20),
+    )
+    .await
+    .map_err(could_not_start)?;
+    if attempts > 1 {
+        health.record_retry(format!(
+            "lab start: the proxy answered the readiness probe through its published port \
+             after {attempts} attempts (a proxy can log it is ready before that port forwards)"
+        ));
+    }
+    let address = reachable(network_address)
+        .await
+        .unwrap_or_else(|| ([127, 0, 0, 1], proxy_port).into());
+    Ok(ProxyEndpoint {
+        url: format!("http://{address}"),
+        user: Some((LAB_USER.to_owned(), LAB_PASSWORD.to_owned())),
+        trusted_roots: vec![
+            pki.origin_ca.cert_der().clone(),
+            pki.interception_ca.cert_der().clone(),
+        ],
+    })
+}
+
+/// Keeps the proxy's logs for a person when `PROXY_CONFORMANCE_KEEP_LOGS` is set; otherwise
+/// they go with the lab.
+fn keep_or_adopt_logs(log_dir: tempfile::TempDir, resources: &mut Resources) {
+    if std::env::var_os("PROXY_CONFORMANCE_KEEP_LOGS").is_some() {
+        eprintln!(
+            "lab: keeping the proxy's logs in {}",
+            log_dir.keep().display()
+        );
+    } else {
+        resources.log_dir = Some(log_dir);
+    }
+}
+
+fn could_not_start(error: anyhow::Error) -> LabError {
+    LabError::CouldNotStart(format!("{error:#}"))
 }
 
 fn local(port: u16) -> std::net::SocketAddr {

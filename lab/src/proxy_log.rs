@@ -13,7 +13,7 @@ use crate::facts::ProxyFact;
 #[derive(Debug, Clone)]
 pub struct ProxyLog {
     path: PathBuf,
-    backend: Arc<dyn ProxyBackend>,
+    backend: &'static dyn ProxyBackend,
     parsed: Arc<Mutex<ParsedLog>>,
 }
 
@@ -26,7 +26,7 @@ struct ParsedLog {
 }
 
 impl ProxyLog {
-    pub(crate) fn new(path: PathBuf, backend: Arc<dyn ProxyBackend>) -> Self {
+    pub(crate) fn new(path: PathBuf, backend: &'static dyn ProxyBackend) -> Self {
         Self {
             path,
             backend,
@@ -98,7 +98,7 @@ mod tests {
     use std::io::Write as _;
 
     use super::*;
-    use crate::squid::Squid;
+    use crate::squid::SQUID_5_7;
 
     const LINE: &str = "1700000000.123 5 172.18.0.1 TCP_MISS/200 4521 GET http://a.example/x - HIER_DIRECT/1.2.3.4 - bump=- sni=- range=\"-\" content_range=\"-\" adapt=\"-\" err=-/- scenario=s-1";
 
@@ -106,7 +106,7 @@ mod tests {
     fn reads_only_complete_lines_and_then_what_was_appended() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
-        let log = ProxyLog::new(path.clone(), Arc::new(Squid));
+        let log = ProxyLog::new(path.clone(), &SQUID_5_7);
         assert!(log.facts().is_empty(), "a log not yet written has no facts");
         let mut file = std::fs::File::create(&path).unwrap();
         write!(file, "{LINE}\n{}", &LINE[..40]).unwrap();
@@ -121,7 +121,7 @@ mod tests {
     fn a_rewritten_log_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
-        let log = ProxyLog::new(path.clone(), Arc::new(Squid));
+        let log = ProxyLog::new(path.clone(), &SQUID_5_7);
         std::fs::write(&path, format!("{LINE}\n{LINE}\n")).unwrap();
         assert_eq!(log.facts().len(), 2);
         std::fs::write(&path, format!("{LINE}\n")).unwrap();

@@ -1,6 +1,7 @@
 //! The relay container: answers on :80 and :443 under every lab host name (the proxy's hosts
 //! file points them here) and forwards at TCP level to the in-process update origin, so TLS
-//! and SNI pass through untouched.
+//! and SNI pass through untouched. It runs in an image of its own (socat from Debian), so that
+//! no proxy backend has to carry the lab's plumbing.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -11,8 +12,22 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::docker::LAB_LABEL;
-use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
+use crate::image::{debian_image, DebianImage, DebianRecipe};
 use crate::readiness::{follow_until, Verdict};
+
+/// The relay's image: socat and a shell.
+pub(crate) const RELAY_IMAGE: DebianImage = debian_image!(
+    "proxy-conformance/relay",
+    "socat-bookworm",
+    DebianRecipe {
+        suite: "bookworm",
+        packages: &["socat"],
+        post_install: "",
+        env: &[],
+        entrypoint: &[],
+        cmd: &["/bin/bash"],
+    },
+);
 
 /// Connections waiting to be accepted by the relay (the kernel caps it at `somaxconn`, 4096).
 const RELAY_BACKLOG: u32 = 4096;
@@ -37,7 +52,7 @@ impl Relay {
              socat -d -d -b 262144 TCP-LISTEN:443,fork,reuseaddr,backlog={RELAY_BACKLOG} TCP:host.docker.internal:{origin_tls_port} & \
              wait"
         );
-        let container = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
+        let container = GenericImage::new(RELAY_IMAGE.name(), RELAY_IMAGE.tag())
             .with_network(network)
             .with_container_name(format!("{network}-relay"))
             .with_label(LAB_LABEL, std::process::id().to_string())

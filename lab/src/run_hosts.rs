@@ -3,9 +3,13 @@
 
 use conformance_model::{all_lab_host_names, parse_seed, DrawnHosts, ExtraHosts, HOST_SEED_ENV};
 
-/// This run's drawn host names, with those `extra` adds: seeded by [`HOST_SEED_ENV`] when it is
-/// set (to replay a run), randomly otherwise.
-pub(crate) fn draw_hosts(extra: &ExtraHosts) -> Result<DrawnHosts, String> {
+/// This run's drawn host names, with those `extra` adds: from `seed` when the caller gives one
+/// (two runs compared on the same names), else seeded by [`HOST_SEED_ENV`] when it is set (to
+/// replay a run), randomly otherwise.
+pub(crate) fn draw_hosts(seed: Option<u64>, extra: &ExtraHosts) -> Result<DrawnHosts, String> {
+    if let Some(seed) = seed {
+        return Ok(DrawnHosts::draw_with(seed, extra));
+    }
     let seed = match std::env::var(HOST_SEED_ENV) {
         Ok(text) => parse_seed(&text).ok_or_else(|| {
             format!("{HOST_SEED_ENV}={text:?} is not a seed (decimal, or hexadecimal with 0x)")

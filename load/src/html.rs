@@ -144,6 +144,39 @@ fn table(report: &LoadReport) -> String {
             Box::new(|r| format!("{} / {}", r.client_requests, r.origin_requests)),
         ),
         (
+            "ICAP calls / bytes scanned (MiB)",
+            Box::new(|r| {
+                flagged(
+                    r.policing.icap_calls,
+                    format!(
+                        "{} / {:.1}",
+                        r.policing.icap_calls,
+                        r.policing.icap_scanned_bytes as f64 / MIB as f64
+                    ),
+                )
+            }),
+        ),
+        (
+            "categorisation lookups",
+            Box::new(|r| {
+                let n = r.policing.categorisation_lookups;
+                flagged(n, n.to_string())
+            }),
+        ),
+        (
+            "bumped connections",
+            Box::new(|r| {
+                r.policing.bumped_connections.map_or_else(
+                    || {
+                        "<span title=\"the proxy's log is not read (external proxy)\">\
+                         not observable</span>"
+                            .to_owned()
+                    },
+                    |n| flagged(n, n.to_string()),
+                )
+            }),
+        ),
+        (
             "proxy CPU (s) / peak memory (MiB)",
             Box::new(|r| {
                 r.proxy_cost.map_or_else(
@@ -185,6 +218,15 @@ fn table(report: &LoadReport) -> String {
     }
     html.push_str("</table>\n");
     html
+}
+
+/// A figure that a bypass keeps at zero: marked when it is not.
+fn flagged(count: u64, text: String) -> String {
+    if count == 0 {
+        text
+    } else {
+        format!("<span class=bad>{text}</span>")
+    }
 }
 
 fn series_chart(

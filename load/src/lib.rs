@@ -2,8 +2,9 @@
 //! parallel, BITS ranges over keep-alive) downloads per-client cumulative updates and shared
 //! files through the proxy under test, once per policy, and the run shows what each policy
 //! costs: clients done and failed by kind, download time percentiles, throughput, WAN
-//! amplification (bytes the origins sent over bytes the clients got), origin requests, the
-//! proxy's and the harness's CPU and memory — per run and per second, as JSON (mergeable
+//! amplification (bytes the origins sent over bytes the clients got), origin requests, what the
+//! proxy did that a bypass turns off (ICAP calls and bytes scanned, categorisation lookups,
+//! bumped connections), the proxy's and the harness's CPU and memory — per run and per second, as JSON (mergeable
 //! across load workers) and as an HTML page with plots.
 
 mod connection;
@@ -16,6 +17,7 @@ mod merge;
 mod meter;
 mod model;
 mod options;
+mod policing;
 mod process_stats;
 mod profile;
 mod progress;
@@ -28,8 +30,8 @@ pub use error::LoadError;
 pub use failure::FailureKind;
 pub use merge::{merge, merge_files};
 pub use model::{
-    ClientCounts, FleetSummary, Flow, LoadReport, Percentiles, PolicyRun, ResourceCost, Second,
-    REPORT_FORMAT,
+    ClientCounts, FleetSummary, Flow, LoadReport, Percentiles, Policing, PolicyRun, ResourceCost,
+    Second, REPORT_FORMAT,
 };
 pub use options::{FleetOptions, LoadOptions, PolicySource, ProgressStyle, Target, MIB};
 pub use profile::ClientProfile;

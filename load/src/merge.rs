@@ -9,8 +9,8 @@ use hdrhistogram::Histogram;
 
 use crate::error::LoadError;
 use crate::model::{
-    amplification, encode_histogram, LoadReport, Percentiles, PolicyRun, ResourceCost, Second,
-    REPORT_FORMAT,
+    amplification, encode_histogram, LoadReport, Percentiles, Policing, PolicyRun, ResourceCost,
+    Second, REPORT_FORMAT,
 };
 
 /// Reads worker results from `paths` and adds them up per policy.
@@ -78,6 +78,7 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
     merged.per_client_files = Default::default();
     merged.shared_files = Default::default();
     merged.harness_cost = ResourceCost::default();
+    merged.policing = Policing::default();
     let mut proxy_cost: Option<ResourceCost> = None;
     for run in &runs {
         merged.workers += run.workers;
@@ -96,6 +97,7 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
         merged.origin_requests += run.origin_requests;
         merged.per_client_files = merged.per_client_files.plus(run.per_client_files);
         merged.shared_files = merged.shared_files.plus(run.shared_files);
+        merged.policing = merged.policing.plus(run.policing);
         merged.harness_cost.cpu_seconds += run.harness_cost.cpu_seconds;
         merged.harness_cost.peak_memory_bytes += run.harness_cost.peak_memory_bytes;
         // Workers against one proxy each saw all of it: keep the largest figure.
@@ -246,6 +248,12 @@ mod tests {
                 cpu_seconds: 1.0,
                 peak_memory_bytes: 100,
             },
+            policing: Policing {
+                icap_calls: 2,
+                icap_scanned_bytes: 100,
+                categorisation_lookups: 1,
+                bumped_connections: None,
+            },
             timeline: (1..=3)
                 .map(|t| Second {
                     t,
@@ -282,6 +290,12 @@ mod tests {
         assert_eq!(run.histogram().unwrap().len(), 5);
         assert!(run.download_ms.max >= 2000);
         assert_eq!(run.duration_s, 4.0);
+        assert_eq!(
+            (run.policing.icap_calls, run.policing.icap_scanned_bytes),
+            (4, 200)
+        );
+        assert_eq!(run.policing.categorisation_lookups, 2);
+        assert_eq!(run.policing.bumped_connections, None);
         // One wall clock: second 1 has only the first worker, 2 and 3 both, 4 the second
         // worker (the first worker's done count carried forward).
         let t: Vec<(u64, u64, u64)> = run

@@ -64,7 +64,58 @@ pub struct PolicyRun {
     pub proxy_cost_unobservable: Option<String>,
     /// This harness process (clients and origins together).
     pub harness_cost: ResourceCost,
+    /// What the proxy did to the fleet's traffic that a bypass turns off: ICAP calls and the
+    /// bytes they put before the service, categorisation lookups, bumped connections.
+    #[serde(default)]
+    pub policing: Policing,
     pub timeline: Vec<Second>,
+}
+
+/// What the proxy did to the fleet's traffic besides forwarding it, as the lab's ICAP recorder,
+/// its categoriser and the proxy's own log saw it during the fleet's run: for a policy that lets
+/// Windows Update through untouched, all zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policing {
+    /// REQMOD and RESPMOD calls the proxy made.
+    pub icap_calls: u64,
+    /// Body bytes those calls put before the ICAP service (what a service that scans whole
+    /// bodies reads).
+    pub icap_scanned_bytes: u64,
+    /// Lookups the proxy's URL-filter helper made to the categoriser.
+    pub categorisation_lookups: u64,
+    /// CONNECT tunnels the proxy's log shows it decrypted with its own certificate; `None` when
+    /// its log is not read (an external proxy).
+    pub bumped_connections: Option<u64>,
+}
+
+impl Policing {
+    /// Two workers' figures added up.
+    pub fn plus(self, other: Policing) -> Self {
+        Self {
+            icap_calls: self.icap_calls + other.icap_calls,
+            icap_scanned_bytes: self.icap_scanned_bytes + other.icap_scanned_bytes,
+            categorisation_lookups: self.categorisation_lookups + other.categorisation_lookups,
+            bumped_connections: match (self.bumped_connections, other.bumped_connections) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            },
+        }
+    }
+
+    /// `ICAP 12 call(s) (40.0 MiB scanned), 3 categorisation lookup(s), 0 bumped
+    /// connection(s)`.
+    pub fn sentence(&self) -> String {
+        let bumped = self.bumped_connections.map_or_else(
+            || "bumped connections not observable (the proxy's log is not read)".to_owned(),
+            |n| format!("{n} bumped connection(s)"),
+        );
+        format!(
+            "ICAP {} call(s) ({:.1} MiB scanned), {} categorisation lookup(s), {bumped}",
+            self.icap_calls,
+            self.icap_scanned_bytes as f64 / (1u64 << 20) as f64,
+            self.categorisation_lookups,
+        )
+    }
 }
 
 /// Bytes of one kind of file: to the clients, from the origins.

@@ -25,6 +25,7 @@ use crate::model::{
     PolicyRun, ResourceCost, Second, REPORT_FORMAT,
 };
 use crate::options::{LoadOptions, PolicySource, ProgressStyle, Target, MIB};
+use crate::policing::PolicingStart;
 use crate::process_stats::{self, ProcessSample};
 use crate::profile::{self, ClientProfile, FleetContext};
 use crate::progress::{Progress, Tick};
@@ -75,7 +76,7 @@ async fn load_labs(
         let label = display_path(source.path());
         say(options, format!("load: starting the lab (policy {label})"));
         let lab = tokio::select! {
-            lab = Lab::start(LabOptions { policy, extra_hosts: Default::default() }) => lab.map_err(lab_error)?,
+            lab = Lab::start(LabOptions::new(policy)) => lab.map_err(lab_error)?,
             signal = interrupt.wait() => return Err(LoadError::Interrupted(signal)),
         };
         let target = ProxyTarget::of_lab(&lab).await?;
@@ -173,7 +174,8 @@ pub fn summary_line(run: &PolicyRun) -> String {
     format!(
         "load: {policy}: {done}/{clients} done, {failed} failed{failures}, {unfinished} unfinished; \
          download p50 {p50} ms p95 {p95} ms p99 {p99} ms; {mib:.0} MiB/s; amplification {amp}; \
-         proxy CPU {proxy}, harness CPU {harness:.1} s",
+         {policing}; proxy CPU {proxy}, harness CPU {harness:.1} s",
+        policing = run.policing.sentence(),
         policy = run.policy,
         done = run.clients.done,
         clients = run.fleet.clients,
@@ -313,6 +315,7 @@ async fn run_fleet(
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    let policing = PolicingStart::now(lab);
     let start = Instant::now();
     let machines = spawn_machines(&plan, &context, options, start);
     let progress = Progress::start(options.progress, label, plan.machines.len() as u64);
@@ -334,6 +337,7 @@ async fn run_fleet(
     sample_until_done(machines, &mut sampler, &meter, &progress, start).await;
     let fleet_ended = Instant::now();
     let origin = settled_origin_totals(lab, &plan).await;
+    let policing = policing.since(lab);
     let second = sampler.sample(&meter);
     progress.tick(&tick_of(&second, &sampler));
     progress.finish();
@@ -382,6 +386,7 @@ async fn run_fleet(
         throughput_mib_s: reading.delivered as f64 / MIB as f64 / duration.as_secs_f64().max(1e-3),
         proxy_cost,
         proxy_cost_unobservable: cost_unobservable,
+        policing,
         harness_cost: ResourceCost {
             cpu_seconds: harness_after.cpu_seconds - harness_before.cpu_seconds,
             peak_memory_bytes: sampler.peak_harness_memory.max(harness_after.rss_bytes),

@@ -27,6 +27,11 @@ pub struct IcapCall {
     pub http_uri: String,
     /// The encapsulated request's headers (the scenario header among them).
     pub http_headers: Vec<(String, String)>,
+    /// Body bytes the call put before the ICAP service: the encapsulated message's
+    /// `Content-Length` (RESPMOD: the response; REQMOD: the request), or the body bytes the
+    /// proxy sent when more. The recorder asks for no preview and answers 204, so this is what a
+    /// service that scans whole bodies would have read.
+    pub scanned_bytes: u64,
 }
 
 impl IcapCall {
@@ -174,12 +179,15 @@ async fn serve(stream: TcpStream, journal: Journal, unresponsive: FaultSwitch) -
                 let head_len = sections.last().map_or(0, |(_, offset)| *offset);
                 let mut encapsulated = vec![0u8; head_len];
                 reader.read_exact(&mut encapsulated).await?;
-                if sections
+                let sent = if sections
                     .iter()
                     .any(|(name, _)| name.ends_with("-body") && name != "null-body")
                 {
-                    skip_chunked(&mut reader).await?;
-                }
+                    skip_chunked(&mut reader).await?
+                } else {
+                    0
+                };
+                let scanned = declared_body_length(&encapsulated, &sections).max(sent);
                 let req_hdr_end = sections
                     .iter()
                     .find(|(n, _)| n != "req-hdr")
@@ -191,7 +199,10 @@ async fn serve(stream: TcpStream, journal: Journal, unresponsive: FaultSwitch) -
                     journal
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(describe(&method, &text));
+                        .push(IcapCall {
+                            scanned_bytes: scanned,
+                            ..describe(&method, &text)
+                        });
                 }
                 format!("ICAP/1.0 204 No Content\r\nISTag: {ISTAG}\r\nEncapsulated: null-body=0\r\n\r\n")
             }
@@ -241,8 +252,30 @@ fn parse_encapsulated(value: &str) -> Result<Vec<(String, usize)>> {
         .collect()
 }
 
-/// Reads a chunked body (a preview or the whole body) up to its last chunk.
-async fn skip_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result<()> {
+/// The `Content-Length` of the message whose body the call encapsulates: read in the header
+/// section just before the body section; 0 without a body or a length.
+fn declared_body_length(encapsulated: &[u8], sections: &[(String, usize)]) -> u64 {
+    let Some(body) = sections
+        .iter()
+        .position(|(name, _)| name.ends_with("-body") && name != "null-body")
+    else {
+        return 0;
+    };
+    let Some((_, start)) = body.checked_sub(1).and_then(|i| sections.get(i)) else {
+        return 0;
+    };
+    let end = sections[body].1.min(encapsulated.len());
+    String::from_utf8_lossy(&encapsulated[(*start).min(end)..end])
+        .split("\r\n")
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads a chunked body (a preview or the whole body) up to its last chunk; the body bytes read.
+async fn skip_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Result<u64> {
+    let mut read = 0;
     loop {
         let mut size_line = String::new();
         if reader.read_line(&mut size_line).await? == 0 {
@@ -259,10 +292,11 @@ async fn skip_chunked(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) ->
         if size == 0 {
             let mut end = String::new();
             reader.read_line(&mut end).await?;
-            return Ok(());
+            return Ok(read);
         }
         let mut chunk = vec![0u8; size + 2];
         reader.read_exact(&mut chunk).await?;
+        read += size as u64;
     }
 }
 
@@ -277,5 +311,6 @@ fn describe(method: &str, http_head: &str) -> IcapCall {
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
             .collect(),
+        scanned_bytes: 0,
     }
 }

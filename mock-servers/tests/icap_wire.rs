@@ -30,3 +30,22 @@ async fn squid_style_options_and_reqmod_get_answers_and_are_journaled() {
     assert!(answer.starts_with("ICAP/1.0 204"), "{answer}");
     assert_eq!(recorder.calls_for("s1-x").len(), 1);
 }
+
+#[tokio::test]
+async fn a_respmod_call_counts_the_bytes_of_the_response_it_puts_before_the_service() {
+    let recorder = IcapRecorder::start().await.unwrap();
+    let port = recorder.port();
+    let request = "GET http://download.windowsupdate.com/s2-y/kb.cab HTTP/1.1\r\nHost: download.windowsupdate.com\r\nX-Conformance-Scenario: s2-y\r\n\r\n";
+    let response = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 4194304\r\n\r\n";
+    // Squid with `Preview: 0`: the headers and an empty preview, then a 204 ends the call.
+    let respmod = format!(
+        "RESPMOD icap://host.docker.internal:{port}/respmod ICAP/1.0\r\nHost: host.docker.internal:{port}\r\nEncapsulated: req-hdr=0, res-hdr={}, res-body={}\r\nPreview: 0\r\nAllow: 204\r\n\r\n{request}{response}0\r\n\r\n",
+        request.len(),
+        request.len() + response.len()
+    );
+    let answer = exchange(port, &respmod).await;
+    assert!(answer.starts_with("ICAP/1.0 204"), "{answer}");
+    let calls = recorder.calls_for("s2-y");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].scanned_bytes, 4_194_304);
+}

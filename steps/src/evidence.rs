@@ -81,7 +81,7 @@ impl ConformanceWorld {
         match self.lab.proxy_log() {
             Some(log) => section(
                 &mut out,
-                &format!("proxy log ({})", self.lab.backend().name()),
+                &format!("proxy log ({})", self.lab.proxy_name()),
                 log.facts_for(&self.token).iter().map(ToString::to_string),
             ),
             None => section(
@@ -89,7 +89,7 @@ impl ConformanceWorld {
                 "proxy log",
                 std::iter::once(format!(
                     "(not observable: {} at {} is external, its log is its own)",
-                    self.lab.backend().name(),
+                    self.lab.proxy_name(),
                     self.lab.proxy_url()
                 )),
             ),

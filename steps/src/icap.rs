@@ -78,6 +78,7 @@ mod tests {
             http_method: "GET".into(),
             http_uri: "http://downloads.example.net/s1/page".into(),
             http_headers: Vec::new(),
+            scanned_bytes: 0,
         }
     }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use conformance_lab::{
     DebianImage, DockerEngine, LogStream, ReadyLine, EXTERNAL_SQUID_COMMAND, EXTERNAL_SQUID_DIR,
-    EXTERNAL_SQUID_PORT, EXTERNAL_SQUID_READY_LINE, SQUID_IMAGE,
+    EXTERNAL_SQUID_PORT, EXTERNAL_SQUID_READY_LINE, SQUID_5_7_IMAGE as SQUID_IMAGE,
 };
 use lab_certs::{CertificateAuthority, LabPki};
 

@@ -704,6 +704,7 @@ mod tests {
             http_method: "GET".into(),
             http_uri: format!("http://{HOST}{TARGET}"),
             http_headers: Vec::new(),
+            scanned_bytes: 0,
         });
         evidence.lookups.push(Lookup {
             host: HOST.into(),

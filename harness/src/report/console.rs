@@ -1,5 +1,6 @@
 //! The console report: each failed scenario with its location, the failed step and its
-//! evidence, then the run's summary line.
+//! evidence, the caveats, each property's verdict, then the run's summary line — the verdict
+//! with its reason, once, as the last line.
 
 use crate::model::SuiteReport;
 
@@ -13,11 +14,7 @@ pub fn render(report: &SuiteReport) -> String {
             scenario.tags.join(" ")
         ));
         if let Some(step) = &scenario.failed_step {
-            out.push_str(&format!(
-                "  step (line {}): {}\n",
-                step.line,
-                step.text.trim()
-            ));
+            out.push_str(&format!("  step: {}\n", step.text.trim()));
             for line in step.message.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
@@ -66,6 +63,12 @@ pub fn render(report: &SuiteReport) -> String {
     ));
     for (point, how) in &report.vantage_points.points {
         out.push_str(&format!("  {point:<23} {how}\n"));
+    }
+    if !report.caveats.is_empty() {
+        out.push_str("\ncaveats (what the lab's evidence cannot see: a pass is inconclusive):\n");
+        for caveat in &report.caveats {
+            out.push_str(&format!("  {caveat}\n"));
+        }
     }
     out.push_str("\nproperties:\n");
     for property in report.properties() {
@@ -136,10 +139,9 @@ fn render_findings(report: &SuiteReport) -> String {
     const SHOWN: usize = 5;
     let mut out = String::new();
     let location = |token: &Option<String>| {
-        report.scenario_of(token).map_or_else(
-            || "no scenario".to_owned(),
-            |s| format!("{}:{}", s.feature, s.line),
-        )
+        report
+            .scenario_of(token)
+            .map_or_else(|| "no scenario".to_owned(), |s| s.failure_location())
     };
     for property in conformance_model::Property::ALL {
         let violations: Vec<_> = report
@@ -221,10 +223,12 @@ mod tests {
         // A failure proven on the healthy lab before the fault is still shown as one.
         report.scenarios.push(failed("features/x.feature", 12));
         report.selected += 1;
+        let mut report = report.judged();
         assert!(render(&report).contains("FAILED features/x.feature:12"));
         assert_eq!(report.verdict(), Verdict::LabFault);
         // The same run on a lab that stayed healthy is a policy verdict.
         report.lab.faults.clear();
+        let report = report.judged();
         assert_eq!(report.verdict(), Verdict::Fail);
         assert!(render(&report)
             .lines()

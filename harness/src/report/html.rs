@@ -13,7 +13,12 @@ use crate::model::{ScenarioOutcome, ScenarioState, SuiteReport};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;\
-text-align:center}th.host{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}\
+text-align:center}th.host{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;\
+padding:4px 2px;max-height:22em}th.host small{color:#666}\
+div.matrix{overflow:auto;max-width:100%;max-height:90vh;border:1px solid #ccc}\
+div.matrix table{margin:0}div.matrix thead th{position:sticky;top:0;background:#fff;z-index:1}\
+div.matrix th.property{position:sticky;left:0;background:#fff;z-index:2;text-align:left}\
+div.matrix td{padding:2px 4px;white-space:nowrap}p.reason{font-size:1.15em}\
 td.pass{background:#dfd}td.fail{background:#fbb;font-weight:bold}td.none{color:#bbb}\
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}\
 .failed h3{color:#a00}.control{font-style:italic}\
@@ -94,6 +99,20 @@ fn lab_health(report: &SuiteReport) -> String {
     html
 }
 
+/// What the lab's evidence cannot see, each caveat on its line; nothing when there is none.
+fn caveats(report: &SuiteReport) -> String {
+    if report.caveats.is_empty() {
+        return String::new();
+    }
+    let mut html =
+        String::from("<h2>Caveats: a pass here is inconclusive</h2><ul class=\"caveats\">");
+    for caveat in &report.caveats {
+        let _ = write!(html, "<li>{}</li>", escape(&caveat.to_string()));
+    }
+    html.push_str("</ul>");
+    html
+}
+
 /// One row per property: its verdict (pass, fail, inconclusive in its own colour) and why.
 fn properties(report: &SuiteReport) -> String {
     let mut html = String::from(
@@ -134,7 +153,7 @@ fn invariants(report: &SuiteReport) -> String {
         for finding in &report.findings {
             let scenario = report
                 .scenario_of(&finding.scenario)
-                .map_or_else(String::new, |s| format!("{}:{}", s.feature, s.line));
+                .map_or_else(String::new, |s| s.failure_location());
             let _ = write!(
                 html,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -174,7 +193,7 @@ fn invariants(report: &SuiteReport) -> String {
     html
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -186,22 +205,31 @@ fn anchor(index: usize) -> String {
     format!("failure-{index}")
 }
 
-pub fn render(report: &SuiteReport) -> String {
-    let failed: Vec<&ScenarioOutcome> = report.failed().collect();
-    let verdict = report.verdict().to_string().to_uppercase();
-    let mut page = String::new();
-    let _ = write!(
-        page,
+/// The page's head and headline: the run's verdict, its reason and exit code, the policy as the
+/// user named it, and the summary line.
+fn headline(report: &SuiteReport) -> String {
+    let outcome = &report.outcome;
+    let verdict = outcome.verdict.to_string().to_uppercase();
+    format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>proxy-conformance: {verdict}\
          </title><style>{STYLE}</style></head><body><h1 class=\"{}\">proxy-conformance: {verdict}</h1>\
-         <p>Policy <code>{}</code>. {}</p>",
-        match report.verdict() {
+         <p class=\"reason\">{} (exit {})</p><p>Policy <code>{}</code> on {}. {}</p>",
+        match outcome.verdict {
             crate::Verdict::LabFault => "lab".to_owned(),
             verdict => verdict.to_string(),
         },
+        escape(&outcome.reason),
+        outcome.exit_code,
         escape(&display_path(&report.policy)),
+        escape(&report.proxy),
         escape(&report.summary())
-    );
+    )
+}
+
+pub fn render(report: &SuiteReport) -> String {
+    let failed: Vec<&ScenarioOutcome> = report.failed().collect();
+    let mut page = headline(report);
+    page.push_str(&caveats(report));
     page.push_str(&lab_health(report));
     for error in &report.parse_errors {
         let _ = write!(
@@ -244,7 +272,7 @@ pub fn render(report: &SuiteReport) -> String {
     for outcome in &report.scenarios {
         let _ = write!(
             page,
-            "<tr><td class=\"{}\">{}</td><td style=\"text-align:left\">{}:{} {}</td><td>{}</td></tr>",
+            "<tr><td class=\"{}\">{}</td><td style=\"text-align:left\">{} ({})</td><td>{}</td></tr>",
             match outcome.state {
                 ScenarioState::Passed => "pass",
                 ScenarioState::Failed => "fail",
@@ -259,8 +287,7 @@ pub fn render(report: &SuiteReport) -> String {
                 ScenarioState::ScopeWarning(why) => escape(&format!("scope warning: {why}")),
                 ScenarioState::LabFault(why) => escape(why),
             },
-            escape(&outcome.feature),
-            outcome.line,
+            escape(&outcome.failure_location()),
             escape(&outcome.scenario),
             escape(&outcome.tags.join(" "))
         );
@@ -297,26 +324,32 @@ fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
             }
         }
     }
-    hosts.sort_by_key(|h| {
-        (
-            conformance_model::CONTROL_HOSTS.contains(&h.as_str()),
-            h.clone(),
-        )
+    let is_control = |h: &str| conformance_model::CONTROL_HOSTS.contains(&h);
+    hosts.sort_by(|a, b| {
+        is_control(a)
+            .cmp(&is_control(b))
+            .then_with(|| natural_order(a, b))
     });
-    let mut html = String::from("<h2>Property × host</h2><table><tr><th></th>");
+    let mut html = String::from(
+        "<h2>Property × host</h2><div class=\"matrix\"><table><thead><tr><th class=\"property\"></th>",
+    );
     for host in &hosts {
-        let control = conformance_model::CONTROL_HOSTS.contains(&host.as_str());
+        let control = is_control(host);
+        let drawn = drawn_name(report, host).map_or_else(String::new, |name| {
+            format!(" <small>{}</small>", escape(name))
+        });
         let _ = write!(
             html,
-            "<th class=\"host{}\">{}{}</th>",
+            "<th class=\"host{}\" title=\"{}\">{}{drawn}{}</th>",
             if control { " control" } else { "" },
+            escape(host),
             escape(host),
             if control { " (control)" } else { "" }
         );
     }
-    html.push_str("</tr>");
+    html.push_str("</tr></thead><tbody>");
     for property in PROPERTY_TAGS {
-        let _ = write!(html, "<tr><th>{property}</th>");
+        let _ = write!(html, "<tr><th class=\"property\">{property}</th>");
         for host in &hosts {
             match cells.get(&(*property, host.clone())) {
                 None => html.push_str("<td class=\"none\">·</td>"),
@@ -335,6 +368,131 @@ fn matrix(report: &SuiteReport, failed: &[&ScenarioOutcome]) -> String {
         }
         html.push_str("</tr>");
     }
-    html.push_str("</table>");
+    html.push_str("</tbody></table></div>");
     html
+}
+
+/// The name this run drew for a host as scenarios write it (`look-alike 3`,
+/// `*.dl.delivery.mp.microsoft.com, deep`); `None` for a name taken as written.
+fn drawn_name<'a>(report: &'a SuiteReport, reference: &str) -> Option<&'a str> {
+    let names_of = |pattern: &str| {
+        report
+            .drawn_hosts
+            .iter()
+            .find(|(drawn_for, _)| drawn_for == pattern)
+            .map(|(_, names)| names)
+    };
+    let name = match conformance_model::parse_host_reference(reference).ok()? {
+        conformance_model::HostReference::LookAlike(n) => names_of("look-alikes")?.get(n - 1)?,
+        conformance_model::HostReference::Drawn { pattern, deep } => {
+            let names = names_of(pattern)?;
+            names.get(usize::from(deep).min(names.len().saturating_sub(1)))?
+        }
+        conformance_model::HostReference::Exact(_) => return None,
+    };
+    Some(name)
+}
+
+/// Text order with runs of digits compared as numbers: `look-alike 2` before `look-alike 10`.
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(text: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, c) in text.char_indices().skip(1) {
+            let before = text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|p| p.is_ascii_digit());
+            if before != c.is_ascii_digit() {
+                out.push((before, &text[start..i]));
+                start = i;
+            }
+        }
+        if !text.is_empty() {
+            let digits = text[start..].starts_with(|c: char| c.is_ascii_digit());
+            out.push((digits, &text[start..]));
+        }
+        out
+    }
+    let number = |digits: &str| digits.trim_start_matches('0').len();
+    for (x, y) in chunks(a).into_iter().zip(chunks(b)) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => number(x)
+                .cmp(&number(y))
+                .then_with(|| x.trim_start_matches('0').cmp(y.trim_start_matches('0'))),
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    chunks(a).len().cmp(&chunks(b).len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::passing_run;
+
+    #[test]
+    fn numbered_names_sort_as_numbers() {
+        let mut names = vec![
+            "look-alike 10",
+            "look-alike 2",
+            "look-alike 1",
+            "a",
+            "look-alike 11",
+        ];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            names,
+            [
+                "a",
+                "look-alike 1",
+                "look-alike 2",
+                "look-alike 10",
+                "look-alike 11"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_matrix_scrolls_under_a_sticky_header_and_names_the_hosts_the_run_drew() {
+        let mut run = passing_run();
+        run.drawn_hosts = vec![
+            (
+                "*.dl.delivery.mp.microsoft.com".into(),
+                vec![
+                    "k3x9.dl.delivery.mp.microsoft.com".into(),
+                    "a.b.dl.delivery.mp.microsoft.com".into(),
+                ],
+            ),
+            (
+                "look-alikes".into(),
+                vec![
+                    "update.microsoft.com.evil.example".into(),
+                    "windowsupdate-com.example".into(),
+                ],
+            ),
+        ];
+        run.scenarios[0].hosts = vec![
+            "look-alike 2".into(),
+            "*.dl.delivery.mp.microsoft.com, deep".into(),
+        ];
+        let page = render(&run);
+        assert!(
+            page.contains("<div class=\"matrix\"><table><thead>"),
+            "{page}"
+        );
+        assert!(page.contains("position:sticky;top:0"));
+        assert!(page.contains("th.property{position:sticky;left:0"));
+        assert!(
+            page.contains("look-alike 2 <small>windowsupdate-com.example</small>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("deep <small>a.b.dl.delivery.mp.microsoft.com</small>"),
+            "{page}"
+        );
+    }
 }

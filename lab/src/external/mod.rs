@@ -7,7 +7,6 @@
 //! recorder and the categoriser when the proxy calls them, the proxy's log never
 //! ([`External`] has none).
 
-mod backend;
 pub mod probe;
 mod relay;
 mod setup;
@@ -17,7 +16,6 @@ use std::path::PathBuf;
 
 use rustls::pki_types::CertificateDer;
 
-pub use backend::External;
 pub use setup::SidePorts;
 pub use setup::{Setup, CONNECT_TIMEOUT, FIRST_REQUEST_TIMEOUT, INSTRUMENT_GRACE};
 pub(crate) use side::SideRest;

@@ -57,7 +57,8 @@ impl HarnessSide {
     /// from `CONFORMANCE_HOST_SEED` when it is set (randomly otherwise), with the features'
     /// own hosts (`options.extra_hosts`).
     pub async fn start(options: &SideOptions) -> Result<Self, LabError> {
-        let hosts = crate::run_hosts::draw_hosts(&options.extra_hosts).map_err(LabError::Usage)?;
+        let hosts =
+            crate::run_hosts::draw_hosts(None, &options.extra_hosts).map_err(LabError::Usage)?;
         let failed = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let served_names = crate::run_hosts::served_names(&hosts);
         let origin_ca = kept_origin_ca(&options.state_dir)?;

@@ -2,18 +2,16 @@
 //! CAs and hosts file, the access log in a directory shared with the harness. Its
 //! configuration is parsed first, so a policy Squid rejects is reported with Squid's words.
 
-use std::net::IpAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use lab_certs::LabPki;
 use testcontainers::core::{Host, IntoContainerPort, Mount};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
+use super::Squid;
+use crate::backend::{ProxyBackend as _, ProxySetup, StartFailure, StartedProxy};
 use crate::docker::LAB_LABEL;
-use crate::image::{SQUID_IMAGE_NAME, SQUID_IMAGE_TAG};
 use crate::readiness::{follow_until, Verdict};
 use crate::squid::policy::Policy;
 use crate::squid::preamble::{
@@ -22,6 +20,8 @@ use crate::squid::preamble::{
 };
 use crate::squid::whole::{WholeConfig, STUB_HELPER_NAME, STUB_HELPER_SCRIPT, WHOLE_CONF};
 
+/// The access log's file name in the shared log directory (the preamble's `access_log`).
+const ACCESS_LOG: &str = "access.log";
 pub(crate) const READY_LINE: &str = "Accepting SSL bumped HTTP Socket connections";
 const PARSE_FAILED: &str = "LAB-PARSE-FAILED";
 
@@ -50,180 +50,165 @@ echo LAB-PARSE-OK
 exec squid -N -d1 -f $L/squid.conf
 "#;
 
-/// Why the proxy did not start: Squid rejected the policy (reported in Squid's words with the
-/// user's line), or anything else went wrong.
-#[derive(Debug)]
-pub(crate) enum StartFailure {
-    PolicyRejected(String),
-    Failed(anyhow::Error),
-}
-
-impl From<anyhow::Error> for StartFailure {
-    fn from(error: anyhow::Error) -> Self {
-        Self::Failed(error)
+/// Starts `squid` under the lab preamble and the policy; see [`ProxyBackend::start`].
+pub(super) async fn start(
+    squid: &Squid,
+    setup: ProxySetup<'_>,
+) -> Result<StartedProxy, StartFailure> {
+    let container = container_request(squid, &setup)
+        .start()
+        .await
+        .context("starting the proxy container")?;
+    let whole = setup.policy.whole();
+    let warnings = await_ready(squid, &container, &setup).await?;
+    if let (Some(whole), false) = (whole, warnings.is_empty()) {
+        eprintln!(
+            "squid-conf: Squid accepted the configuration with complaints (the proxy runs with them too):\n{}",
+            whole_messages(&warnings.join("\n"), whole)
+        );
     }
+    let host_port = container
+        .get_host_port_ipv4(PROXY_PORT)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let network_address = container
+        .get_bridge_ip_address()
+        .await
+        .ok()
+        .map(|ip| (ip, PROXY_PORT).into());
+    Ok(StartedProxy {
+        container,
+        host_port,
+        network_address,
+        access_log: ACCESS_LOG,
+    })
 }
 
-pub(crate) struct ProxyUnderTest {
-    pub(crate) container: ContainerAsync<GenericImage>,
-    pub(crate) host_port: u16,
-    /// The proxy on the lab's network, which a Linux host reaches without Docker's port
-    /// forwarding.
-    pub(crate) network_address: Option<std::net::SocketAddr>,
-}
-
-/// Lab credentials and ports the proxy is started with.
-pub(crate) struct ProxySetup<'a> {
-    pub network: &'a str,
-    pub pki: &'a LabPki,
-    pub policy: &'a Policy,
-    pub relay: IpAddr,
-    pub icap_port: u16,
-    pub categorizer_port: u16,
-    pub log_dir: &'a Path,
-    /// Every name the hosts file maps to the relay.
-    pub host_names: &'a [String],
-    pub user: &'a str,
-    pub password: &'a str,
-}
-
-impl ProxyUnderTest {
-    pub(crate) async fn start(setup: ProxySetup<'_>) -> Result<Self, StartFailure> {
-        let whole = setup.policy.whole();
-        let conf = match whole {
-            Some(whole) => preamble::render_whole(whole),
-            None => preamble::render(&PreambleInputs {
-                icap_port: setup.icap_port,
-                categorizer_port: setup.categorizer_port,
-            }),
-        };
-        let hosts: String = setup
-            .host_names
-            .iter()
-            .map(|name| format!("{} {name}\n", setup.relay))
-            .collect();
-        let file = |name: &str| format!("{LAB_DIR}/{name}");
-        let mut image = GenericImage::new(SQUID_IMAGE_NAME, SQUID_IMAGE_TAG)
-            .with_exposed_port(PROXY_PORT.tcp())
-            .with_network(setup.network)
-            .with_container_name(format!("{}-proxy", setup.network))
-            .with_label(LAB_LABEL, std::process::id().to_string())
-            .with_host("host.docker.internal", Host::HostGateway)
-            .with_env_var("LAB_USER", setup.user)
-            .with_env_var("LAB_PASSWORD", setup.password)
-            .with_copy_to(file("squid.conf"), conf.into_bytes())
-            .with_copy_to(file("policy.conf"), setup.policy.text().as_bytes().to_vec())
-            .with_copy_to(file("hosts"), hosts.into_bytes())
-            .with_copy_to(
-                file(CATEGORIZE_HELPER_NAME),
-                CATEGORIZE_HELPER_SCRIPT.as_bytes().to_vec(),
-            )
-            .with_copy_to(
-                file("interception-ca.pem"),
-                setup.pki.interception_ca.cert_pem().as_bytes().to_vec(),
-            )
-            .with_copy_to(
-                file("interception-ca.key"),
-                setup.pki.interception_ca.key_pem().as_bytes().to_vec(),
-            )
-            .with_copy_to(
-                file("origin-ca.pem"),
-                setup.pki.origin_ca.cert_pem().as_bytes().to_vec(),
-            )
-            .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
-            .with_cmd(["bash", "-c", ENTRYPOINT]);
-        if let Some(whole) = whole {
-            // A production configuration runs with what Squid only complains about (an
-            // obsolete directive): the lab runs it too, and shows the complaint.
-            image = image
-                .with_env_var("LAB_PARSE_REFUSES", "FATAL|Bungled|unrecognized")
-                .with_copy_to(
-                    WHOLE_CONF,
-                    whole
-                        .generated(setup.icap_port, setup.categorizer_port)
-                        .into_bytes(),
-                )
-                .with_copy_to(
-                    file(STUB_HELPER_NAME),
-                    STUB_HELPER_SCRIPT.as_bytes().to_vec(),
-                );
-            for carried in whole.carried() {
-                image = image.with_copy_to(carried.container_path.clone(), carried.bytes.clone());
-            }
-        }
-        let container = image
-            .start()
-            .await
-            .context("starting the proxy container")?;
-        let mut parse_failed = false;
-        let mut warnings = Vec::new();
-        let outcome = follow_until(
-            &container,
-            "the proxy under test (Squid)",
-            Duration::from_secs(30),
-            |line| {
-                if line.contains(PARSE_FAILED) {
-                    parse_failed = true;
-                }
-                if let Some(warning) = line.split_once("LAB-PARSE-WARNING ").map(|(_, w)| w) {
-                    warnings.push(warning.to_owned());
-                }
-                if parse_failed && line.contains("LAB-PARSE-END") {
-                    Verdict::Failed
-                } else if line.contains(READY_LINE) || (whole.is_some() && listening(line)) {
-                    Verdict::Ready
-                } else if line.contains("FATAL")
-                    || line.contains("Squid Cache (Version 5.7): Terminated abnormally")
-                {
-                    Verdict::Failed
-                } else {
-                    Verdict::Continue
-                }
-            },
+/// The proxy's container: the image, the lab's network, and every file the configuration
+/// names (preamble and policy, or the mapped whole configuration with the files it carries).
+fn container_request(squid: &Squid, setup: &ProxySetup<'_>) -> ContainerRequest<GenericImage> {
+    let whole = setup.policy.whole();
+    let conf = match whole {
+        Some(whole) => preamble::render_whole(whole),
+        None => preamble::render(&PreambleInputs {
+            icap_port: setup.icap_port,
+            categorizer_port: setup.categorizer_port,
+        }),
+    };
+    let hosts: String = setup
+        .host_names
+        .iter()
+        .map(|name| format!("{} {name}\n", setup.relay))
+        .collect();
+    let file = |name: &str| format!("{LAB_DIR}/{name}");
+    let pki = setup.pki;
+    let mut request = GenericImage::new(squid.image().name(), squid.image().tag())
+        .with_exposed_port(PROXY_PORT.tcp())
+        .with_network(setup.network)
+        .with_container_name(format!("{}-proxy", setup.network))
+        .with_label(LAB_LABEL, std::process::id().to_string())
+        .with_host("host.docker.internal", Host::HostGateway)
+        .with_env_var("LAB_USER", setup.user)
+        .with_env_var("LAB_PASSWORD", setup.password)
+        .with_copy_to(file("squid.conf"), conf.into_bytes())
+        .with_copy_to(file("policy.conf"), setup.policy.text().as_bytes().to_vec())
+        .with_copy_to(file("hosts"), hosts.into_bytes())
+        .with_copy_to(
+            file(CATEGORIZE_HELPER_NAME),
+            CATEGORIZE_HELPER_SCRIPT.as_bytes().to_vec(),
         )
-        .await;
-        if let Err(error) = outcome {
-            if let (Some(whole), true) = (whole, parse_failed) {
-                return Err(StartFailure::PolicyRejected(format!(
-                    "Squid rejected the configuration {}:\n{}",
-                    setup.policy.path().display(),
-                    whole_messages(&error.to_string(), whole)
-                )));
-            }
-            let text = error.to_string().replace(
-                &format!("{LAB_DIR}/policy.conf"),
-                &setup.policy.path().display().to_string(),
+        .with_copy_to(
+            file("interception-ca.pem"),
+            pki.interception_ca.cert_pem().as_bytes().to_vec(),
+        )
+        .with_copy_to(
+            file("interception-ca.key"),
+            pki.interception_ca.key_pem().as_bytes().to_vec(),
+        )
+        .with_copy_to(
+            file("origin-ca.pem"),
+            pki.origin_ca.cert_pem().as_bytes().to_vec(),
+        )
+        .with_mount(Mount::bind_mount(setup.log_dir.to_string_lossy(), LOG_DIR))
+        .with_cmd(["bash", "-c", ENTRYPOINT]);
+    if let Some(whole) = whole {
+        // A production configuration runs with what Squid only complains about (an
+        // obsolete directive): the lab runs it too, and shows the complaint.
+        request = request
+            .with_env_var("LAB_PARSE_REFUSES", "FATAL|Bungled|unrecognized")
+            .with_copy_to(
+                WHOLE_CONF,
+                whole
+                    .generated(setup.icap_port, setup.categorizer_port)
+                    .into_bytes(),
+            )
+            .with_copy_to(
+                file(STUB_HELPER_NAME),
+                STUB_HELPER_SCRIPT.as_bytes().to_vec(),
             );
-            if parse_failed {
-                return Err(StartFailure::PolicyRejected(format!(
-                    "Squid rejected the policy {}:\n{}",
-                    setup.policy.path().display(),
-                    squid_messages(&text, setup.policy)
-                )));
-            }
-            return Err(StartFailure::Failed(anyhow::anyhow!("{text}")));
+        for carried in whole.carried() {
+            request = request.with_copy_to(carried.container_path.clone(), carried.bytes.clone());
         }
-        if let (Some(whole), false) = (whole, warnings.is_empty()) {
-            eprintln!(
-                "squid-conf: Squid accepted the configuration with complaints (the proxy runs with them too):\n{}",
-                whole_messages(&warnings.join("\n"), whole)
-            );
-        }
-        let host_port = container
-            .get_host_port_ipv4(PROXY_PORT)
-            .await
-            .map_err(anyhow::Error::from)?;
-        let network_address = container
-            .get_bridge_ip_address()
-            .await
-            .ok()
-            .map(|ip| (ip, PROXY_PORT).into());
-        Ok(Self {
-            container,
-            host_port,
-            network_address,
-        })
     }
+    request
+}
+
+/// Follows the proxy's output until it accepts connections; returns what Squid complained
+/// about while parsing. A configuration Squid refuses is [`StartFailure::PolicyRejected`] in
+/// Squid's words, at the user's file and line.
+async fn await_ready(
+    squid: &Squid,
+    container: &ContainerAsync<GenericImage>,
+    setup: &ProxySetup<'_>,
+) -> Result<Vec<String>, StartFailure> {
+    let whole = setup.policy.whole();
+    let mut parse_failed = false;
+    let mut warnings = Vec::new();
+    let outcome = follow_until(container, squid.name(), Duration::from_secs(30), |line| {
+        if line.contains(PARSE_FAILED) {
+            parse_failed = true;
+        }
+        if let Some(warning) = line.split_once("LAB-PARSE-WARNING ").map(|(_, w)| w) {
+            warnings.push(warning.to_owned());
+        }
+        if parse_failed && line.contains("LAB-PARSE-END") {
+            Verdict::Failed
+        } else if line.contains(READY_LINE) || (whole.is_some() && listening(line)) {
+            Verdict::Ready
+        } else if line.contains("FATAL")
+            || (line.contains("Squid Cache (Version") && line.contains("Terminated abnormally"))
+        {
+            Verdict::Failed
+        } else {
+            Verdict::Continue
+        }
+    })
+    .await;
+    let Err(error) = outcome else {
+        return Ok(warnings);
+    };
+    let policy = setup.policy;
+    if let (Some(whole), true) = (whole, parse_failed) {
+        return Err(StartFailure::PolicyRejected(format!(
+            "{} rejected the configuration {}:\n{}",
+            squid.name(),
+            policy.path().display(),
+            whole_messages(&error.to_string(), whole)
+        )));
+    }
+    let text = error.to_string().replace(
+        &format!("{LAB_DIR}/policy.conf"),
+        &policy.path().display().to_string(),
+    );
+    if parse_failed {
+        return Err(StartFailure::PolicyRejected(format!(
+            "{} rejected the policy {}:\n{}",
+            squid.name(),
+            policy.path().display(),
+            squid_messages(&text, policy)
+        )));
+    }
+    Err(StartFailure::Failed(anyhow::anyhow!("{text}")))
 }
 
 /// Squid's own words about the policy: the lines naming the policy file (with the offending

@@ -1,27 +1,50 @@
 //! Squid as the proxy under test: the lab preamble it runs with, the policy contract, its
-//! container and readiness, and its access log turned into neutral facts.
+//! container and readiness, its access log turned into neutral facts, its words for a remedy,
+//! and the versions the lab bundles (`versions.rs`), each one [`Squid`] backend.
 
 mod container;
 mod log;
 mod policy;
 mod preamble;
+mod remedy;
+mod versions;
 mod whole;
 
-pub(crate) use container::{ProxySetup, ProxyUnderTest, StartFailure};
 pub use log::AccessLogLine;
 pub use policy::{Policy, PolicyViolation, REFERENCE_POLICY};
+pub use versions::{SQUID_5_7, SQUID_5_7_IMAGE, SQUID_6, SQUID_6_IMAGE};
 pub use whole::{Change, MappingLimit, WholeConfError, WholeConfig, WholeOptions};
 
-use crate::backend::ProxyBackend;
-use crate::facts::ProxyFact;
+use std::path::Path;
 
-/// The Squid backend (Squid 5.7 from Debian bookworm).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Squid;
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+
+use conformance_model::Property;
+
+use crate::backend::{ProxyBackend, ProxySetup, StartFailure, StartedProxy};
+use crate::facts::ProxyFact;
+use crate::image::DebianImage;
+
+/// One bundled Squid version: the same preamble, contract and log format, its own image.
+#[derive(Debug, Clone, Copy)]
+pub struct Squid {
+    id: &'static str,
+    name: &'static str,
+    image: &'static DebianImage,
+}
 
 impl ProxyBackend for Squid {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
     fn name(&self) -> &'static str {
-        "Squid 5.7"
+        self.name
+    }
+
+    fn image(&self) -> &'static DebianImage {
+        self.image
     }
 
     fn reserved_directives(&self) -> &'static [&'static str] {
@@ -32,8 +55,23 @@ impl ProxyBackend for Squid {
         container::READY_LINE
     }
 
+    fn load_policy(&self, path: &Path) -> anyhow::Result<Policy> {
+        Policy::load(path)
+    }
+
+    fn start<'a>(
+        &'a self,
+        setup: ProxySetup<'a>,
+    ) -> BoxFuture<'a, Result<StartedProxy, StartFailure>> {
+        container::start(self, setup).boxed()
+    }
+
     fn parse_log_line(&self, line: &str) -> Option<ProxyFact> {
         let line = AccessLogLine::parse(line)?;
         Some(line.facts())
+    }
+
+    fn remedy(&self, property: Property) -> Option<&'static str> {
+        Some(remedy::squid_remedy(property))
     }
 }
