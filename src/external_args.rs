@@ -76,6 +76,7 @@ impl SideArgs {
             expose: self.expose?,
             state_dir,
             ports: SidePorts::default(),
+            extra_hosts: Default::default(),
         })
     }
 }

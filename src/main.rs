@@ -5,6 +5,7 @@
 //!
 //! Exit codes: see [`exit::Exit`].
 
+mod authoring;
 mod compare;
 mod exit;
 mod external_args;
@@ -48,6 +49,11 @@ enum Command {
     Selftest(SelftestArgs),
     /// Patch Tuesday: a fleet of update clients through the proxy, per policy side by side.
     Load(Box<LoadArgs>),
+    /// Print every step a feature can use, with its parameters and an example.
+    Steps,
+    /// Check features without a lab (syntax, step definitions, hosts): exit 0, or 2 with each
+    /// problem's file and line.
+    Check(authoring::CheckArgs),
     /// ProxySG CPL: `cpl lint FILE`, `cpl explain FILE --url URL`, `cpl to-squid FILE [-o OUT]`.
     Cpl {
         #[command(subcommand)]
@@ -105,6 +111,11 @@ struct RunArgs {
     /// Feature file or directory run beside the bundled suite (or beside --features); repeatable.
     #[arg(long = "add-features", value_name = "PATH")]
     add_features: Vec<PathBuf>,
+    /// A host set of your own (TOML: name, hosts, schemes, properties): its hosts get the
+    /// same host-coverage and look-alike checks as Windows Update, for the properties it
+    /// declares; repeatable (examples/host-sets/).
+    #[arg(long = "host-set", value_name = "FILE")]
+    host_set: Vec<PathBuf>,
     /// Write JUnit XML for CI.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -140,6 +151,13 @@ struct RunArgs {
 struct ServeArgs {
     #[command(flatten)]
     side: SideArgs,
+    /// Feature files or directories whose own hosts the harness's side answers for too (those
+    /// a later `run --proxy … --add-features` names); repeatable.
+    #[arg(long = "add-features", value_name = "PATH")]
+    add_features: Vec<PathBuf>,
+    /// Host sets whose hosts (and look-alikes) the harness's side answers for too; repeatable.
+    #[arg(long = "host-set", value_name = "FILE")]
+    host_set: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +332,8 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
         options.features = features;
     }
     options.also_features = args.add_features;
+    // Holds the host sets' generated features for the length of the run.
+    let _host_sets = with_host_sets(&args.host_set, &mut options.also_features)?;
     if let Some(plan) = comparing {
         let baseline_cpl = match &args.baseline_cpl {
             Some(cpl) => Some(translate_cpl(cpl)?),
@@ -338,6 +358,23 @@ async fn run(args: RunArgs) -> Result<Exit, SuiteError> {
     // files as soon as the verdict is known, before a kept lab is held.
     let report = run_suite(options).await?;
     Ok(Exit::from(report.outcome.verdict))
+}
+
+/// Writes the checks of the host sets at `paths` (none: nothing) and adds their folder to
+/// `features`.
+fn with_host_sets(
+    paths: &[PathBuf],
+    features: &mut Vec<PathBuf>,
+) -> Result<Option<conformance_harness::HostSetFeatures>, SuiteError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let generated = conformance_harness::host_set_features(paths)?;
+    for line in &generated.summary {
+        eprintln!("{line}");
+    }
+    features.push(generated.dir().to_path_buf());
+    Ok(Some(generated))
 }
 
 /// A CPL policy translated for the lab, kept on disk for the length of the run.
@@ -399,10 +436,15 @@ fn translate_cpl(path: &Path) -> Result<TranslatedCpl, SuiteError> {
 /// with `run --proxy … --expose` (same address, same state directory: same set-up).
 async fn serve(args: ServeArgs) -> Result<Exit, SuiteError> {
     let interrupt = Interrupt::listen();
-    let side = args
+    let mut side = args
         .side
         .options()
         .ok_or_else(|| SuiteError::Usage("serve needs --expose ADDR".to_owned()))?;
+    let mut features = args.add_features;
+    let _host_sets = with_host_sets(&args.host_set, &mut features)?;
+    if !features.is_empty() {
+        side.extra_hosts = conformance_harness::check_features_at(&features, None)?.extra_hosts;
+    }
     let running = HarnessSide::start(&side)
         .await
         .map_err(|e| SuiteError::Lab(e.to_string()))?;
@@ -465,6 +507,8 @@ async fn main() -> ExitCode {
         Command::Run(args) => run(*args).await,
         Command::Serve(args) => serve(args).await,
         Command::Selftest(args) => selftest(args).await,
+        Command::Steps => authoring::steps(),
+        Command::Check(args) => authoring::check(&args),
         Command::Load(args) => {
             return load(*args)
                 .await

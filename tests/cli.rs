@@ -702,6 +702,8 @@ fn every_subcommand_answers_help_and_h_on_stdout() {
         "serve",
         "selftest",
         "load",
+        "steps",
+        "check",
         "cpl",
         "cpl lint",
         "cpl explain",
@@ -838,19 +840,158 @@ fn a_users_own_feature_directory_runs_with_the_bundled_controls() {
     );
 }
 
+/// A feature of one's own: an update download, the intranet portal and any host of the corporate
+/// domain, the last two challenged for credentials (controls of `@auth`).
+const PORTAL_FEATURE: &str = "Feature: our own hosts
+  @auth
+  Scenario: a cumulative update is not challenged
+    Given the lab proxy enforces the policy under test
+    And \"download.microsoft.com\" serves a 1 MiB update file under a per-client name
+    When a client without credentials requests that file over HTTP
+    Then the proxy did not ask for credentials
+
+  @auth @control
+  Scenario: the intranet portal is challenged
+    Given \"portal.corp.example\" serves a cacheable page
+    When a client without credentials requests that page over HTTP
+    Then the proxy asked for credentials
+
+  @auth @control
+  Scenario: any host of the corporate domain is challenged on CONNECT
+    Given \"*.corp.example, deep\" serves a cacheable page
+    When a client without credentials requests that page over HTTPS
+    Then the proxy asked for credentials
+";
+
+#[test]
+fn hosts_a_users_feature_names_are_served_by_the_lab() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portal.feature"), PORTAL_FEATURE).unwrap();
+    let html = dir.path().join("report.html");
+    let output = run(&[
+        "run",
+        "--features",
+        dir.path().to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "portal.feature:10 the intranet portal is challenged",
+            "portal.feature:16 any host of the corporate domain",
+            "1 update-host scenario(s) and 4 control(s) passed",
+        ],
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    for host in ["portal.corp.example", "*.corp.example, deep"] {
+        assert!(page.contains(host), "the matrix lacks {host}");
+    }
+}
+
+#[test]
+/// The portal's checks are controls: a policy that lets it through proves nothing about the
+/// update hosts (inconclusive, exit 5), and the report names the user's host.
+fn a_policy_letting_a_users_own_host_through_fails_its_control_on_that_host() {
+    let _turn = lab_turn();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portal.feature"), PORTAL_FEATURE).unwrap();
+    let policy = file_with(
+        dir.path(),
+        "policy.conf",
+        reference_with("").replacen(
+            "http_access allow windows_update",
+            "acl corp dstdomain .corp.example\nhttp_access allow corp\nhttp_access allow windows_update",
+            1,
+        )
+        .as_bytes(),
+    );
+    let output = run(&[
+        "run",
+        "--features",
+        dir.path().to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_exit(
+        &output,
+        5,
+        &[
+            "FAILED",
+            "portal.feature:13",
+            "portal.feature:19",
+            "the control on \"portal.corp.example\" failed",
+        ],
+    );
+}
+
+#[test]
+fn check_validates_features_without_a_lab_and_steps_prints_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("portal.feature"), PORTAL_FEATURE).unwrap();
+    let output = run(&["check", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "3 scenario(s) in 1 feature file(s)",
+            "served beside the lab's own hosts: *.corp.example, portal.corp.example",
+        ],
+    );
+    assert_exit(&run(&["check"]), 0, &["every step has one definition"]);
+    std::fs::write(
+        dir.path().join("bad.feature"),
+        "Feature: bad\n  Scenario: s\n    Given \"portal_corp.example\" serves a cacheable page\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ranges.feature"),
+        "Feature: ranges\n  Scenario: backwards\n    Given \"download.windowsupdate.com\" serves a 1 MiB update file under a per-client name\n    When a BITS client asks for bytes 10-5 of that file over HTTP\n",
+    )
+    .unwrap();
+    let output = run(&["check", dir.path().to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "bad.feature:3",
+            "not a valid host name",
+            "ranges.feature:4: bytes 10-5: the first byte comes after the last",
+        ],
+    );
+    let output = run(&["steps"]);
+    assert_exit(
+        &output,
+        0,
+        &[
+            "Given {string} serves a cacheable page\n    e.g. ",
+            "Parameters:",
+            "{scheme}  HTTPS|HTTP",
+        ],
+    );
+}
+
 #[test]
 fn a_feature_naming_a_host_the_lab_cannot_serve_is_rejected_before_the_lab_starts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("portal.feature"),
-        "Feature: portal\n  @auth\n  Scenario: our portal is challenged\n    Given \"portal.corp.example\" serves a cacheable page\n    When a client without credentials requests that page over HTTP\n    Then the proxy asked for credentials\n",
+        "Feature: portal\n  @auth\n  Scenario: our portal is challenged\n    Given \"portal_corp.example\" serves a cacheable page\n    When a client without credentials requests that page over HTTP\n    Then the proxy asked for credentials\n\n  @auth\n  Scenario: a whole top-level domain\n    Given \"*.com\" serves a cacheable page\n    When a client without credentials requests that page over HTTP\n    Then the proxy asked for credentials\n",
     )
     .unwrap();
     let output = run(&["run", "--features", dir.path().to_str().unwrap()]);
     assert_exit(
         &output,
         2,
-        &["portal.feature:4", "portal.corp.example is not a lab host"],
+        &[
+            "portal.feature:4",
+            "\"portal_corp.example\": not a valid host name",
+            "write a DNS name",
+            "portal.feature:10",
+            "covers a whole top-level domain",
+        ],
     );
     assert!(!stderr(&output).contains("lab: starting"));
 }

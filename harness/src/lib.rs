@@ -7,11 +7,14 @@
 
 mod attribution;
 mod bundle;
+mod check;
 mod compare_runs;
 mod comparison;
 mod diagnosis;
 mod error;
 mod feature_set;
+mod host_set;
+mod host_set_feature;
 mod interrupt;
 pub mod invariants;
 mod lab_faults;
@@ -22,15 +25,18 @@ mod recorder;
 pub mod report;
 mod runner;
 mod selftest;
+mod step_catalogue;
 mod verdict;
 
 pub use bundle::Bundle;
+pub use check::{check_features_at, CheckSummary};
 pub use compare_runs::{run_comparison, ComparisonSide};
 pub use comparison::{
     ComparedRun, Comparison, ComparisonKind, Movement, Outcome, PropertyChange, ScenarioChange,
 };
 pub use diagnosis::diagnose;
 pub use error::SuiteError;
+pub use host_set_feature::{host_set_features, HostSetFeatures};
 pub use interrupt::{Interrupt, Signal};
 pub use model::{
     FailedStep, LabHealthReport, ScenarioOutcome, ScenarioState, SuiteReport, VantagePoints,
@@ -41,4 +47,5 @@ pub use selftest::{
     apply_mutant, judge, load_mutants, run_selftest, Mutant, MutantKind, MutantVerdict,
     SelftestOptions, SelftestReport,
 };
+pub use step_catalogue::render_step_catalogue;
 pub use verdict::{property_verdicts, run_verdict, PropertyVerdict, Verdict};

@@ -1,6 +1,7 @@
 //! Checks the features before a lab starts: every file parses, every step has exactly one
-//! definition, and the tag expression selects something. A feature problem is reported with
-//! its file and line and costs no container.
+//! definition, every host a step names can be served, and the tag expression selects
+//! something. A feature problem is reported with its file and line and costs no container. The
+//! hosts the features name beyond the lab's own are collected for the lab to serve.
 
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -9,12 +10,12 @@ use cucumber::tag::Ext as _;
 use cucumber::World as _;
 
 use conformance_lab::display_path;
-use conformance_steps::{host_references, ConformanceWorld};
+use conformance_steps::{check_scenario_steps, host_references, ConformanceWorld};
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use conformance_model::{parse_host_reference, CONTROL_TAG, PROPERTY_TAGS};
+use conformance_model::{parse_host_reference, ExtraHosts, CONTROL_TAG, PROPERTY_TAGS};
 
 use crate::error::SuiteError;
 use crate::feature_set::FeatureSet;
@@ -26,6 +27,8 @@ pub(crate) struct SelectedFeatures {
     pub scenarios: usize,
     pub all_scenarios: usize,
     pub properties: BTreeSet<String>,
+    /// The hosts the selected scenarios name beyond the lab's own, for the lab to serve.
+    pub extra_hosts: ExtraHosts,
 }
 
 /// Which scenarios a run executes: those the user's tag expression selects, plus the controls
@@ -59,7 +62,7 @@ pub(crate) fn check_features(
     features: &FeatureSet,
     selection: &Selection,
 ) -> Result<SelectedFeatures, SuiteError> {
-    let steps = ConformanceWorld::collection();
+    let definitions = ConformanceWorld::collection();
     let mut problems = Vec::new();
     let mut selected = SelectedFeatures::default();
     for file in features.files() {
@@ -93,9 +96,17 @@ pub(crate) fn check_features(
                 .into_iter()
                 .chain(feature.background.as_ref())
                 .flat_map(|b| &b.steps);
-            for step in background.chain(&scenario.steps) {
-                check_step(&steps, step, &scenario.name, &shown, &mut problems);
-            }
+            let scenario_steps: Vec<&gherkin::Step> = background.chain(&scenario.steps).collect();
+            check_steps(
+                &ScenarioAt {
+                    shown: &shown,
+                    name: &scenario.name,
+                    steps: &scenario_steps,
+                },
+                &definitions,
+                &mut selected.extra_hosts,
+                &mut problems,
+            );
         }
     }
     problems.dedup();
@@ -139,31 +150,46 @@ fn parse_feature(path: &Path, shown: &str, problems: &mut Vec<String>) -> Option
     }
 }
 
-/// A step's host references must be ones a lab can serve, and it must match exactly one
-/// step definition.
-fn check_step(
-    steps: &cucumber::step::Collection<ConformanceWorld>,
-    step: &gherkin::Step,
-    scenario: &str,
-    shown: &str,
+/// One scenario's steps (its Background's first) and where it is, for the messages.
+struct ScenarioAt<'a> {
+    shown: &'a str,
+    name: &'a str,
+    steps: &'a [&'a gherkin::Step],
+}
+
+/// Checks the steps of one scenario: each has one definition, names hosts the lab can serve
+/// (collected into `extra_hosts` when beyond the lab's own), and asks for values and an order
+/// the lab can serve (`check_scenario_steps`).
+fn check_steps(
+    scenario: &ScenarioAt<'_>,
+    definitions: &cucumber::step::Collection<ConformanceWorld>,
+    extra_hosts: &mut ExtraHosts,
     problems: &mut Vec<String>,
 ) {
-    let line = step.position.line;
-    let text = format!("{}{}", step.keyword, step.value);
-    for reference in host_references(&step.value) {
-        if let Err(instead) = parse_host_reference(reference) {
-            problems.push(format!("{shown}:{line}: {instead}"));
-        }
+    let ScenarioAt { shown, name, steps } = scenario;
+    for (index, problem) in check_scenario_steps(steps.iter().map(|s| (s.ty, s.value.as_str()))) {
+        let line = steps[index].position.line;
+        problems.push(format!("{shown}:{line}: {problem} (in \"{name}\")"));
     }
-    match steps.find(step) {
-        Ok(Some(_)) => {}
-        Ok(None) => problems.push(format!(
-            "{shown}:{line}: no step definition matches `{}` (in \"{scenario}\")",
-            text.trim()
-        )),
-        Err(ambiguous) => problems.push(format!(
-            "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
-            text.trim()
-        )),
+    for step in *steps {
+        let line = step.position.line;
+        let text = format!("{}{}", step.keyword, step.value);
+        for reference in host_references(&step.value) {
+            match parse_host_reference(reference) {
+                Ok(parsed) => extra_hosts.add_reference(&parsed),
+                Err(instead) => problems.push(format!("{shown}:{line}: {instead}")),
+            }
+        }
+        match definitions.find(step) {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(format!(
+                "{shown}:{line}: no step definition matches `{}` (in \"{name}\")",
+                text.trim()
+            )),
+            Err(ambiguous) => problems.push(format!(
+                "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
+                text.trim()
+            )),
+        }
     }
 }

@@ -222,12 +222,8 @@ fn new_outcome(
         .iter()
         .flat_map(|b| &b.steps)
         .chain(&scenario.steps)
-        .flat_map(|step| quoted(&step.value))
-        .filter(|host| {
-            conformance_model::is_lab_host(host)
-                || host.starts_with("*.")
-                || host.starts_with("look-alike ")
-        })
+        .flat_map(|step| conformance_steps::host_references(&step.value))
+        .map(str::to_owned)
         .fold(Vec::new(), |mut hosts, host| {
             if !hosts.contains(&host) {
                 hosts.push(host);
@@ -259,14 +255,6 @@ fn new_outcome(
 }
 
 /// The `"…"` strings in a step's text.
-fn quoted(text: &str) -> Vec<String> {
-    text.split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
-}
-
 fn error_message(error: &event::StepError) -> String {
     match error {
         event::StepError::Panic(info) => panic_message(info),

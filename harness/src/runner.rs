@@ -163,7 +163,8 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     };
     let selected = check_features(&feature_set, &selection)?;
     let start = async {
-        if let Some(external) = options.external.clone() {
+        if let Some(mut external) = options.external.clone() {
+            external.side.extra_hosts = selected.extra_hosts.clone();
             if options.console != Console::Silent {
                 eprintln!(
                     "lab: external mode: proxy under test at {} ({} scenarios selected)",
@@ -204,6 +205,7 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
             backend: options.backend,
             policy,
             host_seed: options.host_seed,
+            extra_hosts: selected.extra_hosts.clone(),
         })
         .await
     };

@@ -52,6 +52,8 @@ pub struct LabOptions {
     /// The proxy to put under test (one of [`crate::BUNDLED_BACKENDS`]).
     pub backend: &'static dyn ProxyBackend,
     pub policy: Policy,
+    /// Hosts the run's features name beyond the lab's own: resolved and served too.
+    pub extra_hosts: conformance_model::ExtraHosts,
     /// Draw the host names from this seed (to compare two runs on the same names, or replay
     /// one); `None`: `PROXY_CONFORMANCE_HOST_SEED` when set, else a fresh seed.
     pub host_seed: Option<u64>,
@@ -64,6 +66,7 @@ impl LabOptions {
             backend: crate::default_backend(),
             policy,
             host_seed: None,
+            extra_hosts: Default::default(),
         }
     }
 }
@@ -125,7 +128,8 @@ impl Lab {
             .await
             .map_err(could_not_start)?;
 
-        let hosts = draw_hosts(options.host_seed).map_err(LabError::CouldNotStart)?;
+        let hosts =
+            draw_hosts(options.host_seed, &options.extra_hosts).map_err(LabError::CouldNotStart)?;
         let served_names = served_names(&hosts);
         let pki = LabPki::generate(&served_names).map_err(could_not_start)?;
         let servers = InProcessServers::start(&pki)

@@ -6,6 +6,9 @@
 //! (`windowsupdate.com.k3x9.example.net`, `k3x9windowsupdate.com`,
 //! `microsoft.com-k3x9.example.net`, `update.microsoft.com.k3x9.example`, `k3x9.microsoft.com`).
 //!
+//! The patterns and names a run's features add ([`ExtraHosts`]) are drawn the same way, after
+//! Microsoft's, so a seed replays the Windows Update names whatever the features add.
+//!
 //! Pure and seeded: the same seed gives the same names. Reports print the seed
 //! ([`DrawnHosts::seed`]) and the harness reads [`HOST_SEED_ENV`] (parsed by [`parse_seed`])
 //! to replay a failing run with the same names.
@@ -15,6 +18,7 @@ use std::collections::BTreeSet;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::extra_hosts::ExtraHosts;
 use crate::hosts::WINDOWS_UPDATE_HOSTS;
 
 /// Environment variable a run takes its host seed from (decimal or `0x` hex), to replay the
@@ -68,39 +72,33 @@ pub fn is_valid_host_name(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrawnHosts {
     seed: u64,
-    by_pattern: Vec<(&'static str, Vec<String>)>,
+    by_pattern: Vec<(String, Vec<String>)>,
     look_alikes: Vec<String>,
+    /// The features' own patterns, with their names, after Microsoft's.
+    extra_patterns: Vec<(String, Vec<String>)>,
+    /// The features' own exact names.
+    extra_names: Vec<String>,
 }
 
 impl DrawnHosts {
     /// Draws the names of a run from `seed`.
     pub fn draw(seed: u64) -> Self {
+        Self::draw_with(seed, &ExtraHosts::default())
+    }
+
+    /// Draws the names of a run from `seed`, with the patterns and names `extra` adds.
+    pub fn draw_with(seed: u64, extra: &ExtraHosts) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut taken = BTreeSet::new();
-        let mut by_pattern = Vec::new();
-        for host in WINDOWS_UPDATE_HOSTS {
-            let names = match host.pattern.strip_prefix("*.") {
-                None => vec![host.pattern.to_owned()],
-                Some(suffix) => [1, 2]
-                    .into_iter()
-                    .map(|depth| {
-                        draw_unique(
-                            &mut rng,
-                            &mut taken,
-                            |rng| {
-                                let mut labels: Vec<String> =
-                                    (0..depth).map(|_| label(rng)).collect();
-                                labels.push(suffix.to_owned());
-                                labels.join(".")
-                            },
-                            |name| belongs_to(host.pattern, name),
-                        )
-                    })
-                    .collect(),
-            };
-            taken.extend(names.iter().cloned());
-            by_pattern.push((host.pattern, names));
-        }
+        let by_pattern = WINDOWS_UPDATE_HOSTS
+            .iter()
+            .map(|host| {
+                let names = draw_for_pattern(&mut rng, &mut taken, host.pattern, |name| {
+                    belongs_to(host.pattern, name)
+                });
+                (host.pattern.to_owned(), names)
+            })
+            .collect();
         let look_alikes = LOOK_ALIKES
             .iter()
             .map(|shape| {
@@ -116,10 +114,21 @@ impl DrawnHosts {
                 )
             })
             .collect();
+        let extra_patterns = extra
+            .patterns()
+            .map(|pattern| {
+                let names = draw_for_pattern(&mut rng, &mut taken, pattern, |name| {
+                    belongs_to_extra(pattern, name)
+                });
+                (pattern.to_owned(), names)
+            })
+            .collect();
         Self {
             seed,
             by_pattern,
             look_alikes,
+            extra_patterns,
+            extra_names: extra.names().map(str::to_owned).collect(),
         }
     }
 
@@ -133,13 +142,27 @@ impl DrawnHosts {
     pub fn for_pattern(&self, pattern: &str) -> &[String] {
         self.by_pattern
             .iter()
+            .chain(&self.extra_patterns)
             .find(|(p, _)| p.eq_ignore_ascii_case(pattern))
             .map_or(&[], |(_, names)| names.as_slice())
     }
 
-    /// Every pattern with its names, in the order of [`WINDOWS_UPDATE_HOSTS`].
-    pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &[String])> {
-        self.by_pattern.iter().map(|(p, n)| (*p, n.as_slice()))
+    /// Every pattern with its names, in the order of [`WINDOWS_UPDATE_HOSTS`], then the
+    /// features' own patterns.
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.by_pattern
+            .iter()
+            .chain(&self.extra_patterns)
+            .map(|(p, n)| (p.as_str(), n.as_slice()))
+    }
+
+    /// The names the features add: drawn under their own patterns, and exact.
+    pub fn extra_names(&self) -> Vec<String> {
+        self.extra_patterns
+            .iter()
+            .flat_map(|(_, names)| names.iter().cloned())
+            .chain(self.extra_names.iter().cloned())
+            .collect()
     }
 
     /// Every drawn Windows Update name.
@@ -156,19 +179,19 @@ impl DrawnHosts {
         &self.look_alikes
     }
 
-    /// Every name the lab must resolve and serve this run: the Windows Update names, then
-    /// the look-alikes.
+    /// Every name the lab must resolve and serve this run: the Windows Update names, the
+    /// look-alikes, then the names the features add.
     pub fn all_names(&self) -> Vec<String> {
         let mut names = self.windows_update_names();
         names.extend(self.look_alikes.iter().cloned());
+        names.extend(self.extra_names());
         names
     }
 
     /// The suffixes of the wildcard patterns (`dl.delivery.mp.microsoft.com` for
     /// `*.dl.delivery.mp.microsoft.com`), for a DNS server answering any name under them.
     pub fn wildcard_suffixes(&self) -> Vec<String> {
-        self.by_pattern
-            .iter()
+        self.patterns()
             .filter_map(|(p, _)| p.strip_prefix("*.").map(str::to_owned))
             .collect()
     }
@@ -179,6 +202,45 @@ impl DrawnHosts {
     pub fn certificate_names(&self) -> Vec<String> {
         self.all_names()
     }
+}
+
+/// The names drawn for one pattern: the bare name of an exact pattern, one name one label deep
+/// and one two labels deep under a wildcard, each accepted by `keep`.
+fn draw_for_pattern(
+    rng: &mut StdRng,
+    taken: &mut BTreeSet<String>,
+    pattern: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let Some(suffix) = pattern.strip_prefix("*.") else {
+        taken.insert(pattern.to_owned());
+        return vec![pattern.to_owned()];
+    };
+    [1, 2]
+        .into_iter()
+        .map(|depth| {
+            draw_unique(
+                rng,
+                taken,
+                |rng| {
+                    let mut labels: Vec<String> = (0..depth).map(|_| label(rng)).collect();
+                    labels.push(suffix.to_owned());
+                    labels.join(".")
+                },
+                &keep,
+            )
+        })
+        .collect()
+}
+
+/// Whether `name`, drawn for a features' own `pattern`, falls under it and under no Windows
+/// Update pattern that does not contain the whole of `pattern` (a name drawn under
+/// `*.microsoft.com` must not happen to be an update host).
+fn belongs_to_extra(pattern: &str, name: &str) -> bool {
+    pattern_matches(pattern, name)
+        && WINDOWS_UPDATE_HOSTS
+            .iter()
+            .all(|wu| !pattern_matches(wu.pattern, name) || contains(wu.pattern, pattern))
 }
 
 /// Whether `name`, drawn for `pattern`, matches no documented pattern narrower than or
@@ -433,6 +495,40 @@ mod tests {
         assert!(hosts.for_pattern("*.nothing.example").is_empty());
         assert_eq!(hosts.patterns().count(), WINDOWS_UPDATE_HOSTS.len());
         assert_eq!(hosts.certificate_names(), hosts.all_names());
+    }
+
+    #[test]
+    fn the_features_own_patterns_and_names_are_drawn_after_microsofts() {
+        let mut extra = ExtraHosts::default();
+        extra.add_pattern("*.corp.example");
+        extra.add_pattern("*.microsoft.com");
+        extra.add_name("portal.corp.example");
+        for seed in 0..200 {
+            let plain = DrawnHosts::draw(seed);
+            let hosts = DrawnHosts::draw_with(seed, &extra);
+            assert_eq!(hosts.windows_update_names(), plain.windows_update_names());
+            assert_eq!(hosts.look_alikes(), plain.look_alikes());
+            let corp = hosts.for_pattern("*.corp.example");
+            assert_eq!(corp.len(), 2, "{corp:?}");
+            assert!(corp.iter().all(|n| pattern_matches("*.corp.example", n)));
+            for name in hosts.for_pattern("*.microsoft.com") {
+                assert!(!crate::hosts::is_update_host(name), "{name}");
+            }
+            let all = hosts.all_names();
+            assert!(all.contains(&"portal.corp.example".to_owned()));
+            assert!(corp.iter().all(|n| all.contains(n)));
+            let distinct: BTreeSet<&String> = all.iter().collect();
+            assert_eq!(distinct.len(), all.len());
+        }
+        let hosts = DrawnHosts::draw_with(1, &extra);
+        assert!(hosts
+            .wildcard_suffixes()
+            .contains(&"corp.example".to_owned()));
+        assert_eq!(hosts.patterns().count(), WINDOWS_UPDATE_HOSTS.len() + 2);
+        assert_ne!(
+            DrawnHosts::draw_with(1, &extra).for_pattern("*.corp.example"),
+            DrawnHosts::draw_with(2, &extra).for_pattern("*.corp.example")
+        );
     }
 
     #[test]

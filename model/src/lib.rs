@@ -6,6 +6,7 @@
 
 mod contract;
 mod draw;
+mod extra_hosts;
 mod host_reference;
 mod hosts;
 mod property;
@@ -19,7 +20,8 @@ pub use draw::{
     is_valid_host_name, look_alike_is_microsoft_owned, parse_seed, pattern_matches, DrawnHosts,
     HOST_SEED_ENV,
 };
-pub use host_reference::{parse_host_reference, HostReference};
+pub use extra_hosts::ExtraHosts;
+pub use host_reference::{parse_host_reference, HostReference, DEEP_SUFFIX};
 pub use hosts::{
     all_lab_host_names, is_lab_host, is_update_host, is_windows_update_host, HostPattern,
     CONTROL_HOSTS, WINDOWS_UPDATE_HOSTS,

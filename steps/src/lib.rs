@@ -7,6 +7,7 @@
 mod proof;
 
 mod agents;
+mod catalogue;
 mod categorize;
 mod client;
 mod dynamic_names;
@@ -19,10 +20,13 @@ mod parameters;
 mod proxy;
 mod ranges;
 mod redirects;
+mod scenario_check;
 mod tls;
 mod tunnel;
 mod world;
 
+pub use catalogue::{step_definitions, step_parameters, StepDefinition, StepParameter};
 pub use host_slots::host_references;
 pub use proof::{then_steps, unit_proofs, ProofError, ThenStep, UnitProof};
+pub use scenario_check::check_scenario_steps;
 pub use world::{with_lab, ConformanceWorld};

@@ -24,7 +24,10 @@ impl FromStr for Size {
             "GiB" => 1 << 30,
             other => return Err(format!("unknown unit {other}")),
         };
-        Ok(Self(number * factor))
+        number
+            .checked_mul(factor)
+            .map(Self)
+            .ok_or_else(|| format!("{s} is too large a size (at most 16 EiB)"))
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use lab_certs::{CertificateAuthority, LabPki};
 use mock_servers::{Categorizer, IcapRecorder, LabDns, ScriptedEndpoints, UpdateOrigin};
 
-use conformance_model::DrawnHosts;
+use conformance_model::{DrawnHosts, ExtraHosts};
 
 use crate::error::LabError;
 use crate::external::relay::PortRelay;
@@ -26,6 +26,8 @@ pub struct SideOptions {
     /// lab's host names are listed (`lab-names.txt`); created when missing.
     pub state_dir: PathBuf,
     pub ports: SidePorts,
+    /// Hosts the run's features name beyond the lab's own: resolved and served too.
+    pub extra_hosts: ExtraHosts,
 }
 
 /// The running harness side; everything stops when it is dropped.
@@ -52,9 +54,11 @@ impl std::fmt::Debug for HarnessSide {
 
 impl HarnessSide {
     /// Starts every service of the harness side at `options.expose`, for host names drawn
-    /// from `CONFORMANCE_HOST_SEED` when it is set (randomly otherwise).
+    /// from `CONFORMANCE_HOST_SEED` when it is set (randomly otherwise), with the features'
+    /// own hosts (`options.extra_hosts`).
     pub async fn start(options: &SideOptions) -> Result<Self, LabError> {
-        let hosts = crate::run_hosts::draw_hosts(None).map_err(LabError::Usage)?;
+        let hosts =
+            crate::run_hosts::draw_hosts(None, &options.extra_hosts).map_err(LabError::Usage)?;
         let failed = |e: anyhow::Error| LabError::CouldNotStart(format!("{e:#}"));
         let served_names = crate::run_hosts::served_names(&hosts);
         let origin_ca = kept_origin_ca(&options.state_dir)?;
