@@ -18,7 +18,7 @@ use cucumber::writer::{Coloring, Verbosity};
 use cucumber::{writer, World as _, WriterExt as _};
 
 use conformance_lab::display_path;
-use conformance_model::HOST_SEED_ENV;
+use conformance_model::{Property, HOST_SEED_ENV};
 use conformance_steps::{with_lab, ConformanceWorld};
 
 use crate::bundle::Bundle;
@@ -126,12 +126,53 @@ impl Default for SuiteOptions {
     }
 }
 
+/// The properties `backend` cannot police at all (it lacks the feature a policy would turn on).
+fn not_applicable(backend: &dyn ProxyBackend) -> Vec<Property> {
+    Property::ALL
+        .into_iter()
+        .filter(|p| !backend.polices().contains(p))
+        .collect()
+}
+
+/// The user's tag expression with the scenarios of `left_out` properties excluded.
+fn without_properties(tags: Option<&str>, left_out: &[Property]) -> Option<String> {
+    let exclusions: Vec<String> = left_out
+        .iter()
+        .map(|p| format!("not {}", p.tag()))
+        .collect();
+    match (tags, exclusions.is_empty()) {
+        (tags, true) => tags.map(str::to_owned),
+        (Some(tags), false) => Some(format!("({tags}) and {}", exclusions.join(" and "))),
+        (None, false) => Some(exclusions.join(" and ")),
+    }
+}
+
 /// Checks the features, starts a lab with the options' policy, runs the features against it,
 /// writes the reports and removes the lab.
 pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError> {
     let started = Instant::now();
     let interrupt = Interrupt::listen();
-    let filter = match &options.tags {
+    if let Some(expression) = &options.tags {
+        expression.parse::<TagOperation>().map_err(|e| {
+            SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
+        })?;
+    }
+    let unpoliceable = match options.external {
+        Some(_) => Vec::new(),
+        None => not_applicable(options.backend),
+    };
+    if !unpoliceable.is_empty() && options.console != Console::Silent {
+        eprintln!(
+            "lab: {} cannot police {}: not applicable, their scenarios are not run",
+            options.backend.name(),
+            unpoliceable
+                .iter()
+                .map(|p| p.tag())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let filter = match without_properties(options.tags.as_deref(), &unpoliceable) {
         Some(expression) => Some(expression.parse::<TagOperation>().map_err(|e| {
             SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
         })?),
@@ -632,4 +673,72 @@ impl RunStart {
 
 fn skip<T>(mut all: Vec<T>, first: usize) -> Vec<T> {
     all.split_off(first.min(all.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conformance_lab::{Policy, ProxySetup, StartFailure, StartedProxy, SQUID_5_7};
+
+    /// A proxy without an ICAP client or TLS interception.
+    #[derive(Debug)]
+    struct PlainProxy;
+
+    impl ProxyBackend for PlainProxy {
+        fn id(&self) -> &'static str {
+            "plain"
+        }
+        fn name(&self) -> &'static str {
+            "a plain proxy"
+        }
+        fn image(&self) -> &'static conformance_lab::DebianImage {
+            SQUID_5_7.image()
+        }
+        fn polices(&self) -> &'static [Property] {
+            &[Property::Auth, Property::Cache, Property::Range]
+        }
+        fn load_policy(&self, path: &std::path::Path) -> anyhow::Result<Policy> {
+            Policy::load(path)
+        }
+        fn start<'a>(
+            &'a self,
+            _setup: ProxySetup<'a>,
+        ) -> futures::future::BoxFuture<'a, Result<StartedProxy, StartFailure>> {
+            Box::pin(async {
+                Err(StartFailure::Failed(anyhow::anyhow!(
+                    "not started in tests"
+                )))
+            })
+        }
+        fn parse_log_line(&self, _line: &str) -> Option<conformance_lab::ProxyFact> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_scenarios_of_properties_a_backend_cannot_police_are_left_out() {
+        let left_out = not_applicable(&PlainProxy);
+        assert!(left_out.contains(&Property::Icap) && left_out.contains(&Property::Tls));
+        assert!(!left_out.contains(&Property::Auth));
+        let expression = without_properties(Some("@auth or @icap"), &left_out).unwrap();
+        assert!(
+            expression.starts_with("(@auth or @icap) and not @tls and not @icap"),
+            "{expression}"
+        );
+        assert!(expression.parse::<TagOperation>().is_ok(), "{expression}");
+        assert!(without_properties(None, &left_out)
+            .unwrap()
+            .parse::<TagOperation>()
+            .is_ok());
+    }
+
+    #[test]
+    fn squid_polices_every_property_so_the_users_expression_is_kept() {
+        assert!(not_applicable(&SQUID_5_7).is_empty());
+        assert_eq!(
+            without_properties(Some("@tls"), &not_applicable(&SQUID_5_7)).as_deref(),
+            Some("@tls")
+        );
+        assert_eq!(without_properties(None, &[]), None);
+    }
 }

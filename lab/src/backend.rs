@@ -1,9 +1,10 @@
 //! The proxy-backend seam: everything the lab needs to know about one kind of proxy it starts
-//! itself — its image, how a policy becomes its configuration (and which directives the lab
+//! itself — its image, how a policy becomes its configuration (refusing the directives the lab
 //! keeps for itself), how it is started and known to be ready, how its log becomes neutral
-//! [`ProxyFact`]s, which properties it can police at all, and its words for a remedy. A
-//! backend lives in one folder (Squid: `lab/src/squid/`) and is registered once in
-//! `lab/src/backends.rs`; nothing else in the lab names it.
+//! [`ProxyFact`]s, and which properties it can police at all. A backend lives in one folder
+//! (Squid: `lab/src/squid/`) and is registered once in `lab/src/backends.rs`; nothing else in
+//! the lab names it. The remedy words of each property (Squid's beside CPL's) are in the
+//! property's record (`model/src/property.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -29,13 +30,6 @@ pub trait ProxyBackend: Send + Sync + std::fmt::Debug {
     /// The image the proxy runs in, built from Debian packages on first use.
     fn image(&self) -> &'static DebianImage;
 
-    /// Directives of its configuration that the lab owns: a policy that sets one would unplug
-    /// the lab's instruments and is rejected, naming the line.
-    fn reserved_directives(&self) -> &'static [&'static str];
-
-    /// The log line that says the proxy accepts connections.
-    fn ready_line(&self) -> &'static str;
-
     /// The properties this proxy can police at all (it has the feature a policy could turn on
     /// for update traffic). A property outside this list is *not applicable* to the backend:
     /// its control could never hold, so it is neither judged nor failed.
@@ -43,11 +37,12 @@ pub trait ProxyBackend: Send + Sync + std::fmt::Debug {
         &Property::ALL
     }
 
-    /// Reads a policy the user wrote for this proxy, refusing what breaks the lab contract.
+    /// Reads a policy the user wrote for this proxy, refusing what breaks the lab contract (a
+    /// directive the lab owns, which would unplug its instruments, named at its line).
     fn load_policy(&self, path: &Path) -> anyhow::Result<Policy>;
 
     /// Writes the configuration (lab preamble + policy), starts the proxy on the lab's network
-    /// and waits until it accepts connections; a configuration the proxy refuses is
+    /// and waits until it accepts connections (its ready line); a configuration the proxy refuses is
     /// [`StartFailure::PolicyRejected`] in the proxy's own words, at the user's line.
     fn start<'a>(
         &'a self,
@@ -57,10 +52,6 @@ pub trait ProxyBackend: Send + Sync + std::fmt::Debug {
     /// The facts of one line of the proxy's access log, `None` for a line that is not a
     /// request (a header, a blank line).
     fn parse_log_line(&self, line: &str) -> Option<ProxyFact>;
-
-    /// What to change in a policy for this proxy so that update traffic keeps `property`, in
-    /// the proxy's configuration language; `None` when it has no words for it.
-    fn remedy(&self, property: Property) -> Option<&'static str>;
 }
 
 /// What the lab hands a backend to start its proxy with: the lab's network, PKI, relay, the

@@ -19,8 +19,6 @@ use std::path::Path;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 
-use conformance_model::Property;
-
 use crate::backend::{ProxyBackend, ProxySetup, StartFailure, StartedProxy};
 use crate::facts::ProxyFact;
 use crate::image::DebianImage;
@@ -46,14 +44,6 @@ impl ProxyBackend for Squid {
         self.image
     }
 
-    fn reserved_directives(&self) -> &'static [&'static str] {
-        policy::LAB_OWNED
-    }
-
-    fn ready_line(&self) -> &'static str {
-        container::READY_LINE
-    }
-
     fn load_policy(&self, path: &Path) -> anyhow::Result<Policy> {
         Policy::load(path)
     }
@@ -68,10 +58,5 @@ impl ProxyBackend for Squid {
     fn parse_log_line(&self, line: &str) -> Option<ProxyFact> {
         let line = AccessLogLine::parse(line)?;
         Some(line.facts())
-    }
-
-    /// Squid's words are kept in the property's record, beside CPL's.
-    fn remedy(&self, property: Property) -> Option<&'static str> {
-        property.record().remedy.squid
     }
 }
