@@ -152,106 +152,9 @@ fn without_properties(tags: Option<&str>, left_out: &[Property]) -> Option<Strin
 pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError> {
     let started = Instant::now();
     let interrupt = Interrupt::listen();
-    if let Some(expression) = &options.tags {
-        expression.parse::<TagOperation>().map_err(|e| {
-            SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
-        })?;
-    }
-    let unpoliceable = match options.external {
-        Some(_) => Vec::new(),
-        None => not_applicable(options.backend),
-    };
-    if !unpoliceable.is_empty() && options.console != Console::Silent {
-        eprintln!(
-            "lab: {} cannot police {}: not applicable, their scenarios are not run",
-            options.backend.name(),
-            unpoliceable
-                .iter()
-                .map(|p| p.tag())
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
-    let filter = match without_properties(options.tags.as_deref(), &unpoliceable) {
-        Some(expression) => Some(expression.parse::<TagOperation>().map_err(|e| {
-            SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}"))
-        })?),
-        None => None,
-    };
-    let user_selection = Selection {
-        filter,
-        controls_of: Default::default(),
-    };
-    let feature_set = FeatureSet::new(
-        &options.features,
-        &options.also_features,
-        options.controls_from.as_deref(),
-    )?;
-    let chosen = check_features(&feature_set, &user_selection)?;
-    if chosen.scenarios == 0 {
-        return Err(SuiteError::Usage(match &options.tags {
-            Some(tags) => format!(
-                "the tag expression {tags:?} selects none of the {} scenarios in {}",
-                chosen.all_scenarios,
-                display_path(&options.features)
-            ),
-            None => format!("no scenarios in {}", display_path(&options.features)),
-        }));
-    }
-    let selection = Selection {
-        controls_of: chosen.properties.clone(),
-        ..user_selection
-    };
-    let selected = check_features(&feature_set, &selection)?;
-    let start = async {
-        if let Some(mut external) = options.external.clone() {
-            external.side.extra_hosts = selected.extra_hosts.clone();
-            if options.console != Console::Silent {
-                eprintln!(
-                    "lab: external mode: proxy under test at {} ({} scenarios selected)",
-                    external.proxy_url, selected.scenarios
-                );
-            }
-            let console = options.console;
-            return Lab::start_external(external, move |setup| {
-                if console != Console::Silent {
-                    eprintln!("{setup}");
-                }
-            })
-            .await;
-        }
-        let policy = match &options.whole {
-            Some(whole) => Policy::load_whole(&options.policy, whole).map_err(|e| {
-                LabError::PolicyRejected(format!(
-                    "the configuration cannot be mapped onto the lab: {e}"
-                ))
-            })?,
-            None => options
-                .backend
-                .load_policy(&options.policy)
-                .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?,
-        };
-        if let (Some(whole), true) = (policy.whole(), options.console != Console::Silent) {
-            eprint!("{}", whole.table());
-        }
-        if options.console == Console::Progress {
-            eprintln!(
-                "lab: starting {} (policy {}, {} scenarios selected)",
-                options.backend.name(),
-                display_path(&options.policy),
-                selected.scenarios
-            );
-        }
-        Lab::start(LabOptions {
-            backend: options.backend,
-            policy,
-            host_seed: options.host_seed,
-            extra_hosts: selected.extra_hosts.clone(),
-        })
-        .await
-    };
+    let (feature_set, selection, selected) = select_features(&options)?;
     let lab = tokio::select! {
-        lab = start => lab.map_err(|error| match error {
+        lab = start_lab(&options, &selected) => lab.map_err(|error| match error {
             LabError::PolicyRejected(message) => SuiteError::Rejected(message),
             LabError::CouldNotStart(message) => SuiteError::Lab(format!("the lab could not start: {message}")),
             LabError::Usage(message) => SuiteError::Usage(message),
@@ -262,68 +165,15 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
         signal = interrupt.wait() => return Err(SuiteError::Interrupted(signal)),
     };
     let lab_start = started.elapsed();
-    if options.console == Console::Progress {
-        eprintln!(
-            "lab: ready in {:.1} s, proxy under test at {}",
-            lab_start.as_secs_f64(),
-            lab.proxy_url()
-        );
-        eprintln!(
-            "lab: host names drawn with seed {seed:#x} (replay: {HOST_SEED_ENV}={seed:#x}), e.g. {}",
-            lab.hosts()
-                .for_pattern("*.dl.delivery.mp.microsoft.com")
-                .join(", "),
-            seed = lab.hosts().seed()
-        );
-    }
-    let mut drawn_hosts: Vec<(String, Vec<String>)> = lab
-        .hosts()
-        .patterns()
-        .filter(|(pattern, _)| pattern.starts_with("*."))
-        .map(|(pattern, names)| (pattern.to_owned(), names.to_vec()))
-        .collect();
-    drawn_hosts.push(("look-alikes".to_owned(), lab.hosts().look_alikes().to_vec()));
+    announce_ready(&options, &lab, lab_start);
+    let drawn_hosts = drawn_hosts_of(&lab);
     let host_seed = lab.hosts().seed();
     let lab = Arc::new(lab);
     let health = lab.health();
     let ready_at = SystemTime::now();
-    // Says so the moment the lab breaks: the run goes on only to let running scenarios end.
-    let announce = (options.console != Console::Silent).then(|| {
-        let health = health.clone();
-        tokio::spawn(async move {
-            health.broken().await;
-            if let Some(fault) = health.first_fault() {
-                eprintln!(
-                    "lab: FAULT: {fault} — scenarios running now or later are not judged; \
-                     none is started any more"
-                );
-            }
-        })
-    });
+    let announce = announce_faults(&options, &health);
     let outcome = tokio::select! {
-        outcome = async {
-            let roots = lab.proxy_endpoint().trusted_roots;
-            let baseline = conformance_client::measure_own_ja4(lab.origin(), &roots).await.map_err(|e| {
-                SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
-            })?;
-            let start = RunStart::now(&lab);
-            let records = Arc::new(Mutex::new(Vec::new()));
-            let recorded = with_lab(
-                lab.clone(),
-                Some(baseline),
-                execute(
-                    &options,
-                    &feature_set,
-                    selection,
-                    &selected,
-                    records.clone(),
-                    health.clone(),
-                ),
-            )
-            .await?;
-            let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
-            Ok((recorded, start.evidence(&lab, records)))
-        } => outcome,
+        outcome = run_scenarios(&options, &lab, &feature_set, selection, &selected, &health) => outcome,
         signal = interrupt.wait() => Err(SuiteError::Interrupted(signal)),
     };
     if let Some(announce) = announce {
@@ -354,6 +204,200 @@ pub async fn run_suite(options: SuiteOptions) -> Result<SuiteReport, SuiteError>
     }
     lab.shutdown().await;
     report
+}
+
+/// The features to run and what they select: the user's tag expression (without the
+/// properties the backend cannot police), then the controls of every property it selects.
+/// Every problem is found here, before any lab starts.
+fn select_features(
+    options: &SuiteOptions,
+) -> Result<(FeatureSet, Selection, SelectedFeatures), SuiteError> {
+    let parse = |expression: &str| {
+        expression
+            .parse::<TagOperation>()
+            .map_err(|e| SuiteError::Usage(format!("invalid tag expression {expression:?}: {e}")))
+    };
+    if let Some(expression) = &options.tags {
+        parse(expression)?;
+    }
+    let unpoliceable = match options.external {
+        Some(_) => Vec::new(),
+        None => not_applicable(options.backend),
+    };
+    if !unpoliceable.is_empty() && options.console != Console::Silent {
+        eprintln!(
+            "lab: {} cannot police {}: not applicable, their scenarios are not run",
+            options.backend.name(),
+            unpoliceable
+                .iter()
+                .map(|p| p.tag())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let user_selection = Selection {
+        filter: without_properties(options.tags.as_deref(), &unpoliceable)
+            .map(|expression| parse(&expression))
+            .transpose()?,
+        controls_of: Default::default(),
+    };
+    let feature_set = FeatureSet::new(
+        &options.features,
+        &options.also_features,
+        options.controls_from.as_deref(),
+    )?;
+    let chosen = check_features(&feature_set, &user_selection)?;
+    if chosen.scenarios == 0 {
+        return Err(SuiteError::Usage(match &options.tags {
+            Some(tags) => format!(
+                "the tag expression {tags:?} selects none of the {} scenarios in {}",
+                chosen.all_scenarios,
+                display_path(&options.features)
+            ),
+            None => format!("no scenarios in {}", display_path(&options.features)),
+        }));
+    }
+    let selection = Selection {
+        controls_of: chosen.properties.clone(),
+        ..user_selection
+    };
+    let selected = check_features(&feature_set, &selection)?;
+    Ok((feature_set, selection, selected))
+}
+
+/// Starts the lab the options ask for: a proxy the harness did not start (external mode), or
+/// the backend with the policy (a fragment, or a whole configuration mapped onto the lab).
+async fn start_lab(options: &SuiteOptions, selected: &SelectedFeatures) -> Result<Lab, LabError> {
+    if let Some(mut external) = options.external.clone() {
+        external.side.extra_hosts = selected.extra_hosts.clone();
+        if options.console != Console::Silent {
+            eprintln!(
+                "lab: external mode: proxy under test at {} ({} scenarios selected)",
+                external.proxy_url, selected.scenarios
+            );
+        }
+        let console = options.console;
+        return Lab::start_external(external, move |setup| {
+            if console != Console::Silent {
+                eprintln!("{setup}");
+            }
+        })
+        .await;
+    }
+    let policy = match &options.whole {
+        Some(whole) => Policy::load_whole(&options.policy, whole).map_err(|e| {
+            LabError::PolicyRejected(format!(
+                "the configuration cannot be mapped onto the lab: {e}"
+            ))
+        })?,
+        None => options
+            .backend
+            .load_policy(&options.policy)
+            .map_err(|e| LabError::PolicyRejected(format!("{e:#}")))?,
+    };
+    if let (Some(whole), true) = (policy.whole(), options.console != Console::Silent) {
+        eprint!("{}", whole.table());
+    }
+    if options.console == Console::Progress {
+        eprintln!(
+            "lab: starting {} (policy {}, {} scenarios selected)",
+            options.backend.name(),
+            display_path(&options.policy),
+            selected.scenarios
+        );
+    }
+    Lab::start(LabOptions {
+        backend: options.backend,
+        policy,
+        host_seed: options.host_seed,
+        extra_hosts: selected.extra_hosts.clone(),
+    })
+    .await
+}
+
+/// Says the lab is ready, where the proxy is and how to replay the names drawn.
+fn announce_ready(options: &SuiteOptions, lab: &Lab, lab_start: std::time::Duration) {
+    if options.console != Console::Progress {
+        return;
+    }
+    eprintln!(
+        "lab: ready in {:.1} s, proxy under test at {}",
+        lab_start.as_secs_f64(),
+        lab.proxy_url()
+    );
+    eprintln!(
+        "lab: host names drawn with seed {seed:#x} (replay: {HOST_SEED_ENV}={seed:#x}), e.g. {}",
+        lab.hosts()
+            .for_pattern("*.dl.delivery.mp.microsoft.com")
+            .join(", "),
+        seed = lab.hosts().seed()
+    );
+}
+
+/// Each wildcard pattern with the names drawn under it, then the look-alikes.
+fn drawn_hosts_of(lab: &Lab) -> Vec<(String, Vec<String>)> {
+    let mut drawn_hosts: Vec<(String, Vec<String>)> = lab
+        .hosts()
+        .patterns()
+        .filter(|(pattern, _)| pattern.starts_with("*."))
+        .map(|(pattern, names)| (pattern.to_owned(), names.to_vec()))
+        .collect();
+    drawn_hosts.push(("look-alikes".to_owned(), lab.hosts().look_alikes().to_vec()));
+    drawn_hosts
+}
+
+/// Says so the moment the lab breaks: the run goes on only to let running scenarios end.
+fn announce_faults(
+    options: &SuiteOptions,
+    health: &Arc<LabHealth>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    (options.console != Console::Silent).then(|| {
+        let health = health.clone();
+        tokio::spawn(async move {
+            health.broken().await;
+            if let Some(fault) = health.first_fault() {
+                eprintln!(
+                    "lab: FAULT: {fault} — scenarios running now or later are not judged; \
+                     none is started any more"
+                );
+            }
+        })
+    })
+}
+
+/// Measures the client's own TLS fingerprint, runs the selected scenarios against the lab and
+/// takes the run's evidence (what the journals gained since the scenarios began).
+async fn run_scenarios(
+    options: &SuiteOptions,
+    lab: &Arc<Lab>,
+    feature_set: &FeatureSet,
+    selection: Selection,
+    selected: &SelectedFeatures,
+    health: &Arc<LabHealth>,
+) -> Result<(Recorded, RunEvidence), SuiteError> {
+    let roots = lab.proxy_endpoint().trusted_roots;
+    let baseline = conformance_client::measure_own_ja4(lab.origin(), &roots)
+        .await
+        .map_err(|e| {
+            SuiteError::Lab(format!("measuring the client's own TLS fingerprint: {e:#}"))
+        })?;
+    let start = RunStart::now(lab);
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let recorded = with_lab(
+        lab.clone(),
+        Some(baseline),
+        execute(
+            options,
+            feature_set,
+            selection,
+            selected,
+            records.clone(),
+            health.clone(),
+        ),
+    )
+    .await?;
+    let records = std::mem::take(&mut *records.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok((recorded, start.evidence(lab, records)))
 }
 
 /// What the runner knows about the run besides the scenarios' outcomes and evidence.

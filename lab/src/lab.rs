@@ -150,22 +150,8 @@ impl Lab {
         let endpoint = ready_endpoint(&pki, proxy_port, network_address, &health).await?;
         let proxy_log = ProxyLog::new(log_dir.path().join(access_log), backend);
         keep_or_adopt_logs(log_dir, &mut resources);
-        let watched = Watched {
-            containers: Some((engine.client().clone(), watched_containers)),
-            origin_http: local(servers.origin.http_port()),
-            icap: local(servers.icap.port()),
-            categorizer: local(servers.categorizer.port()),
-            external_proxy: None,
-            dns: None,
-        };
-        let watch = watch_with_injection(
-            watched,
-            &health,
-            injected,
-            &servers.origin,
-            &servers.icap,
-            &servers.categorizer,
-        );
+        let containers = (engine.client().clone(), watched_containers);
+        let watch = watch_bundled(containers, &servers, &health, injected);
         let interception_ca = Some(InterceptionCa {
             certificates: vec![pki.interception_ca.cert_der().clone()],
             common_name: pki.interception_ca.common_name().to_owned(),
@@ -585,6 +571,31 @@ impl Removal {
         }
         self.containers.into_iter().for_each(std::mem::forget);
     }
+}
+
+/// Watches the bundled lab's containers and in-process servers while the run lasts.
+fn watch_bundled(
+    containers: (Docker, Vec<(String, LabComponent)>),
+    servers: &InProcessServers,
+    health: &Arc<LabHealth>,
+    injected: Option<(InjectedFault, Duration)>,
+) -> LabWatch {
+    let watched = Watched {
+        containers: Some(containers),
+        origin_http: local(servers.origin.http_port()),
+        icap: local(servers.icap.port()),
+        categorizer: local(servers.categorizer.port()),
+        external_proxy: None,
+        dns: None,
+    };
+    watch_with_injection(
+        watched,
+        health,
+        injected,
+        &servers.origin,
+        &servers.icap,
+        &servers.categorizer,
+    )
 }
 
 /// What starting the relay and the proxy left in the lab.

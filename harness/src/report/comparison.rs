@@ -214,36 +214,7 @@ pub fn html(comparison: &Comparison) -> String {
         );
     }
     page.push_str("</table><h2>Scenarios that changed</h2>");
-    let changes = comparison.scenario_changes();
-    if changes.is_empty() {
-        let _ = write!(
-            page,
-            "<p>None: all {} scenarios have the same outcome.</p>",
-            comparison.unchanged_scenarios()
-        );
-    } else {
-        let _ = write!(
-            page,
-            "<table><tr><th>scenario</th><th>{}</th><th>{}</th><th>change</th><th>why it fails now</th></tr>",
-            escape(first),
-            escape(second)
-        );
-        for change in &changes {
-            let _ = write!(
-                page,
-                "<tr class=\"{}\"><td>{}:{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                movement_word(change.movement).replace(' ', "-"),
-                escape(&change.feature),
-                change.line,
-                escape(&change.scenario),
-                outcome_word(change.before),
-                outcome_word(change.after),
-                movement_word(change.movement),
-                escape(change.why.as_deref().unwrap_or(""))
-            );
-        }
-        page.push_str("</table>");
-    }
+    page.push_str(&scenarios_table(comparison));
     let (gained, lost) = comparison.violations();
     for (words, findings) in [
         ("Run-wide violations gained", gained),
@@ -284,6 +255,43 @@ pub fn html(comparison: &Comparison) -> String {
         );
     }
     page.push_str("</div></body></html>");
+    page
+}
+
+/// The scenarios that moved, newly failing first, or one line saying none did.
+fn scenarios_table(comparison: &Comparison) -> String {
+    let (first, second) = (&comparison.first.role, &comparison.second.role);
+    let mut page = String::new();
+    let changes = comparison.scenario_changes();
+    if changes.is_empty() {
+        let _ = write!(
+            page,
+            "<p>None: all {} scenarios have the same outcome.</p>",
+            comparison.unchanged_scenarios()
+        );
+    } else {
+        let _ = write!(
+            page,
+            "<table><tr><th>scenario</th><th>{}</th><th>{}</th><th>change</th><th>why it fails now</th></tr>",
+            escape(first),
+            escape(second)
+        );
+        for change in &changes {
+            let _ = write!(
+                page,
+                "<tr class=\"{}\"><td>{}:{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                movement_word(change.movement).replace(' ', "-"),
+                escape(&change.feature),
+                change.line,
+                escape(&change.scenario),
+                outcome_word(change.before),
+                outcome_word(change.after),
+                movement_word(change.movement),
+                escape(change.why.as_deref().unwrap_or(""))
+            );
+        }
+        page.push_str("</table>");
+    }
     page
 }
 
