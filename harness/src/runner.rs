@@ -500,6 +500,28 @@ fn publish(options: &SuiteOptions, report: &SuiteReport) -> Result<(), SuiteErro
     Ok(())
 }
 
+/// What the run-wide invariants keep of a finished scenario: where it is, its token, what its
+/// clients did and how it was judged.
+fn scenario_record(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    world: &ConformanceWorld,
+    passed: bool,
+) -> ScenarioRecord {
+    ScenarioRecord {
+        feature: feature.path.as_ref().map_or_else(
+            || feature.name.clone(),
+            |p| conformance_lab::display_path(p),
+        ),
+        line: scenario.position.line,
+        token: world.token().to_owned(),
+        exchanges: world.exchanges().to_vec(),
+        raw_tunnel: world.raw_tunnel().cloned(),
+        judging: world.judging(),
+        blinded: (!passed).then(|| world.blinded()).flatten(),
+    }
+}
+
 async fn execute(
     options: &SuiteOptions,
     feature_set: &FeatureSet,
@@ -558,18 +580,7 @@ async fn execute(
                 records
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push(ScenarioRecord {
-                        feature: feature.path.as_ref().map_or_else(
-                            || feature.name.clone(),
-                            |p| conformance_lab::display_path(p),
-                        ),
-                        line: scenario.position.line,
-                        token: world.token().to_owned(),
-                        exchanges: world.exchanges().to_vec(),
-                        raw_tunnel: world.raw_tunnel().cloned(),
-                        judging: world.judging(),
-                        blinded: (!passed).then(|| world.blinded()).flatten(),
-                    });
+                    .push(scenario_record(feature, scenario, world, passed));
             }
             Box::pin(async move {
                 if let Some(unjudged) = unjudged {
@@ -596,6 +607,38 @@ async fn execute(
 }
 
 /// The report's "vantage points" section: how each vantage point was used by this run.
+/// How the run used the proxy's log.
+fn proxy_log_use(lab: &Lab) -> String {
+    let ledger = lab.vantages();
+    if lab.proxy_log().is_some() {
+        format!(
+            "judged: {} check(s) read the {} log as neutral facts",
+            ledger.judged_count(Vantage::ProxyLog),
+            lab.proxy_name()
+        )
+    } else {
+        let skipped = ledger.unobservable_count(Vantage::ProxyLog);
+        format!(
+            "never read (the proxy is external, its log is its own): {skipped} check(s) judged \
+             without their proxy-log part; steps that need only the proxy log are not observable \
+             and their scenarios are judged by their client and origin steps"
+        )
+    }
+}
+
+/// Which CA an intercepted certificate is recognised by.
+fn interception_ca_words(lab: &Lab) -> String {
+    match (lab.mode(), lab.interception_ca_name()) {
+        (LabMode::Bundled, _) => "the lab's interception CA".to_owned(),
+        (LabMode::External, Some(name)) => {
+            format!("the proxy's CA given with --proxy-ca (CN={name})")
+        }
+        (LabMode::External, None) => {
+            "no --proxy-ca: an intercepted certificate cannot be told from any other".to_owned()
+        }
+    }
+}
+
 fn vantage_points(lab: &Lab) -> VantagePoints {
     let ledger = lab.vantages();
     let external = lab.mode() == LabMode::External;
@@ -627,29 +670,8 @@ fn vantage_points(lab: &Lab) -> VantagePoints {
             format!("judged ({calls} {what} in the run)")
         }
     };
-    let proxy_log = if let Some(_log) = lab.proxy_log() {
-        format!(
-            "judged: {} check(s) read the {} log as neutral facts",
-            ledger.judged_count(Vantage::ProxyLog),
-            lab.proxy_name()
-        )
-    } else {
-        let skipped = ledger.unobservable_count(Vantage::ProxyLog);
-        format!(
-            "never read (the proxy is external, its log is its own): {skipped} check(s) judged \
-             without their proxy-log part; steps that need only the proxy log are not observable \
-             and their scenarios are judged by their client and origin steps"
-        )
-    };
-    let interception = match (lab.mode(), lab.interception_ca_name()) {
-        (LabMode::Bundled, _) => "the lab's interception CA".to_owned(),
-        (LabMode::External, Some(name)) => {
-            format!("the proxy's CA given with --proxy-ca (CN={name})")
-        }
-        (LabMode::External, None) => {
-            "no --proxy-ca: an intercepted certificate cannot be told from any other".to_owned()
-        }
-    };
+    let proxy_log = proxy_log_use(lab);
+    let interception = interception_ca_words(lab);
     VantagePoints {
         mode,
         points: vec![
