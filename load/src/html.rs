@@ -63,13 +63,9 @@ pub(crate) fn render(report: &LoadReport) -> String {
 /// How one table cell is written from a run.
 type Cell = Box<dyn Fn(&PolicyRun) -> String>;
 
-fn table(report: &LoadReport) -> String {
-    let mut html = String::from("<table><tr><th>measure</th>");
-    for run in &report.runs {
-        let _ = write!(html, "<th>{}</th>", escape(&run.policy));
-    }
-    html.push_str("</tr>\n");
-    let rows: Vec<(&str, Cell)> = vec![
+/// Who ran and how it ended.
+fn fleet_rows() -> Vec<(&'static str, Cell)> {
+    vec![
         ("workers", Box::new(|r| r.workers.to_string())),
         (
             "machines (DO / BITS)",
@@ -101,6 +97,12 @@ fn table(report: &LoadReport) -> String {
             }),
         ),
         ("unfinished", Box::new(|r| r.clients.unfinished.to_string())),
+    ]
+}
+
+/// What went over the wire: timings, volumes, amplification.
+fn traffic_rows() -> Vec<(&'static str, Cell)> {
+    vec![
         (
             "download p50 / p95 / p99 (ms)",
             Box::new(|r| {
@@ -143,6 +145,12 @@ fn table(report: &LoadReport) -> String {
             "requests: clients / origins",
             Box::new(|r| format!("{} / {}", r.client_requests, r.origin_requests)),
         ),
+    ]
+}
+
+/// What the proxy did that a bypass turns off, and what the run cost.
+fn cost_rows() -> Vec<(&'static str, Cell)> {
+    vec![
         (
             "ICAP calls / bytes scanned (MiB)",
             Box::new(|r| {
@@ -169,7 +177,7 @@ fn table(report: &LoadReport) -> String {
                 r.policing.bumped_connections.map_or_else(
                     || {
                         "<span title=\"the proxy's log is not read (external proxy)\">\
-                         not observable</span>"
+                     not observable</span>"
                             .to_owned()
                     },
                     |n| flagged(n, n.to_string()),
@@ -208,7 +216,19 @@ fn table(report: &LoadReport) -> String {
             }),
         ),
         ("duration (s)", Box::new(|r| format!("{:.1}", r.duration_s))),
-    ];
+    ]
+}
+
+fn table(report: &LoadReport) -> String {
+    let mut html = String::from("<table><tr><th>measure</th>");
+    for run in &report.runs {
+        let _ = write!(html, "<th>{}</th>", escape(&run.policy));
+    }
+    html.push_str("</tr>\n");
+    let rows = fleet_rows()
+        .into_iter()
+        .chain(traffic_rows())
+        .chain(cost_rows());
     for (name, cell) in rows {
         let _ = write!(html, "<tr><td>{name}</td>");
         for run in &report.runs {
