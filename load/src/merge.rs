@@ -53,19 +53,8 @@ pub fn merge(reports: Vec<LoadReport>) -> LoadReport {
     }
 }
 
-fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
-    let mut merged = runs[0].clone();
-    if runs.len() == 1 {
-        return merged;
-    }
-    let start = runs.iter().map(|r| r.started_unix_ms).min().unwrap_or(0);
-    let end_ms = runs
-        .iter()
-        .map(|r| r.started_unix_ms + (r.duration_s * 1000.0) as u64)
-        .max()
-        .unwrap_or(start);
-    let mut histogram: Option<Histogram<u64>> = None;
-    let mut failures = BTreeMap::new();
+/// Sets every figure the workers' runs add up to zero, before they are summed.
+fn zero_the_sums(merged: &mut PolicyRun) {
     merged.workers = 0;
     merged.clients = Default::default();
     merged.fleet.clients = 0;
@@ -79,6 +68,22 @@ fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
     merged.shared_files = Default::default();
     merged.harness_cost = ResourceCost::default();
     merged.policing = Policing::default();
+}
+
+fn merge_runs(runs: Vec<PolicyRun>) -> PolicyRun {
+    let mut merged = runs[0].clone();
+    if runs.len() == 1 {
+        return merged;
+    }
+    let start = runs.iter().map(|r| r.started_unix_ms).min().unwrap_or(0);
+    let end_ms = runs
+        .iter()
+        .map(|r| r.started_unix_ms + (r.duration_s * 1000.0) as u64)
+        .max()
+        .unwrap_or(start);
+    let mut histogram: Option<Histogram<u64>> = None;
+    let mut failures = BTreeMap::new();
+    zero_the_sums(&mut merged);
     let mut proxy_cost: Option<ResourceCost> = None;
     for run in &runs {
         merged.workers += run.workers;

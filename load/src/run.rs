@@ -339,9 +339,7 @@ async fn run_fleet(
     let harness_before = process_stats::sample();
     let meter = Arc::new(Meter::new());
     let context = Arc::new(fleet_context(target, options, meter.clone()));
-    let started_unix_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let started_unix_ms = unix_ms_now();
     let policing = PolicingStart::now(lab);
     let start = Instant::now();
     let machines = spawn_machines(&plan, &context, options, start);
@@ -372,6 +370,7 @@ async fn run_fleet(
     let duration = fleet_ended.duration_since(start);
     let reading = meter.read();
     let histogram = meter.latencies();
+    let (per_client_files, shared_files) = flows(&reading, &origin);
     Ok(PolicyRun {
         policy: label.to_owned(),
         proxy: proxy_name.to_owned(),
@@ -392,11 +391,8 @@ async fn run_fleet(
         amplification: amplification(origin.bytes, reading.delivered),
         client_requests: reading.requests,
         origin_requests: origin.requests,
-        per_client_files: Flow::new(
-            reading.delivered - reading.delivered_shared,
-            origin.bytes - origin.shared_bytes,
-        ),
-        shared_files: Flow::new(reading.delivered_shared, origin.shared_bytes),
+        per_client_files,
+        shared_files,
         throughput_mib_s: reading.delivered as f64 / MIB as f64 / duration.as_secs_f64().max(1e-3),
         proxy_cost,
         proxy_cost_unobservable: cost_unobservable,
@@ -498,6 +494,24 @@ async fn sample_until_done(
 
 /// The origins' totals once they stop growing (bounded by `SETTLE_LIMIT`): they may still be
 /// sending what a widening proxy asked for after the last machine ended.
+/// Milliseconds since the Unix epoch, now.
+fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What the clients received and the origins sent, for per-client files and shared ones.
+fn flows(reading: &crate::meter::Reading, origin: &OriginTotals) -> (Flow, Flow) {
+    (
+        Flow::new(
+            reading.delivered - reading.delivered_shared,
+            origin.bytes - origin.shared_bytes,
+        ),
+        Flow::new(reading.delivered_shared, origin.shared_bytes),
+    )
+}
+
 async fn settled_origin_totals(lab: &Lab, plan: &FleetPlan) -> OriginTotals {
     let mut origin = origin_totals(lab.origin().journal(), plan);
     let settle_deadline = Instant::now() + SETTLE_LIMIT;
