@@ -500,6 +500,15 @@ fn publish(options: &SuiteOptions, report: &SuiteReport) -> Result<(), SuiteErro
     Ok(())
 }
 
+/// The recorder's progress lines, and where cucumber's own step output goes.
+fn console_outputs(console: Console) -> (Progress, Box<dyn Write>) {
+    match console {
+        Console::Progress => (Progress::Lines, Box::new(std::io::sink())),
+        Console::Steps => (Progress::Silent, Box::new(std::io::stdout())),
+        Console::Silent => (Progress::Silent, Box::new(std::io::sink())),
+    }
+}
+
 /// What the run-wide invariants keep of a finished scenario: where it is, its token, what its
 /// clients did and how it was judged.
 fn scenario_record(
@@ -532,14 +541,7 @@ async fn execute(
 ) -> Result<Recorded, SuiteError> {
     let recorded = Arc::new(Mutex::new(Recorded::default()));
     let records = scenario_records.clone();
-    let progress = match options.console {
-        Console::Progress => Progress::Lines,
-        Console::Steps | Console::Silent => Progress::Silent,
-    };
-    let console: Box<dyn Write> = match options.console {
-        Console::Steps => Box::new(std::io::stdout()),
-        Console::Progress | Console::Silent => Box::new(std::io::sink()),
-    };
+    let (progress, console) = console_outputs(options.console);
     let json = report_file(options.cucumber_json.as_ref())?;
     let recorder = Recorder::new(recorded.clone(), progress, selected.scenarios);
     let drawn_for_controls = feature_set.clone();
