@@ -184,8 +184,13 @@ async fn follow_events(
     let mut events = docker.events(Some(EventsOptionsBuilder::new().filters(&filters).build()));
     loop {
         let next = tokio::select! {
-            next = events.next() => next,
-            _ = stopping.wait_for(|stop| *stop) => return,
+            next = events.next() => Some(next),
+            _ = stopping.wait_for(|stop| *stop) => None,
+        };
+        let Some(next) = next else {
+            // An event still on its way when the run ended would be lost: ask the engine.
+            closing_inspection(&docker, &containers, &health, &proxy_log).await;
+            return;
         };
         let event = match next {
             Some(Ok(event)) => event,
@@ -235,6 +240,37 @@ async fn follow_events(
                 UNIX_EPOCH + Duration::from_nanos(nanos)
             });
         record(&health, &proxy_log, at, None, component, what).await;
+    }
+}
+
+/// Asks the engine, once the scenarios are over, whether each container still runs.
+async fn closing_inspection(
+    docker: &Docker,
+    containers: &[(String, LabComponent)],
+    health: &LabHealth,
+    proxy_log: &ProxyLogTail,
+) {
+    for (id, component) in containers {
+        let inspected = tokio::time::timeout(PROBE_TIMEOUT, docker.inspect_container(id, None))
+            .await
+            .map_err(|_| {
+                format!(
+                    "was not described by the engine within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                )
+            })
+            .and_then(|answer| answer.map_err(|error| format!("could not be inspected: {error}")));
+        let what = match inspected.map(|container| container.state.unwrap_or_default()) {
+            Ok(state) if state.running == Some(true) && state.paused != Some(true) => continue,
+            Ok(state) => format!(
+                "was found {} when the run ended",
+                state
+                    .status
+                    .map_or_else(|| "not running".to_owned(), |s| s.to_string())
+            ),
+            Err(what) => what,
+        };
+        record(health, proxy_log, SystemTime::now(), None, *component, what).await;
     }
 }
 
@@ -385,10 +421,17 @@ async fn keep_probing(
 ) {
     // The lab was checked ready just before the watch started.
     let mut healthy_until = SystemTime::now();
+    let mut last = false;
     loop {
+        // A run can end between two probes: one closing probe after the last scenario finds
+        // a component that broke since the previous one (a run shorter than a probe period
+        // would otherwise never be probed at all).
+        if last {
+            return;
+        }
         tokio::select! {
             () = tokio::time::sleep(PROBE_EVERY) => {}
-            _ = stopping.wait_for(|stop| *stop) => return,
+            _ = stopping.wait_for(|stop| *stop) => last = true,
         }
         let sent = SystemTime::now();
         let what = match tokio::time::timeout(probe.timeout(), probe.once()).await {
