@@ -12,6 +12,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use futures::StreamExt;
+
 use conformance_harness::{judge, run_suite, Console, Mutant, MutantKind, SuiteOptions};
 use conformance_lab::{Policy, WholeOptions};
 
@@ -65,61 +67,65 @@ fn declaration(policy: &Policy) -> Option<(MutantKind, BTreeSet<String>)> {
     None
 }
 
+/// Runs one configuration as declared: a line for the log, or what went wrong.
+async fn check(dir: &Path, name: &str, main: &str, rooted: bool) -> Result<String, String> {
+    let folder = dir.join(name);
+    let whole = WholeOptions {
+        root: rooted.then(|| folder.clone()),
+        url_filters: None,
+        client_acls: None,
+    };
+    let path: PathBuf = folder.join(main);
+    let policy = Policy::load_whole(&path, &whole)
+        .map_err(|error| format!("{name}: cannot be mapped: {error}"))?;
+    let (kind, expected) = declaration(&policy)
+        .ok_or_else(|| format!("{name}: no `# correct:` or `# fails:` declaration"))?;
+    let tags = (kind != MutantKind::Correct)
+        .then(|| expected.iter().cloned().collect::<Vec<_>>().join(" or "));
+    let options = SuiteOptions {
+        policy: path.clone(),
+        whole: Some(whole),
+        tags,
+        console: Console::Silent,
+        ..SuiteOptions::default()
+    };
+    let report = run_suite(options)
+        .await
+        .map_err(|error| format!("{name}: the run did not finish: {error}"))?;
+    let verdict = judge(&Mutant::declared(path, name, expected, kind), &report);
+    if verdict.detected() {
+        Ok(format!(
+            "whole_conf: {name}: as declared — {}",
+            report.summary()
+        ))
+    } else {
+        Err(format!(
+            "{name}: NOT as declared — {}: {}",
+            report.summary(),
+            verdict.problems.join("; ")
+        ))
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let dir = Path::new(ROOT).join("policies/squid/whole");
+    // Two labs at once, as the self-test runs its policies: the runs wait on the network as
+    // much as they use the CPU.
+    let mut runs = futures::stream::iter(
+        CONFIGURATIONS
+            .iter()
+            .map(|(name, main, rooted)| check(&dir, name, main, *rooted)),
+    )
+    .buffered(2);
     let mut failures = Vec::new();
-    for (name, main, rooted) in CONFIGURATIONS {
-        let folder = dir.join(name);
-        let whole = WholeOptions {
-            root: rooted.then(|| folder.clone()),
-            url_filters: None,
-            client_acls: None,
-        };
-        let path: PathBuf = folder.join(main);
-        let policy = match Policy::load_whole(&path, &whole) {
-            Ok(policy) => policy,
-            Err(error) => {
-                failures.push(format!("{name}: cannot be mapped: {error}"));
-                continue;
+    while let Some(result) = runs.next().await {
+        match result {
+            Ok(line) => println!("{line}"),
+            Err(failure) => {
+                println!("whole_conf: {failure}");
+                failures.push(failure);
             }
-        };
-        let Some((kind, expected)) = declaration(&policy) else {
-            failures.push(format!("{name}: no `# correct:` or `# fails:` declaration"));
-            continue;
-        };
-        let tags = (kind != MutantKind::Correct)
-            .then(|| expected.iter().cloned().collect::<Vec<_>>().join(" or "));
-        let options = SuiteOptions {
-            policy: path.clone(),
-            whole: Some(whole),
-            tags,
-            console: Console::Silent,
-            ..SuiteOptions::default()
-        };
-        let report = match run_suite(options).await {
-            Ok(report) => report,
-            Err(error) => {
-                failures.push(format!("{name}: the run did not finish: {error}"));
-                continue;
-            }
-        };
-        let mutant = Mutant::declared(path, *name, expected, kind);
-        let verdict = judge(&mutant, &report);
-        println!(
-            "whole_conf: {name}: {} — {}",
-            if verdict.detected() {
-                "as declared"
-            } else {
-                "NOT as declared"
-            },
-            report.summary()
-        );
-        for problem in &verdict.problems {
-            println!("  {problem}");
-        }
-        if !verdict.detected() {
-            failures.push(format!("{name}: {}", verdict.problems.join("; ")));
         }
     }
     if failures.is_empty() {
