@@ -175,6 +175,9 @@ struct SelftestArgs {
     /// Only the faulty policies (and the reference): skip the correct policies of other styles.
     #[arg(long = "faults-only")]
     faults_only: bool,
+    /// Policies judged at once, each on its own lab (2 suits a 2-core machine).
+    #[arg(long = "labs-at-once", value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    labs_at_once: u16,
 }
 
 #[derive(Debug, Args)]
@@ -481,6 +484,7 @@ async fn selftest(args: SelftestArgs) -> Result<Exit, SuiteError> {
     if args.faults_only {
         options.correct = None;
     }
+    options.labs_at_once = usize::from(args.labs_at_once);
     let report = run_selftest(options).await?;
     println!("{}", report.render());
     Ok(if report.passed() {
