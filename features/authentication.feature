@@ -20,6 +20,8 @@ Feature: Windows Update reaches its servers without proxy authentication
     And every response carried the file's exact bytes
     And the proxy did not ask for credentials
 
+  # Credentials are asked of a user, not of a kind of object: a page is control enough (a
+  # policy that challenged only some downloads would leave its users' browsing anonymous).
   @control
   Scenario: a non-update host is challenged for credentials over HTTP
     Given "www.example.com" serves a cacheable page

@@ -27,6 +27,8 @@ Feature: Windows Update traffic is never sent for categorisation
     Then every response carried the file's exact bytes
     And the categorisation service was not asked about that host
 
+  # The categorisation service rates the destination host, whatever the object: a page is
+  # control enough, over HTTP as on the CONNECT.
   @control
   Scenario: a control page over HTTP is categorised
     Given "www.example.com" serves a cacheable page

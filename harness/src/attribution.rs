@@ -29,6 +29,7 @@ pub(crate) fn attribute(
             .iter()
             .find(|r| r.feature == outcome.feature && r.line == outcome.line);
         outcome.token = record.map(|r| r.token.clone());
+        outcome.kinds_policed = record.and_then(|r| r.kinds_policed.clone());
         if !outcome.failed() {
             continue;
         }
@@ -114,6 +115,7 @@ mod tests {
             claimed_by: Vec::new(),
             started_at: None,
             finished_at: None,
+            kinds_policed: None,
         }
     }
 
@@ -130,6 +132,7 @@ mod tests {
                 check: "every check".into(),
                 why: "instrument headers stripped".into(),
             }),
+            kinds_policed: None,
         }
     }
 

@@ -397,6 +397,7 @@ mod tests {
             claimed_by: if failed { vec![Property::Auth] } else { vec![] },
             started_at: None,
             finished_at: None,
+            kinds_policed: None,
         }
     }
 

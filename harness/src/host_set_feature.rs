@@ -186,6 +186,7 @@ fn coverage_steps(property: &str, set: &HostSet) -> Vec<(String, Vec<String>)> {
 /// The look-alike check of `property` (the proxy polices a name that only resembles the set's).
 fn look_alike_steps(property: &str, set: &HostSet) -> Option<(&'static str, Vec<&'static str>)> {
     let page = "Given \"<host>\" serves a cacheable page";
+    let objects = "Given \"<host>\" serves a control object of each kind";
     Some(match property {
         "@auth" => (
             "<host> is challenged for credentials",
@@ -203,21 +204,23 @@ fn look_alike_steps(property: &str, set: &HostSet) -> Option<(&'static str, Vec<
                 "Then the certificate the client saw was issued by the interception CA",
             ],
         ),
+        // A policy may cache or scan only some kinds of object: the look-alike is offered the
+        // controls' objects of each kind, and is policed when any of them is.
         "@cache" => (
             "<host> is cached like any other host",
             vec![
-                page,
-                "When a client with the lab credentials requests that page over HTTP",
-                "And the same client requests it again",
-                "Then the second response came from the proxy's cache",
+                objects,
+                "When a client with the lab credentials requests each of them over HTTP",
+                "And the same client requests each of them again",
+                "Then at least one of them came from the proxy's cache the second time",
             ],
         ),
         "@icap" => (
             "<host> is sent to ICAP like any other host",
             vec![
-                page,
-                "When a client with the lab credentials requests that page over HTTP",
-                "Then the ICAP service adapted that page",
+                objects,
+                "When a client with the lab credentials requests each of them over HTTP",
+                "Then the ICAP service adapted at least one of them",
             ],
         ),
         "@categorize" if set.speaks("HTTPS") => (

@@ -126,6 +126,7 @@ mod tests {
             },
             started_at: Some(at(started)),
             finished_at: finished.map(at),
+            kinds_policed: None,
         }
     }
 
@@ -156,6 +157,7 @@ mod tests {
             raw_tunnel: None,
             judging: None,
             blinded: None,
+            kinds_policed: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use conformance_lab::{display_path, LabFault, MappingLimit, NotObservable};
-use conformance_model::{Property, PROPERTY_TAGS};
+use conformance_model::{KindsPoliced, Property, PROPERTY_TAGS};
 
 use crate::invariants::Finding;
 use crate::outcome::{Caveat, RunOutcome};
@@ -34,6 +34,9 @@ pub struct ScenarioOutcome {
     /// When the scenario started and finished (to tell it from a fault of the lab).
     pub started_at: Option<SystemTime>,
     pub finished_at: Option<SystemTime>,
+    /// For a control over objects of each kind: which kinds the proxy policed (the property's
+    /// verdict says which held), once the run has joined it.
+    pub kinds_policed: Option<KindsPoliced>,
 }
 
 /// How a scenario ended. Besides passed and failed, a scenario may have been *not
@@ -389,6 +392,7 @@ pub(crate) mod tests_support {
             claimed_by: vec![Property::Auth],
             started_at: None,
             finished_at: None,
+            kinds_policed: None,
         }
     }
 

@@ -251,6 +251,7 @@ fn new_outcome(
         claimed_by: Vec::new(),
         started_at: None,
         finished_at: None,
+        kinds_policed: None,
     }
 }
 

@@ -528,6 +528,7 @@ fn scenario_record(
         raw_tunnel: world.raw_tunnel().cloned(),
         judging: world.judging(),
         blinded: (!passed).then(|| world.blinded()).flatten(),
+        kinds_policed: world.kinds_policed().cloned(),
     }
 }
 

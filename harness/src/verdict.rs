@@ -3,7 +3,11 @@
 //! proxy must police — shows the proxy really authenticates, caches, adapts, categorises or
 //! intercepts there. A failed or missing control, or scenarios that recorded no outcome, make
 //! the verdict inconclusive: never a pass. So does a scenario that was not observable in this
-//! mode (external mode: a vantage point its property rests on cannot be seen).
+//! mode (external mode: a vantage point its property rests on cannot be seen). A control that
+//! offers objects of each kind a policy keys on (a page, an executable, an archive, an
+//! update-like file) holds when the proxy policed any of them, and the property's reason names
+//! the kinds that held; its look-alikes are offered the same kinds and judged the same way, so
+//! a policy that polices only some kinds passes both or neither.
 //!
 //! A fourth outcome belongs to the run only: **lab fault**. When the lab broke during the run,
 //! the run says so and judges no policy: a property whose scenarios the fault left unjudged is
@@ -11,7 +15,7 @@
 
 use std::fmt;
 
-use conformance_model::{Property, CONTROL_TAG, LOOK_ALIKE_TAG};
+use conformance_model::{KindsPoliced, Property, CONTROL_TAG, LOOK_ALIKE_TAG};
 
 use conformance_lab::{MappingLimit, NotObservable};
 
@@ -195,6 +199,10 @@ fn judge_property(
             .unwrap_or_else(|| passed_scenarios_verdict(property, &tally))
     };
     let (verdict, why) = limited_by_mapping(property, invariants, verdict, why);
+    let why = match control_kinds(property, scenarios) {
+        Some(kinds) => format!("{why}; {kinds}"),
+        None => why,
+    };
     let why = if tally.scope_warnings > 0 {
         format!(
             "{why}; scope warning: {} host(s) under Microsoft's own domains but outside the update set were let through too (--strict-scope fails them)",
@@ -220,6 +228,18 @@ fn judge_property(
         scope_warnings: tally.scope_warnings,
         why,
     })
+}
+
+/// Which kinds of object the property's controls saw the proxy police, when they offered
+/// objects of each kind: `control held on: executable, archive (not policed: page, update-like
+/// file)`, the kinds of all its controls together (a kind held when any control held it).
+fn control_kinds(property: Property, scenarios: &[ScenarioOutcome]) -> Option<KindsPoliced> {
+    let notes = scenarios
+        .iter()
+        .filter(|s| s.is_control() && s.lab_fault().is_none())
+        .filter(|s| s.tags.iter().any(|t| t == property.tag()))
+        .filter_map(|s| s.kinds_policed.as_ref());
+    KindsPoliced::merged(property, notes)
 }
 
 /// The verdict of a property no scenario speaks for: what the run-wide invariants saw.
@@ -462,6 +482,7 @@ mod tests {
     use super::*;
     use crate::model::ScenarioState;
     use conformance_lab::{NotObservable, Vantage};
+    use conformance_model::ObjectKind;
 
     /// The verdicts of scenarios alone (no update exchange judged run-wide).
     fn property_verdicts_of(scenarios: &[ScenarioOutcome]) -> Vec<PropertyVerdict> {
@@ -502,6 +523,7 @@ mod tests {
             },
             started_at: None,
             finished_at: None,
+            kinds_policed: None,
         }
     }
 
@@ -551,6 +573,82 @@ mod tests {
         assert_eq!(verdict.verdict, Verdict::Inconclusive);
         assert!(verdict.why.contains("control(s) failed"), "{}", verdict.why);
         assert_eq!(run_verdict_of(&run, 2), Verdict::Inconclusive);
+    }
+
+    fn with_kinds(
+        mut outcome: ScenarioOutcome,
+        property: Property,
+        held: &[ObjectKind],
+    ) -> ScenarioOutcome {
+        outcome.kinds_policed = Some(KindsPoliced {
+            property,
+            offered: ObjectKind::ALL.into_iter().collect(),
+            policed: held.iter().copied().collect(),
+        });
+        outcome
+    }
+
+    #[test]
+    fn the_reason_names_the_kinds_the_controls_held_on() {
+        use ObjectKind::{Archive, Executable, Page};
+        // An antivirus for programs and archives: its control and its look-alikes hold on those.
+        let run = [
+            scenario(&["@icap"], true),
+            with_kinds(
+                scenario(&["@icap", "@control"], true),
+                Property::Icap,
+                &[Executable],
+            ),
+            with_kinds(
+                scenario(&["@icap", "@control"], true),
+                Property::Icap,
+                &[Archive],
+            ),
+            with_kinds(
+                scenario(&["@icap", "@look-alike"], true),
+                Property::Icap,
+                &[Page],
+            ),
+        ];
+        let verdict = &property_verdicts_of(&run)[0];
+        assert_eq!(verdict.verdict, Verdict::Pass);
+        assert!(
+            verdict.why.ends_with(
+                "; control held on: executable, archive (not policed: page, update-like file)"
+            ),
+            "{}",
+            verdict.why
+        );
+        // A look-alike none of whose kinds was policed, beside a control that held: over-broad.
+        let mut over_broad = run.to_vec();
+        over_broad[3] = with_kinds(
+            scenario(&["@icap", "@look-alike"], false),
+            Property::Icap,
+            &[],
+        );
+        assert_eq!(property_verdicts_of(&over_broad)[0].verdict, Verdict::Fail);
+        // A proxy that polices no kind: the control fails, the reason says so.
+        let polices_none = [
+            scenario(&["@icap"], true),
+            with_kinds(scenario(&["@icap", "@control"], false), Property::Icap, &[]),
+        ];
+        let verdict = &property_verdicts_of(&polices_none)[0];
+        assert_eq!(verdict.verdict, Verdict::Inconclusive);
+        assert!(
+            verdict.why.contains("control held on no kind"),
+            "{}",
+            verdict.why
+        );
+        // A control of another property, or without objects, adds nothing.
+        let other = [
+            scenario(&["@auth"], true),
+            with_kinds(
+                scenario(&["@auth", "@control"], true),
+                Property::Icap,
+                &[Archive],
+            ),
+        ];
+        assert!(!property_verdicts_of(&other)[0].why.contains("held on"));
     }
 
     #[test]

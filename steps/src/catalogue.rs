@@ -13,6 +13,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("agents.rs", include_str!("agents.rs")),
     ("categorize.rs", include_str!("categorize.rs")),
     ("client.rs", include_str!("client.rs")),
+    ("control_objects.rs", include_str!("control_objects.rs")),
     ("dynamic_names.rs", include_str!("dynamic_names.rs")),
     ("files.rs", include_str!("files.rs")),
     ("icap.rs", include_str!("icap.rs")),

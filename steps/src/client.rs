@@ -38,6 +38,23 @@ impl Ask {
         }
     }
 
+    /// A plain GET to `host` as [`Ask::get`], except that on a control host the client is a
+    /// user's browser, with or without credentials: a control host stands for the ordinary
+    /// traffic the proxy polices, and an update agent's User-Agent there would make a policy
+    /// that keys its exemption on the agent (a hole the look-alikes, requested as BITS, show)
+    /// fail its control instead of its property.
+    pub(crate) fn to_host(
+        host: &str,
+        scheme: impl Into<Scheme>,
+        credentials: impl Into<Credentials>,
+    ) -> Self {
+        let mut ask = Self::get(scheme, credentials);
+        if conformance_model::CONTROL_HOSTS.contains(&host) {
+            ask.extra_headers = vec![ClientProfile::Browser.user_agent_header()];
+        }
+        ask
+    }
+
     /// A BITS request: no credentials (the agent runs as SYSTEM), BITS's own headers.
     pub(crate) fn bits(scheme: impl Into<Scheme>) -> Self {
         Self::by(ClientProfile::Bits, scheme)
@@ -96,14 +113,7 @@ async fn a_client_requests(
             served.resource
         ));
     }
-    let mut ask = Ask::get(scheme, credentials);
-    if conformance_model::CONTROL_HOSTS.contains(&served.host.as_str()) {
-        // A control host stands for the ordinary traffic the proxy polices: a user's browser,
-        // with or without credentials. An update agent's User-Agent there would make a policy
-        // that keys its exemption on the agent (a hole the look-alikes, requested as BITS,
-        // show) fail its control instead of its property.
-        ask.extra_headers = vec![ClientProfile::Browser.user_agent_header()];
-    }
+    let ask = Ask::to_host(&served.host, scheme, credentials);
     world.fetch(ask).await?;
     Ok(())
 }

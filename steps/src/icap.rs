@@ -1,4 +1,5 @@
-//! ICAP adaptation: what the ICAP recorder saw for the scenario's requests.
+//! ICAP adaptation: what the ICAP recorder saw for the scenario's requests — none for an update
+//! file, and at least one call for a control's objects of each kind.
 
 use conformance_lab::Vantage;
 use conformance_model::Property;
@@ -32,33 +33,39 @@ async fn the_icap_service_saw_nothing(
     Ok(())
 }
 
-#[then(expr = "the ICAP service adapted that {resource}")]
-async fn the_icap_service_adapted(
+#[then("the ICAP service adapted at least one of them")]
+async fn the_icap_service_adapted_at_least_one_of_them(
     world: &mut ConformanceWorld,
-    _resource: Resource,
 ) -> Result<(), String> {
     world.checks(Some(Property::Icap));
-    if world.refused_as_policing().await?.is_some() {
-        return Ok(());
-    }
     if let Err(unseen) = world.lab.observe(Vantage::Icap).await {
         world.not_observable(
             unseen.vantage,
-            "the ICAP service adapted that request",
+            "the ICAP service adapted at least one of them",
             unseen.why,
         );
         return Ok(());
     }
-    let calls = world.lab.icap().calls_for(&world.token);
-    if !adapted(&calls) {
-        let seen: Vec<String> = calls.iter().map(ToString::to_string).collect();
-        return Err(world.failure("a REQMOD or a RESPMOD call", format!("{seen:?}")));
+    let mut seen = Vec::new();
+    for object in world.control_objects()? {
+        let Some(exchange) = world.exchanges_for(&object).last().copied() else {
+            continue;
+        };
+        let target = object.served.target.as_str();
+        let refused = world
+            .refusal_as_policing(exchange, |fact| {
+                fact.url.ends_with(target) || fact.is_connect()
+            })
+            .await?
+            .is_some();
+        let calls = world.lab.icap().calls_for(target);
+        seen.push((object.kind, refused || adapted(&calls)));
     }
-    Ok(())
+    world.hold_control_on(Property::Icap, &seen, "a REQMOD or a RESPMOD call")
 }
 proven_by!(
-    the_icap_service_adapted,
-    "reqmod_or_respmod_alone_is_adaptation_and_nothing_is_not"
+    the_icap_service_adapted_at_least_one_of_them,
+    "a_control_holds_on_the_kinds_adapted_and_fails_when_none_was"
 );
 
 /// Whether the proxy sent the request or its response to adaptation: a REQMOD (a DLP-style
@@ -84,6 +91,35 @@ mod tests {
             http_headers: Vec::new(),
             scanned_bytes: 0,
         }
+    }
+
+    #[test]
+    fn a_control_holds_on_the_kinds_adapted_and_fails_when_none_was() {
+        use crate::control_objects::{control_problem, kinds_policed};
+        use conformance_model::{ObjectKind, Property};
+        // An antivirus that scans programs and archives only: RESPMOD for those two kinds.
+        let calls = |kind: ObjectKind| match kind {
+            ObjectKind::Executable | ObjectKind::Archive => vec![call("RESPMOD")],
+            ObjectKind::Page | ObjectKind::UpdateLikeFile => vec![call("OPTIONS")],
+        };
+        let seen: Vec<_> = ObjectKind::ALL
+            .into_iter()
+            .map(|kind| (kind, adapted(&calls(kind))))
+            .collect();
+        let held = kinds_policed(Property::Icap, &seen);
+        assert!(control_problem(held.as_ref(), "a call").is_none());
+        assert_eq!(
+            held.unwrap().to_string(),
+            "control held on: executable, archive (not policed: page, update-like file)"
+        );
+        // A proxy that adapts nothing, and a control that asked for nothing, both fail.
+        let nothing: Vec<_> = ObjectKind::ALL
+            .into_iter()
+            .map(|kind| (kind, adapted(&[])))
+            .collect();
+        let none = kinds_policed(Property::Icap, &nothing);
+        assert!(control_problem(none.as_ref(), "a call").is_some());
+        assert!(control_problem(kinds_policed(Property::Icap, &[]).as_ref(), "a call").is_some());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The conformance suite's World and its step definitions, one module per domain concept
-//! (files and pages served, clients, ranges, dynamic names, the proxy's treatment, TLS,
+//! (files and pages served, control objects of each kind, clients, ranges, dynamic names, the proxy's treatment, TLS,
 //! tunnels, ICAP, categorisation). Steps speak the user's language and judge what clients,
 //! the origin, the instruments and the proxy's neutral facts saw; the runner is in `harness`.
 
@@ -10,6 +10,7 @@ mod agents;
 mod catalogue;
 mod categorize;
 mod client;
+mod control_objects;
 mod dynamic_names;
 mod files;
 #[cfg(test)]

@@ -23,6 +23,8 @@ struct SetUp {
 enum Served {
     File(u64),
     Page,
+    /// A control object of each kind.
+    Objects,
 }
 
 /// The bytes of the certificate trust list the lab serves (`steps/src/agents.rs`).
@@ -161,9 +163,32 @@ const RULES_WRITTEN: &[Rule] = &[
         check: |values, _| at_least(values[0], 1, "connections"),
     },
     Rule {
+        pattern: r#""[^"]*" serves a control object of each kind"#,
+        check: |_, set_up| {
+            set_up.served = Some(Served::Objects);
+            Ok(())
+        },
+    },
+    Rule {
+        pattern: r"(?:a client .* requests each of them over .*|the same client requests each of them again)",
+        check: |_, set_up| match set_up.served {
+            Some(Served::Objects) => Ok(()),
+            Some(served) => Err(format!(
+                "the scenario set up a {}, not control objects: write `requests that {}`",
+                served.noun(),
+                served.noun()
+            )),
+            None => Err(nothing_served("control object")),
+        },
+    },
+    Rule {
         pattern: r"a client .* requests that (file|page) over .*",
         check: |values, set_up| match (values[0], set_up.served) {
             ("file", Some(Served::File(_))) | ("page", Some(Served::Page)) => Ok(()),
+            (_, Some(Served::Objects)) => Err(
+                "the scenario set up a control object of each kind: write `requests each of them`"
+                    .to_owned(),
+            ),
             (asked, Some(served)) => Err(format!(
                 "the scenario set up a {}, not a {asked}: write `requests that {}`",
                 served.noun(),
@@ -188,21 +213,22 @@ impl Served {
         match self {
             Self::File(_) => "file",
             Self::Page => "page",
+            Self::Objects => "control object of each kind",
         }
     }
 }
 
 fn nothing_served(what: &str) -> String {
     format!(
-        "no {what} was set up before this step: add a Given that serves one (`\"HOST\" serves a SIZE update file under a per-client name`, `\"HOST\" serves a cacheable page`)"
+        "no {what} was set up before this step: add a Given that serves one (`\"HOST\" serves a SIZE update file under a per-client name`, `\"HOST\" serves a cacheable page`, `\"HOST\" serves a control object of each kind`)"
     )
 }
 
 fn file(set_up: &SetUp) -> Result<u64, String> {
     match set_up.served {
         Some(Served::File(size)) => Ok(size),
-        Some(Served::Page) => {
-            Err("the scenario set up a page, not a file: serve a file for this step".to_owned())
+        Some(Served::Page | Served::Objects) => {
+            Err("the scenario set up no file: serve a file for this step".to_owned())
         }
         None => Err(nothing_served("file")),
     }
@@ -279,6 +305,7 @@ mod tests {
             ("a BITS client resumes that file from byte 4194304 over HTTP with its ETag in If-Range", "past the end"),
             ("an update client starts a whole-file download of that file over HTTP and reads its first 8 MiB", "write 4194304 bytes or less"),
             ("a client without credentials requests that page over HTTP", "set up a file, not a page"),
+            ("a client with the lab credentials requests each of them over HTTP", "not control objects"),
             ("the client receives status 999", "no HTTP status"),
             ("a Delivery Optimization client downloads that file over HTTP in 1 MiB pieces over 0 connections", "0 connections"),
         ] {
@@ -296,6 +323,7 @@ mod tests {
             "a client without credentials requests that file over HTTP",
             "\"download.windowsupdate.com\" redirects requests for that file there",
             "every client downloads its own file over HTTP, one after the other",
+            "the same client requests each of them again",
         ] {
             assert_eq!(problems(&[step]).len(), 1, "{step}");
         }

@@ -579,6 +579,7 @@ mod tests {
                 raw_tunnel: None,
                 judging: None,
                 blinded: None,
+                kinds_policed: None,
             }],
             origin,
             origin_leaf: LEAF.to_vec(),

@@ -14,7 +14,7 @@ mod pairing;
 
 use conformance_client::{Exchange, RawTunnelExchange};
 use conformance_lab::{NotObservable, ProxyFact, Vantage};
-use conformance_model::Property;
+use conformance_model::{KindsPoliced, Property};
 use mock_servers::{IcapCall, Lookup, OriginExchange};
 
 pub use headers::HeaderRole;
@@ -36,6 +36,8 @@ pub struct ScenarioRecord {
     /// Set when the proxy stripped the harness's instrument headers from this scenario's
     /// traffic: its own checks may have lost their evidence.
     pub blinded: Option<NotObservable>,
+    /// Which kinds of a control's objects the proxy policed, when a check judged them.
+    pub kinds_policed: Option<KindsPoliced>,
 }
 
 /// Everything the run observed, from its start to its end (the lab's own probes before the

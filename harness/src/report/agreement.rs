@@ -168,3 +168,30 @@ fn an_inconclusive_run_is_inconclusive_in_every_format_with_its_reason_and_the_p
         assert!(html.contains(&run.outcome.reason[..20]), "{html}");
     }
 }
+
+#[test]
+fn the_kinds_a_control_held_on_are_named_alike_in_every_format() {
+    use conformance_model::{KindsPoliced, ObjectKind, Property};
+    let mut run = passing_run();
+    run.scenarios[1].kinds_policed = Some(KindsPoliced {
+        property: Property::Auth,
+        offered: ObjectKind::ALL.into_iter().collect(),
+        policed: [ObjectKind::Executable, ObjectKind::Archive]
+            .into_iter()
+            .collect(),
+    });
+    let run = run.judged();
+    assert_eq!(run.outcome.verdict, Verdict::Pass);
+    let held = "control held on: executable, archive (not policed: page, update-like file)";
+    let mut cucumber = serde_json::json!([]);
+    super::json::add_verdicts(&mut cucumber, &run);
+    for (format, text) in [
+        ("console", super::console::render(&run)),
+        ("html", super::html::render(&run)),
+        ("junit", super::junit::render(&run).unwrap()),
+        ("cucumber json", cucumber.to_string()),
+        ("json", super::run_json::render(&run)),
+    ] {
+        assert!(text.contains(held), "{format}: {text}");
+    }
+}

@@ -72,13 +72,20 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
     let Some(features) = json.as_array_mut() else {
         return;
     };
-    // A verdict as a scenario of one step: passed for a pass, failed with `message` otherwise.
+    // A verdict as a scenario of one step: passed with `message` as the step's output for a
+    // pass, failed with `message` otherwise.
     let element = |id: String, name: String, verdict: Verdict, message: String| {
-        let result = if verdict == Verdict::Pass {
-            serde_json::json!({"status": "passed"})
+        let mut step = serde_json::json!({
+            "keyword": "Then ",
+            "name": format!("{name} is {}", verdict.to_string().to_uppercase()),
+            "line": 0,
+        });
+        if verdict == Verdict::Pass {
+            step["result"] = serde_json::json!({"status": "passed"});
+            step["output"] = serde_json::json!([message]);
         } else {
-            serde_json::json!({"status": "failed", "error_message": message})
-        };
+            step["result"] = serde_json::json!({"status": "failed", "error_message": message});
+        }
         serde_json::json!({
             "id": id,
             "keyword": "Verdict",
@@ -86,12 +93,7 @@ pub(super) fn add_verdicts(json: &mut serde_json::Value, report: &SuiteReport) {
             "name": name,
             "line": 0,
             "tags": [],
-            "steps": [{
-                "keyword": "Then ",
-                "name": format!("{name} is {}", verdict.to_string().to_uppercase()),
-                "line": 0,
-                "result": result
-            }]
+            "steps": [step]
         })
     };
     let mut elements: Vec<serde_json::Value> = report

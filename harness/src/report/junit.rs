@@ -140,7 +140,12 @@ fn verdicts(report: &SuiteReport) -> TestSuite {
             None => why.clone(),
         };
         let mut case = match property.verdict {
-            Verdict::Pass => TestCase::success(&name, Duration::ZERO),
+            Verdict::Pass => {
+                // Why it passed (which kinds its controls held on) is said here as elsewhere.
+                let mut case = TestCase::success(&name, Duration::ZERO);
+                case.set_system_out(why);
+                case
+            }
             Verdict::Fail => failure(
                 &name,
                 Duration::ZERO,

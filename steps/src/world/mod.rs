@@ -1,8 +1,9 @@
 //! The World of one scenario: a handle on the shared lab, the scenario's unique token (every
 //! path it uses carries it, so scenarios run concurrently on one lab), what it set up at the
-//! origin and every exchange its clients made. Every helper the steps call on the World is in
-//! this folder, one file per kind (client, origin, proxy log, categoriser, instruments,
-//! evidence, hosts); the step modules (`steps/src/*.rs`) hold step functions and the pure
+//! origin (a file, a page, or a control's objects of each kind) and every exchange its clients
+//! made. Every helper the steps call on the World is in this folder, one file per kind
+//! (client, origin, control objects, proxy log, categoriser, instruments, evidence, hosts);
+//! the step modules (`steps/src/*.rs`) hold step functions and the pure
 //! predicates they judge with.
 
 use std::future::Future;
@@ -11,13 +12,14 @@ use std::sync::Arc;
 
 use conformance_client::{Exchange, MemoryReport, ProxyEndpoint, RawTunnelExchange};
 use conformance_lab::{Lab, NotObservable, Vantage};
-use conformance_model::Property;
+use conformance_model::{KindsPoliced, ObjectKind, Property};
 use cucumber::World;
 
 use crate::parameters::Resource;
 
 mod categoriser;
 mod client;
+mod control_objects;
 mod evidence;
 mod hosts;
 mod instruments;
@@ -65,6 +67,13 @@ pub struct Served {
     pub payload: Option<mock_servers::Payload>,
 }
 
+/// One object of a control's set: its kind, and where the origin serves it.
+#[derive(Debug, Clone)]
+pub struct ControlObject {
+    pub kind: ObjectKind,
+    pub served: Served,
+}
+
 #[derive(Debug, World)]
 #[world(init = Self::new)]
 pub struct ConformanceWorld {
@@ -80,6 +89,10 @@ pub struct ConformanceWorld {
     pub(crate) tailored: Vec<(Served, Option<Exchange>)>,
     /// The update host that redirects requests for the served file to it.
     pub(crate) redirected_from: Option<String>,
+    /// A control's objects, one of each kind a policy commonly keys on.
+    pub(crate) objects: Vec<ControlObject>,
+    /// Which of those objects' kinds the proxy policed, as the last check of them saw it.
+    pub(crate) kinds_policed: Option<KindsPoliced>,
     /// Objects the served page links (prefetch scenarios).
     pub(crate) linked: Vec<String>,
     /// The raw exchange of a protocol-detection scenario.
@@ -121,6 +134,8 @@ impl ConformanceWorld {
             last_modified: None,
             raw_tunnel: None,
             linked: Vec::new(),
+            objects: Vec::new(),
+            kinds_policed: None,
             redirected_from: None,
             not_observable: Vec::new(),
             judging: None,
@@ -139,6 +154,12 @@ impl ConformanceWorld {
     /// The property the last `Then` step judged, if it declared one.
     pub fn judging(&self) -> Option<Property> {
         self.judging
+    }
+
+    /// Which kinds of its control objects the proxy policed, when a check of them judged it:
+    /// the note the property's verdict quotes.
+    pub fn kinds_policed(&self) -> Option<&KindsPoliced> {
+        self.kinds_policed.as_ref()
     }
 
     /// The scenario's unique token (in its requests' scenario header, and in its URLs where

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use conformance_client::Exchange;
 use conformance_lab::{ProxyFact, Vantage};
 use tokio::time::Instant;
 
@@ -83,9 +84,22 @@ impl ConformanceWorld {
     /// as policing (a look-alike refused outright was not let through the bypass); `None`
     /// when it does not, or when the request was not refused: the check then judges as usual.
     pub(crate) async fn refused_as_policing(&self) -> Result<Option<String>, String> {
-        let Some(exchange) = self.exchanges.last().filter(|_| self.refusal_polices) else {
+        match self.exchanges.last() {
+            Some(exchange) => self.refusal_as_policing(exchange, |_| true).await,
+            None => Ok(None),
+        }
+    }
+
+    /// [`Self::refused_as_policing`] for one of the scenario's exchanges, judged by the proxy's
+    /// facts that `concern` it.
+    pub(crate) async fn refusal_as_policing(
+        &self,
+        exchange: &Exchange,
+        concern: impl Fn(&ProxyFact) -> bool,
+    ) -> Result<Option<String>, String> {
+        if !self.refusal_polices {
             return Ok(None);
-        };
+        }
         if let Some(how) = refusal(exchange, None) {
             return Ok(Some(how));
         }
@@ -93,6 +107,8 @@ impl ConformanceWorld {
             return Ok(None);
         }
         let log = self.complete_proxy_log().await?;
-        Ok(refusal(exchange, log.as_deref()))
+        let concerning: Option<Vec<ProxyFact>> =
+            log.map(|facts| facts.into_iter().filter(|fact| concern(fact)).collect());
+        Ok(refusal(exchange, concerning.as_deref()))
     }
 }
