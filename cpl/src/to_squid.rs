@@ -1374,7 +1374,7 @@ mod tests {
         assert!(!fragment.contains("blocked_category"), "{fragment}");
     }
 
-    /// Found by the lab check (`tests/cpl_in_squid.rs`, seed 2): the categoriser was placed
+    /// Found by the lab check (`tests/lab/cpl_in_squid.rs`, seed 2): the categoriser was placed
     /// after the allow of `no_auth`, so a host given back authentication still skipped by the
     /// CPL's categorisation bypass was categorised.
     #[test]
@@ -1397,7 +1397,7 @@ mod tests {
         assert!(!fragment.contains("\nhttp_access deny blocked_category\n"));
     }
 
-    /// Found by the lab check (`tests/cpl_in_squid.rs`, seed 2): `cache(no)` was listed as
+    /// Found by the lab check (`tests/lab/cpl_in_squid.rs`, seed 2): `cache(no)` was listed as
     /// not translated and Squid served update payloads from its cache.
     #[test]
     fn cache_no_keeps_responses_out_of_the_cache_like_bypass_cache() {

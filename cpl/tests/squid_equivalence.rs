@@ -1,6 +1,6 @@
 //! Fast pre-check, not the proof: `to-squid` never changes meaning silently, judged by a
 //! model of Squid written in Rust. The proof runs the fragments in the lab's real Squid
-//! (`tests/cpl_in_squid.rs` at the workspace root, which needs Docker); this file needs
+//! (`tests/lab/cpl_in_squid.rs` at the workspace root, which needs Docker); this file needs
 //! nothing, runs in about a second over every corpus policy, and catches most regressions first.
 //!
 //! It carries a small evaluator of exactly the

@@ -183,13 +183,52 @@ fn check_steps(
         match definitions.find(step) {
             Ok(Some(_)) => {}
             Ok(None) => problems.push(format!(
-                "{shown}:{line}: no step definition matches `{}` (in \"{name}\")",
-                text.trim()
+                "{shown}:{line}: no step definition matches `{}` (in \"{name}\"){}",
+                text.trim(),
+                renamed_step(&step.value)
             )),
             Err(ambiguous) => problems.push(format!(
                 "{shown}:{line}: `{}` matches several step definitions: {ambiguous}",
                 text.trim()
             )),
         }
+    }
+}
+
+/// Steps a release replaced, and what to write instead: a user's feature written against
+/// the old wording gets the new one in its error.
+const RENAMED_STEPS: &[(&str, &str)] = &[
+    (
+        "the ICAP service adapted that ",
+        "a control offers each kind of object: `Given \"HOST\" serves a control object of each kind`, `When a client with the lab credentials requests each of them over HTTP`, `Then the ICAP service adapted at least one of them`",
+    ),
+    (
+        "the second response came from the proxy's cache",
+        "a control offers each kind of object: `Given \"HOST\" serves a control object of each kind`, `When a client with the lab credentials requests each of them over HTTP`, `And the same client requests each of them again`, `Then at least one of them came from the proxy's cache the second time`",
+    ),
+];
+
+/// `; …` naming the replacement of a step an earlier release had, or nothing.
+fn renamed_step(text: &str) -> String {
+    RENAMED_STEPS
+        .iter()
+        .find(|(old, _)| text.starts_with(old))
+        .map(|(_, instead)| format!("; this step was replaced: {instead}"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renamed_step;
+
+    #[test]
+    fn a_replaced_step_names_its_replacement_and_others_get_nothing() {
+        assert!(renamed_step("the ICAP service adapted that page")
+            .contains("the ICAP service adapted at least one of them"));
+        assert!(
+            renamed_step("the second response came from the proxy's cache")
+                .contains("requests each of them again")
+        );
+        assert_eq!(renamed_step("the proxy asked for credentials"), "");
     }
 }

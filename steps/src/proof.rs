@@ -4,7 +4,7 @@
 //! `proven_by!(step_function, "unit_test_name")` — the macro checks that the function exists.
 //! [`then_steps`] lists every `Then` step from cucumber's own step inventory (the registry the
 //! runner matches steps against, so an attribute rustfmt wraps over several lines is never
-//! missed) with its declared unit proof; `tests/mutants.rs` adds the mutants seen failing at
+//! missed) with its declared unit proof; `tests/lab/self_test.rs` adds the mutants seen failing at
 //! each step and prints the README's table.
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::ExitCode;
 
 use conformance_harness::{run_selftest, SelftestOptions, SelftestReport};
 use conformance_lab::{ProxyBackend as _, SQUID_6};
@@ -90,19 +89,16 @@ fn step_proofs(report: &SelftestReport) -> (String, Vec<String>) {
     (table, unproven)
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The whole self-test: panics with what went wrong (libtest shows the output of a failed test;
+/// `cargo test --test lab mutation_self_test -- --nocapture` shows it always).
+pub(crate) async fn every_fault_is_caught_and_every_then_step_is_proven() {
     let options = SelftestOptions {
         progress: true,
         ..SelftestOptions::default()
     };
-    let report = match run_selftest(options).await {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("mutants: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let report = run_selftest(options)
+        .await
+        .unwrap_or_else(|error| panic!("mutants: {error}"));
     println!("{}", report.render());
     let (table, unproven) = step_proofs(&report);
     println!("\nEvery Then step and its proof:\n\n{table}");
@@ -118,21 +114,25 @@ async fn main() -> ExitCode {
         backend: &SQUID_6,
         ..SelftestOptions::default()
     };
-    let squid_6 = match run_selftest(on_squid_6).await {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("mutants on Squid 6: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let squid_6 = run_selftest(on_squid_6)
+        .await
+        .unwrap_or_else(|error| panic!("mutants on Squid 6: {error}"));
     println!(
         "\nThe policy faults on {}:\n{}",
         SQUID_6.name(),
         squid_6.render()
     );
-    if report.passed() && squid_6.passed() && unproven.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    assert!(
+        report.passed(),
+        "the self-test on the default Squid failed (above)"
+    );
+    assert!(
+        squid_6.passed(),
+        "the policy faults on {} were not all caught (above)",
+        SQUID_6.name()
+    );
+    assert!(
+        unproven.is_empty(),
+        "Then steps without a proof: {unproven:?}"
+    );
 }

@@ -5,7 +5,7 @@
 //! configure (20 machines, 10 s), and its usage and reachability errors; `--merge` of workers'
 //! results.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

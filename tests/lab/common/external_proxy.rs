@@ -20,7 +20,7 @@ use conformance_lab::{
 };
 use lab_certs::{CertificateAuthority, LabPki};
 
-pub const CATEGORIZE_HELPER: &str = include_str!("../../lab/helpers/lab_categorize.pl");
+pub const CATEGORIZE_HELPER: &str = include_str!("../../../lab/helpers/lab_categorize.pl");
 /// Label of every lab container and network; its value is the owning process (CI checks that
 /// none outlives its process).
 pub const LAB_LABEL: &str = "io.proxy-conformance.lab-pid";

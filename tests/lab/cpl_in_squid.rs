@@ -13,9 +13,8 @@
 //! denied request is compared on access only: Squid refuses before it would authenticate.
 //! `detect_protocol` and `pipeline` are left to `cpl/tests/squid_equivalence.rs`.
 
-#[path = "cpl_in_squid/generate.rs"]
 mod generate;
-#[path = "cpl_in_squid/observe.rs"]
+
 mod observe;
 
 use std::time::Instant;

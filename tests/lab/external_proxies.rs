@@ -12,7 +12,7 @@
 //! The proxies are started by `common::external_proxy`. The harness listens on the network's
 //! gateway address (CI runs as root: ports 53, 80, 443).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,7 @@
 //! policy fault shows exactly the fault's properties newly failing and exits with the
 //! candidate's verdict; the reference on both bundled Squid versions changes nothing.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

@@ -9,7 +9,7 @@
 //! container, network or process behind. The runs are small (a few seconds each) and run
 //! concurrently.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
