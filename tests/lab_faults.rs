@@ -9,7 +9,8 @@
 //! container, network or process behind. The runs are small (a few seconds each) and run
 //! concurrently.
 
-use crate::common;
+#[path = "lab/common/mod.rs"]
+mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
