@@ -3,13 +3,12 @@
 //! policy fault shows exactly the fault's properties newly failing and exits with the
 //! candidate's verdict; the reference on both bundled Squid versions changes nothing.
 
-use crate::common;
+use crate::common::{self, assert_exit, run, BIN};
 
 use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn reference() -> std::path::PathBuf {
@@ -121,34 +120,26 @@ fn squid_6_refuses_a_policy_in_its_words_at_the_users_line() {
         "acl windows_update dstdomain .windowsupdate.com\nhttp_acess allow windows_update\n",
     )
     .unwrap();
-    let output = Command::new(BIN)
-        .args(["run", "--backend", "squid-6", "--policy"])
-        .arg(&policy)
-        .output()
-        .expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("Squid 6.13 rejected the policy"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("typo.conf(2): unrecognized: 'http_acess'"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("   2 | http_acess allow windows_update"),
-        "{stderr}"
+    let output = run(&[
+        "run",
+        "--backend",
+        "squid-6",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "Squid 6.13 rejected the policy",
+            "typo.conf(2): unrecognized: 'http_acess'",
+            "   2 | http_acess allow windows_update",
+        ],
     );
 }
 
 #[test]
 fn an_unknown_backend_is_a_usage_error_naming_the_bundled_ones() {
-    let output = Command::new(BIN)
-        .args(["run", "--backend", "squid-4"])
-        .output()
-        .expect("the binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("squid-5.7, squid-6"), "{stderr}");
+    let output = run(&["run", "--backend", "squid-4"]);
+    assert_exit(&output, 1, &["squid-5.7, squid-6"]);
 }

@@ -5,55 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common;
+use crate::common::{self, assert_exit, lab_turn, printed, run, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Tests that start a lab take turns: on a 2-core machine several concurrent labs would judge
-/// the machine's load, not the command.
-static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn lab_turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_LAB_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("the binary runs")
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Everything the command printed: results (stdout), then progress and diagnostics (stderr).
-fn printed(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        stderr(output)
-    )
-}
-
-fn assert_exit(output: &Output, code: i32, needles: &[&str]) {
-    let text = printed(output);
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "expected exit {code}; output:\n{text}"
-    );
-    for needle in needles {
-        assert!(
-            text.contains(needle),
-            "the output lacks {needle:?}:\n{text}"
-        );
-    }
 }
 
 fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

@@ -5,31 +5,19 @@
 
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_proxy-conformance");
+use crate::common::{assert_exit, lab_turn, printed, run, BIN};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SETS: &[&str] = &["chrome", "acrobat", "zoom", "mozilla"];
 
-/// The tests that start a lab take turns (a 2-core machine).
-static ONE_LAB_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn run_with_sets(policy: &str) -> Output {
-    let _turn = ONE_LAB_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = lab_turn();
     let mut command = Command::new(BIN);
     command.current_dir(ROOT).args(["run", "--policy", policy]);
     for set in SETS {
         command.args(["--host-set", &format!("examples/host-sets/{set}.toml")]);
     }
     command.env("CI", "true").output().expect("the binary runs")
-}
-
-fn printed(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The verdict line of `property` in the console report.
@@ -127,17 +115,14 @@ fn a_set_the_lab_cannot_serve_is_rejected_before_the_lab_starts() {
         "name = \"bad\"\nhosts = [\"*.com\"]\nschemes = [\"HTTPS\"]\nproperties = [\"@cache\"]\n",
     )
     .unwrap();
-    let output = Command::new(BIN)
-        .args(["run", "--host-set", set.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = printed(&output);
-    assert_eq!(output.status.code(), Some(2), "{text}");
-    for needle in [
-        "bad.toml:2: \"*.com\" covers a whole top-level domain",
-        "bad.toml:4: @cache is checked over HTTP",
-    ] {
-        assert!(text.contains(needle), "{needle:?} in {text}");
-    }
-    assert!(!text.contains("lab: starting"));
+    let output = run(&["run", "--host-set", set.to_str().unwrap()]);
+    assert_exit(
+        &output,
+        2,
+        &[
+            "bad.toml:2: \"*.com\" covers a whole top-level domain",
+            "bad.toml:4: @cache is checked over HTTP",
+        ],
+    );
+    assert!(!printed(&output).contains("lab: starting"));
 }
