@@ -3,7 +3,7 @@
 //! policy fault shows exactly the fault's properties newly failing and exits with the
 //! candidate's verdict; the reference on both bundled Squid versions changes nothing.
 
-use crate::common::{self, assert_exit, run, BIN};
+use crate::common::{self, assert_exit, file_with, run, BIN};
 
 use std::process::Command;
 
@@ -114,12 +114,11 @@ fn the_reference_on_both_squid_versions_changes_nothing() {
 #[test]
 fn squid_6_refuses_a_policy_in_its_words_at_the_users_line() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("typo.conf");
-    std::fs::write(
-        &policy,
-        "acl windows_update dstdomain .windowsupdate.com\nhttp_acess allow windows_update\n",
-    )
-    .unwrap();
+    let policy = file_with(
+        dir.path(),
+        "typo.conf",
+        b"acl windows_update dstdomain .windowsupdate.com\nhttp_acess allow windows_update\n",
+    );
     let output = run(&[
         "run",
         "--backend",

@@ -2,21 +2,14 @@
 //! case gets a clear message and its documented exit code (1 usage, 2 rejected before running,
 //! 3 lab could not start, 4 failed, 0 passed, 128 + the signal's number when interrupted).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{self, assert_exit, lab_turn, printed, run, BIN};
+use crate::common::{self, assert_exit, file_with, lab_turn, printed, run, BIN};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).expect("temp file");
-    path
 }
 
 fn reference_with(extra: &str) -> String {

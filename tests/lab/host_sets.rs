@@ -5,7 +5,7 @@
 
 use std::process::{Command, Output};
 
-use crate::common::{assert_exit, lab_turn, printed, run, BIN};
+use crate::common::{assert_exit, file_with, lab_turn, printed, run, BIN};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SETS: &[&str] = &["chrome", "acrobat", "zoom", "mozilla"];
@@ -109,12 +109,11 @@ fn a_bypass_of_a_sets_parent_domain_fails_on_its_look_alikes() {
 #[test]
 fn a_set_the_lab_cannot_serve_is_rejected_before_the_lab_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let set = dir.path().join("bad.toml");
-    std::fs::write(
-        &set,
-        "name = \"bad\"\nhosts = [\"*.com\"]\nschemes = [\"HTTPS\"]\nproperties = [\"@cache\"]\n",
-    )
-    .unwrap();
+    let set = file_with(
+        dir.path(),
+        "bad.toml",
+        b"name = \"bad\"\nhosts = [\"*.com\"]\nschemes = [\"HTTPS\"]\nproperties = [\"@cache\"]\n",
+    );
     let output = run(&["run", "--host-set", set.to_str().unwrap()]);
     assert_exit(
         &output,

@@ -19,6 +19,13 @@ pub fn lab_turn() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A file of these bytes in `dir` (a policy, a feature, a host set a test writes).
+pub fn file_with(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("temp file");
+    path
+}
+
 /// `proxy-conformance ARGS`, as CI runs it.
 pub fn run(args: &[&str]) -> Output {
     Command::new(BIN)
